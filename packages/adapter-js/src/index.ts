@@ -1,0 +1,1 @@
+export { createJsBackend, type JsBackendOptions } from './js-backend.js';

@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { formatDemo, runDemo } from './demo.js';
+
+const program = new Command();
+program.name('embedding-layer').description('The Keras Embedding layer on every JavaScript backend.');
+
+program
+  .command('demo', { isDefault: true })
+  .description('Run the seed example on every installed backend and check that they agree.')
+  .action(async () => {
+    const rows = await runDemo();
+    console.log(formatDemo(rows));
+    const ran = rows.filter((r) => r.shape);
+    if (ran.length === 0 || !ran.every((r) => r.agrees)) process.exitCode = 1;
+  });
+
+await program.parseAsync();

@@ -1,0 +1,158 @@
+import { CONSTRAINT_REGISTRY } from '../constraints/registry.js';
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { INITIALIZER_REGISTRY } from '../initializers/registry.js';
+import { REGULARIZER_REGISTRY } from '../regularizers/registry.js';
+import { describeValue, type KerasIdentifier, type KerasObject, resolveKerasObject } from '../serialization/keras-object.js';
+
+/** `input_length`: one length, a list of lengths (null = any), or null for variable length. */
+export type InputLength = number | readonly (number | null)[] | null;
+
+/**
+ * The arguments of Keras's `Embedding`, in camelCase, with Keras's defaults.
+ *
+ * Keras 2: `Embedding(input_dim, output_dim, embeddings_initializer='uniform',
+ * embeddings_regularizer=None, activity_regularizer=None, embeddings_constraint=None,
+ * mask_zero=False, input_length=None)`.
+ */
+export interface EmbeddingConfig {
+  /** Size of the vocabulary (maximum integer index + 1). A positive integer. */
+  inputDim: number;
+  /** Size of each embedding vector. A non-negative integer (the Keras 2 docs allow 0). */
+  outputDim: number;
+  /** Initializer of the (inputDim, outputDim) matrix. Default `'uniform'` = RandomUniform(-0.05, 0.05). */
+  embeddingsInitializer?: KerasIdentifier;
+  /** Regularizer of the matrix (`'l1'`, `'l2'`, `'l1_l2'` or a config). Default none. */
+  embeddingsRegularizer?: KerasIdentifier | null;
+  /** Regularizer of the layer's output. Default none. */
+  activityRegularizer?: KerasIdentifier | null;
+  /** Constraint projected onto the matrix after each update (`'max_norm'`, `'non_neg'`, ...). Default none. */
+  embeddingsConstraint?: KerasIdentifier | null;
+  /** Whether index 0 is padding: the mask is `index != 0`. Row 0 is still looked up and trainable. Default false. */
+  maskZero?: boolean;
+  /** Length(s) of the input sequences when constant; checked against every input's shape. Default null. */
+  inputLength?: InputLength;
+  /** Layer name. Default `'embedding'`, then `'embedding_1'`, ... as Keras numbers them. */
+  name?: string;
+  /** Whether training updates the matrix. Default true. */
+  trainable?: boolean;
+  /** Weight dtype. Only `'float32'`. */
+  dtype?: 'float32';
+  /**
+   * Seed for the initializer when the initializer config has none. The same seed gives the same
+   * weights, bit for bit, on every backend. Default: fresh random weights.
+   */
+  seed?: number | null;
+}
+
+/** An {@link EmbeddingConfig} with every default filled in and every value validated. */
+export interface ResolvedEmbeddingConfig {
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly embeddingsInitializer: KerasObject;
+  readonly embeddingsRegularizer: KerasObject | null;
+  readonly activityRegularizer: KerasObject | null;
+  readonly embeddingsConstraint: KerasObject | null;
+  readonly maskZero: boolean;
+  readonly inputLength: InputLength;
+  readonly name: string;
+  readonly trainable: boolean;
+  readonly dtype: 'float32';
+  readonly seed: number | null;
+}
+
+/** Largest `input_dim`: indices are held as int32. */
+export const MAX_INPUT_DIM = 2 ** 31 - 1;
+
+const KNOWN_KEYS = [
+  'inputDim',
+  'outputDim',
+  'embeddingsInitializer',
+  'embeddingsRegularizer',
+  'activityRegularizer',
+  'embeddingsConstraint',
+  'maskZero',
+  'inputLength',
+  'name',
+  'trainable',
+  'dtype',
+  'seed',
+];
+
+let nameCounter = 0;
+
+function defaultName(): string {
+  const n = nameCounter++;
+  return n === 0 ? 'embedding' : `embedding_${n}`;
+}
+
+function fail(argument: string, value: unknown, rule: string): never {
+  throw new InvalidConfigError(`${argument} must be ${rule}, received ${describeValue(value)}.`);
+}
+
+function checkInputLength(value: unknown): InputLength {
+  if (value === null || value === undefined) return null;
+  const rule = 'a positive integer, a non-empty list of positive integers or nulls, or null';
+  const ok = (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v > 0;
+  if (typeof value === 'number') return ok(value) ? value : fail('input_length', value, rule);
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => v === null || ok(v))) return [...value];
+  return fail('input_length', value, rule);
+}
+
+/**
+ * Validates a config and fills Keras's defaults. Each error names the argument (in Keras's
+ * snake_case, as the docs spell it), the value received and the rule.
+ */
+export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig {
+  if (typeof config !== 'object' || config === null) fail('config', config, 'an object with at least inputDim and outputDim');
+  for (const key of Object.keys(config)) {
+    if (!KNOWN_KEYS.includes(key)) {
+      throw new InvalidConfigError(`Unknown Embedding argument ${JSON.stringify(key)}. Known arguments: ${KNOWN_KEYS.join(', ')}.`);
+    }
+  }
+  const { inputDim, outputDim } = config;
+  if (typeof inputDim !== 'number' || !Number.isInteger(inputDim) || inputDim <= 0 || inputDim > MAX_INPUT_DIM)
+    fail('input_dim', inputDim, `a positive integer (at most ${MAX_INPUT_DIM})`);
+  if (typeof outputDim !== 'number' || !Number.isInteger(outputDim) || outputDim < 0)
+    fail('output_dim', outputDim, 'a non-negative integer');
+  if (inputDim * outputDim > Number.MAX_SAFE_INTEGER) fail('input_dim * output_dim', inputDim * outputDim, 'at most 2^53 - 1 elements');
+  const maskZero = config.maskZero ?? false;
+  if (typeof maskZero !== 'boolean') fail('mask_zero', maskZero, 'a boolean');
+  const trainable = config.trainable ?? true;
+  if (typeof trainable !== 'boolean') fail('trainable', trainable, 'a boolean');
+  const name = config.name ?? defaultName();
+  if (typeof name !== 'string' || name.length === 0) fail('name', name, 'a non-empty string');
+  const dtype = config.dtype ?? 'float32';
+  if (dtype !== 'float32') fail('dtype', dtype, '"float32"');
+  const seed = config.seed ?? null;
+  if (seed !== null && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER))
+    fail('seed', seed, 'null or an integer in [0, 2^53)');
+  const inputLength = checkInputLength(config.inputLength);
+
+  let initializer = resolveKerasObject(
+    'embeddings_initializer',
+    'initializer',
+    INITIALIZER_REGISTRY,
+    config.embeddingsInitializer ?? 'uniform',
+  );
+  // The layer seed becomes the initializer's seed, so getConfig()/fromConfig() keep the weights reproducible.
+  if (seed !== null && 'seed' in initializer.config && initializer.config.seed === null) {
+    initializer = { className: initializer.className, config: { ...initializer.config, seed } };
+  }
+  const optional = (argument: string, family: string, registry: typeof REGULARIZER_REGISTRY, value: unknown) =>
+    value === null || value === undefined ? null : resolveKerasObject(argument, family, registry, value);
+
+  return {
+    inputDim,
+    outputDim,
+    embeddingsInitializer: initializer,
+    embeddingsRegularizer: optional('embeddings_regularizer', 'regularizer', REGULARIZER_REGISTRY, config.embeddingsRegularizer),
+    activityRegularizer: optional('activity_regularizer', 'regularizer', REGULARIZER_REGISTRY, config.activityRegularizer),
+    embeddingsConstraint: optional('embeddings_constraint', 'constraint', CONSTRAINT_REGISTRY, config.embeddingsConstraint),
+    maskZero,
+    inputLength,
+    name,
+    trainable,
+    dtype,
+    seed,
+  };
+}

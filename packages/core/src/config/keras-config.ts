@@ -1,0 +1,120 @@
+import { InvalidConfigError } from '../errors/invalid-config-error.js';
+import { describeValue, type KerasIdentifier, toKerasJson } from '../serialization/keras-object.js';
+import type { EmbeddingConfig, ResolvedEmbeddingConfig } from './embedding-config.js';
+
+/** An initializer, regularizer or constraint as Keras JSON spells it. */
+export interface KerasObjectJson {
+  class_name: string;
+  config: Record<string, unknown>;
+}
+
+/**
+ * The layer config exactly as Keras 2 (`layer.get_config()`, `model.to_json()`, the
+ * `model_config` of an .h5 file) spells it.
+ */
+export interface KerasEmbeddingLayerConfig {
+  name: string;
+  trainable: boolean;
+  dtype: string;
+  batch_input_shape: (number | null)[];
+  input_dim: number;
+  output_dim: number;
+  embeddings_initializer: KerasObjectJson;
+  embeddings_regularizer: KerasObjectJson | null;
+  activity_regularizer: KerasObjectJson | null;
+  embeddings_constraint: KerasObjectJson | null;
+  mask_zero: boolean;
+  input_length: number | (number | null)[] | null;
+}
+
+/** Keras 2 `get_config()` of a resolved layer config. */
+export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
+  const lengths =
+    config.inputLength === null ? [null] : typeof config.inputLength === 'number' ? [config.inputLength] : [...config.inputLength];
+  return {
+    name: config.name,
+    trainable: config.trainable,
+    dtype: config.dtype,
+    batch_input_shape: [null, ...lengths],
+    input_dim: config.inputDim,
+    output_dim: config.outputDim,
+    embeddings_initializer: toKerasJson(config.embeddingsInitializer)!,
+    embeddings_regularizer: toKerasJson(config.embeddingsRegularizer),
+    activity_regularizer: toKerasJson(config.activityRegularizer),
+    embeddings_constraint: toKerasJson(config.embeddingsConstraint),
+    mask_zero: config.maskZero,
+    input_length:
+      config.inputLength === null ? null : typeof config.inputLength === 'number' ? config.inputLength : [...config.inputLength],
+  };
+}
+
+/** Keys of Keras 2, Keras 3 and TF.js configs that carry nothing this layer uses. */
+const IGNORED_KEYS = new Set([
+  'batch_input_shape',
+  'batch_shape',
+  'input_shape',
+  'batch_size',
+  'sparse',
+  'autocast',
+  'weights',
+  'lora_alpha',
+]);
+/** Keys that must be absent or null: features this layer does not implement. */
+const UNSUPPORTED_KEYS = new Set(['quantization_config', 'lora_rank', 'embeddings_quantizer']);
+
+const KEY_MAP: Readonly<Record<string, keyof EmbeddingConfig>> = {
+  name: 'name',
+  trainable: 'trainable',
+  input_dim: 'inputDim',
+  output_dim: 'outputDim',
+  embeddings_initializer: 'embeddingsInitializer',
+  embeddings_regularizer: 'embeddingsRegularizer',
+  activity_regularizer: 'activityRegularizer',
+  embeddings_constraint: 'embeddingsConstraint',
+  mask_zero: 'maskZero',
+  input_length: 'inputLength',
+  seed: 'seed',
+};
+
+function dtypeName(dtype: unknown): unknown {
+  // Keras 3 writes a DTypePolicy object: {module, class_name: 'DTypePolicy', config: {name: 'float32'}}.
+  if (typeof dtype === 'object' && dtype !== null) return (dtype as { config?: { name?: unknown } }).config?.name;
+  return dtype;
+}
+
+/**
+ * Reads a layer config as Keras 2, Keras 3 or TF.js model.json spell it (snake_case keys; the
+ * bare config or the `{ class_name: 'Embedding', config }` wrapper) into an
+ * {@link EmbeddingConfig}. Values are kept as written; validation happens when the layer is
+ * created.
+ */
+export function fromKerasConfig(json: unknown): EmbeddingConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidConfigError(`A Keras layer config must be an object, received ${describeValue(json)}.`);
+  }
+  let inner = json as Record<string, unknown>;
+  if ('class_name' in inner && typeof inner.config === 'object' && inner.config !== null) {
+    if (inner.class_name !== 'Embedding') {
+      throw new InvalidConfigError(`Expected a layer with class_name "Embedding", received class_name ${describeValue(inner.class_name)}.`);
+    }
+    inner = inner.config as Record<string, unknown>;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(inner)) {
+    if (key === 'dtype') {
+      out.dtype = dtypeName(value);
+    } else if (KEY_MAP[key]) {
+      out[KEY_MAP[key]] = value as KerasIdentifier;
+    } else if (UNSUPPORTED_KEYS.has(key)) {
+      if (value !== null && value !== undefined)
+        throw new InvalidConfigError(
+          `${key} is not supported by this Embedding (received ${describeValue(value)}); expected null or absent.`,
+        );
+    } else if (!IGNORED_KEYS.has(key)) {
+      throw new InvalidConfigError(
+        `Unknown key ${JSON.stringify(key)} in the Embedding config. Known keys: ${[...Object.keys(KEY_MAP), 'dtype', ...IGNORED_KEYS, ...UNSUPPORTED_KEYS].join(', ')}.`,
+      );
+    }
+  }
+  return out as unknown as EmbeddingConfig;
+}
