@@ -191,6 +191,22 @@ export class Embedding {
     }
   }
 
+  /**
+   * Serializes the layer in a format its backend exports (`supports.export`, e.g. `'onnx'`).
+   * Rejects with `UnsupportedFeatureError` for a format the backend does not list.
+   */
+  async export(format: string): Promise<Uint8Array> {
+    const table = this.live();
+    if (!this.supports.export?.includes(format) || !table.doExport) {
+      throw new UnsupportedFeatureError(
+        `export to ${JSON.stringify(format)}`,
+        this.backend.name,
+        `it exports: ${(this.supports.export ?? []).join(', ') || 'nothing'}`,
+      );
+    }
+    return table.doExport(format);
+  }
+
   /** Releases the backend's resources. Later calls throw `DisposedError`; a second dispose is a no-op. */
   async dispose(): Promise<void> {
     const table = this.table;

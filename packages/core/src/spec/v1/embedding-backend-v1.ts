@@ -44,6 +44,11 @@ export interface EmbeddingTableV1 {
    * table[rows[k], :] += deltas[k, :]. Required when `supports.training`.
    */
   doScatterAdd?(rows: Int32Array, deltas: Float32Array): void;
+  /**
+   * Serializes the layer in one of the formats listed in `supports.export` (e.g. `'onnx'`
+   * model bytes). Required when `supports.export` is non-empty.
+   */
+  doExport?(format: string): Uint8Array | Promise<Uint8Array>;
   /** Releases the backend's resources (tensors, sessions). Called once. */
   doDispose(): void | Promise<void>;
 }
