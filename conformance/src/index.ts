@@ -1,5 +1,5 @@
 export { CONFORMANCE_CASES, CONFORMANCE_GROUPS } from './cases.js';
-export { decodeInput, decodeNumbers, randomIndices } from './decode.js';
+export { decodeInput, decodeNumbers, flatten, randomIndices } from './decode.js';
 export { ConformanceFailure } from './failure.js';
 export { FIXTURES } from './fixtures.js';
 export { fnv1a, referenceLookup } from './reference.js';

@@ -53,7 +53,9 @@ export async function loadBackends(names?: readonly string[]): Promise<LoadedBac
       out.push({ name: b.name, create: b.create });
     } catch (error) {
       const notInstalled = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
-      const reason = notInstalled ? 'not installed' : `not usable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+      const reason = notInstalled
+        ? 'not installed'
+        : `not usable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
       out.push({ name: b.name, missing: `${b.packageName} ${reason}` });
     }
   }
