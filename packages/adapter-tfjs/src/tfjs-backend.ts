@@ -1,0 +1,82 @@
+import { type EmbeddingBackendV1, InvalidConfigError, type ResolvedEmbeddingConfig } from '@embedding-layer/core';
+import { quietTfjsBanner } from './banner.js';
+import { loadTfjs, loadWasmBackend, type TfjsRuntime } from './runtime.js';
+import { TfjsTable } from './tfjs-table.js';
+
+/** TF.js backend names this package knows; any other name registered with TF.js works too. */
+export type TfjsBackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | (string & {});
+
+/** Options of {@link createTfjsBackend}. */
+export interface TfjsBackendOptions {
+  /**
+   * The TF.js backend to run on: `'cpu'`, `'wasm'` (needs `@tensorflow/tfjs-backend-wasm`),
+   * `'webgl'`, ... Default: the one TF.js is already using (or picks by itself).
+   * TF.js has one active backend per process: this factory makes it the active one.
+   */
+  backend?: TfjsBackendName;
+  /** The `@tensorflow/tfjs` module to use instead of importing the installed peer (`import * as tf from '@tensorflow/tfjs'`). */
+  runtime?: TfjsRuntime;
+  /** For `backend: 'wasm'`: passed to `setWasmPaths` of `@tensorflow/tfjs-backend-wasm` (default: its files in node_modules). */
+  wasmPaths?: string | Record<string, string>;
+  /** Keep TF.js's "install tfjs-node" banner off the console ({@link quietTfjsBanner}). Default true. */
+  quiet?: boolean;
+}
+
+/** Largest table per TF.js backend, in bytes: one Float32Array (2^32 bytes in Node 20) on cpu; the 32-bit wasm heap on wasm. */
+const MAX_TABLE_BYTES: Readonly<Record<string, number>> = { cpu: 2 ** 32, wasm: 2 ** 31 };
+
+/** Tables of live layers, keyed by the resolved config object core passes to `doCreateTable` and keeps as `layer.config`. */
+const tables = new WeakMap<ResolvedEmbeddingConfig, TfjsTable>();
+
+/** @internal The TF.js table behind a layer created on a TF.js backend, or undefined (other backend, or disposed). */
+export function tableOf(config: ResolvedEmbeddingConfig): TfjsTable | undefined {
+  const table = tables.get(config);
+  return table?.variable ? table : undefined;
+}
+
+/**
+ * The TensorFlow.js backend (spec v1): each layer's table is one `tf.Variable`, a lookup is
+ * `tf.gather` on it, training steps (`applyGradients`) update rows in place with
+ * `tf.tensorScatterUpdate`. Initial weights come from core's seeded initializer, so one seed
+ * gives the same bits here as on every other backend. Indices are validated by core before
+ * any TF.js kernel runs: out-of-range and negative indices raise `InvalidIndexError` on every
+ * TF.js backend, including WebGL, whose gather would return zeros.
+ *
+ * Async because it loads the peer and waits for TF.js's backend to initialize
+ * (`tf.setBackend`, `tf.ready`). Rejects with `MissingPeerError` when `@tensorflow/tfjs` (or,
+ * for `'wasm'`, `@tensorflow/tfjs-backend-wasm`) is not installed, and with
+ * `InvalidConfigError` when the named backend is not registered or fails to start.
+ *
+ * @example
+ * ```ts
+ * const backend = await createTfjsBackend({ backend: 'wasm' });
+ * const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10, seed: 42 }, { backend });
+ * ```
+ */
+export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promise<EmbeddingBackendV1> {
+  const tf = await loadTfjs(options.runtime);
+  const wanted = options.backend;
+  if (wanted === 'wasm') await loadWasmBackend(tf, options.wasmPaths);
+  if (wanted !== undefined && wanted !== tf.getBackend()) {
+    if (!tf.findBackendFactory(wanted)) {
+      const registered = Object.keys(tf.engine().registryFactory).join(', ');
+      throw new InvalidConfigError(`options.backend: TF.js has no backend named ${JSON.stringify(wanted)}; registered: ${registered}.`);
+    }
+    const ok = await tf.setBackend(wanted);
+    if (!ok) throw new InvalidConfigError(`options.backend: the TF.js backend ${JSON.stringify(wanted)} failed to initialize.`);
+  }
+  await tf.ready();
+  const name = tf.getBackend();
+  if (name === 'cpu' && options.quiet !== false) quietTfjsBanner(tf);
+  const max = MAX_TABLE_BYTES[name];
+  return {
+    specificationVersion: 'v1',
+    name: `tfjs-${name}`,
+    supports: { training: true, dtypes: ['float32'], ...(max !== undefined ? { maxTableBytes: max } : {}) },
+    doCreateTable(config, weights) {
+      const table = new TfjsTable(tf, config, weights);
+      tables.set(config, table);
+      return table;
+    },
+  };
+}
