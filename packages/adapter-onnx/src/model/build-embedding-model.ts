@@ -1,0 +1,247 @@
+// The pure ONNX model builder. It must never import onnxruntime-node (not even through the
+// barrel at load time): @embedding-layer/io uses it to write .onnx files without the runtime.
+import { InvalidConfigError, InvalidWeightsError, type ResolvedEmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
+import onnxProto from 'onnx-proto';
+import { tableBytes } from './little-endian.js';
+import { DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_IR_VERSION, ONNX_OPSET_VERSION } from './versions.js';
+
+const { onnx } = onnxProto;
+const DataType = onnx.TensorProto.DataType;
+
+/** The integer type of the `indices` input: Keras casts to int32; most ONNX pipelines feed int64. */
+export type OnnxIndexType = 'int32' | 'int64';
+
+/** Names of the graph's inputs, outputs, initializers and nodes: stable, part of the public contract. */
+export const ONNX_NAMES = {
+  /** Graph input: the indices, int32 or int64, shape `[batch, ...]`. */
+  indices: 'indices',
+  /** The table, float32 `[input_dim, output_dim]`: an initializer (or a graph input with `table: 'input'`). */
+  embeddings: 'embeddings',
+  /** Graph output: float32 `[...indices.shape, output_dim]`. */
+  output: 'output',
+  /** Graph output when mask_zero: bool, same shape as the indices, `indices != 0`. */
+  mask: 'mask',
+  /** Scalar initializer 0 of the index type, compared with the indices for the mask. */
+  zero: 'zero',
+  /** Intermediate bool value `indices == 0`. */
+  isPadding: 'is_padding',
+} as const;
+
+/** Where the table goes when it is stored as ONNX external data. */
+export interface ExternalDataOptions {
+  /**
+   * File name of the external data, relative to the directory of the .onnx file (ONNX
+   * requires a relative path inside the model's directory), e.g. `'model.onnx.data'`. The
+   * caller writes {@link tableBytes}(weights) there, at offset 0.
+   */
+  location: string;
+  /**
+   * Store the table externally only when it is larger than this many bytes. Default
+   * {@link DEFAULT_EXTERNAL_DATA_THRESHOLD} (just under protobuf's 2 GiB limit); 0 forces
+   * external data for any non-empty table.
+   */
+  threshold?: number;
+}
+
+/** Options of {@link buildEmbeddingModel}. */
+export interface BuildEmbeddingModelOptions {
+  /** Element type of the `indices` input. Default `'int32'` (Keras casts indices to int32). */
+  indexType?: OnnxIndexType;
+  /**
+   * Declared shape of `indices`: a number is a static dimension, a string a symbolic one
+   * (`dim_param`). Default: Keras's input shape, `['batch', 'sequence']` without input_length
+   * (Keras 2's `(None, None)`), `['batch', ...input_length]` with it (a null length becomes a
+   * symbolic `sequence_<i>`). Not checked against input_length: this package's backend
+   * declares a flat `['n']` and reshapes, since core has already checked every shape.
+   */
+  inputShape?: readonly (number | string)[];
+  /**
+   * `'initializer'` (default): the table is a constant of the model, as Keras exports it.
+   * `'input'`: the table is a second graph input named `embeddings`, fed on every run (how
+   * this package's backend runs the layer: no copy of the table in the session, and
+   * `setWeights` needs no new session).
+   */
+  table?: 'initializer' | 'input';
+  /** Store the table as ONNX external data (required for tables over 2 GiB). */
+  externalData?: ExternalDataOptions;
+}
+
+type Dim = number | string;
+
+function fail(option: string, value: unknown, rule: string): never {
+  throw new InvalidConfigError(`${option} must be ${rule}, received ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
+}
+
+/** The default declared shape of `indices` for a layer config (Keras's input shape). */
+export function defaultInputShape(config: Pick<ResolvedEmbeddingConfig, 'inputLength'>): Dim[] {
+  const { inputLength } = config;
+  if (inputLength === null) return ['batch', 'sequence'];
+  const lengths = typeof inputLength === 'number' ? [inputLength] : [...inputLength];
+  return ['batch', ...lengths.map((l, i) => l ?? (lengths.length === 1 ? 'sequence' : `sequence_${i + 1}`))];
+}
+
+function checkInputShape(shape: unknown): Dim[] {
+  const rule = 'a non-empty array of non-negative integers (static dimensions) and non-empty strings (symbolic ones)';
+  if (!Array.isArray(shape) || shape.length === 0) fail('options.inputShape', shape, rule);
+  for (const d of shape) {
+    const ok = (typeof d === 'number' && Number.isSafeInteger(d) && d >= 0) || (typeof d === 'string' && d.length > 0);
+    if (!ok) fail('options.inputShape', JSON.stringify(shape), rule);
+  }
+  return [...shape];
+}
+
+function checkExternalData(options: ExternalDataOptions): { location: string; threshold: number } {
+  if (typeof options !== 'object' || options === null) fail('options.externalData', options, 'an object { location, threshold? }');
+  const { location } = options;
+  const parts = typeof location === 'string' ? location.split(/[\\/]/) : [];
+  if (typeof location !== 'string' || location.length === 0 || /^([\\/]|[A-Za-z]:)/.test(location) || parts.includes('..')) {
+    fail('options.externalData.location', location, 'a relative file path inside the model directory (no "..", not absolute)');
+  }
+  const threshold = options.threshold ?? DEFAULT_EXTERNAL_DATA_THRESHOLD;
+  if (typeof threshold !== 'number' || !Number.isSafeInteger(threshold) || threshold < 0) {
+    fail('options.externalData.threshold', threshold, 'a non-negative integer number of bytes');
+  }
+  return { location, threshold };
+}
+
+function tensorType(elemType: number, dims: readonly Dim[]): onnxProto.onnx.ITypeProto {
+  return {
+    tensorType: {
+      elemType,
+      shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+    },
+  };
+}
+
+/** A Uint8Array that owns its whole ArrayBuffer (protobufjs may return a slice of Node's shared pool). */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) {
+    return new Uint8Array(bytes.buffer, 0, bytes.byteLength);
+  }
+  return new Uint8Array(bytes);
+}
+
+/**
+ * Builds the ONNX model of an Embedding layer and returns its protobuf bytes (a `.onnx` file).
+ *
+ * The graph, ONNX IR {@link ONNX_IR_VERSION} / opset {@link ONNX_OPSET_VERSION}:
+ * `output = Gather(embeddings, indices, axis=0)` with the table as the float32 initializer
+ * `embeddings` `[input_dim, output_dim]`, and, when `mask_zero`, a second output
+ * `mask = Not(Equal(indices, 0))` of type bool. `indices` has a symbolic batch dimension
+ * (and input_length's static ones); the layer's Keras config is stored in the metadata
+ * property `keras_config`. This is what tf2onnx makes of a frozen Keras Embedding.
+ *
+ * ONNX's Gather counts negative indices from the end: validate indices (core's
+ * `toIndexTensor`) before feeding a runtime, as this package's backend does.
+ *
+ * Pure: no ONNX Runtime needed (this module never imports it). Tables over 2 GiB need
+ * `options.externalData`; the caller then writes `tableBytes(weights)` to its location.
+ *
+ * @param config A validated config (`layer.config`, or core's `resolveConfig(...)`).
+ * @param weights The table, row-major float32, input_dim * output_dim values.
+ * @throws InvalidWeightsError when `weights` has the wrong type or length; InvalidConfigError
+ *   for a bad option or a table too large for one protobuf without `externalData`.
+ */
+export function buildEmbeddingModel(
+  config: ResolvedEmbeddingConfig,
+  weights: Float32Array,
+  options: BuildEmbeddingModelOptions = {},
+): Uint8Array {
+  const { inputDim, outputDim } = config;
+  const size = inputDim * outputDim;
+  if (!(weights instanceof Float32Array) || weights.length !== size) {
+    throw new InvalidWeightsError(
+      `buildEmbeddingModel expected a Float32Array of ${size} values (${inputDim} x ${outputDim}), received ${
+        weights instanceof Float32Array ? `${weights.length} values` : typeof weights
+      }.`,
+    );
+  }
+  const indexType = options.indexType ?? 'int32';
+  if (indexType !== 'int32' && indexType !== 'int64') fail('options.indexType', indexType, '"int32" or "int64"');
+  const table = options.table ?? 'initializer';
+  if (table !== 'initializer' && table !== 'input') fail('options.table', table, '"initializer" or "input"');
+  const inputShape = options.inputShape === undefined ? defaultInputShape(config) : checkInputShape(options.inputShape);
+  const external = options.externalData === undefined ? null : checkExternalData(options.externalData);
+
+  const indexElem = indexType === 'int32' ? DataType.INT32 : DataType.INT64;
+  const N = ONNX_NAMES;
+  const inputs: onnxProto.onnx.IValueInfoProto[] = [
+    { name: N.indices, type: tensorType(indexElem, inputShape), docString: 'Integer indices in [0, input_dim).' },
+  ];
+  const initializers: onnxProto.onnx.ITensorProto[] = [];
+
+  if (table === 'input') {
+    inputs.push({ name: N.embeddings, type: tensorType(DataType.FLOAT, [inputDim, outputDim]), docString: 'The embedding table.' });
+  } else {
+    const tensor: onnxProto.onnx.ITensorProto = {
+      name: N.embeddings,
+      dataType: DataType.FLOAT,
+      dims: [inputDim, outputDim],
+      docString: `The ${config.name}/embeddings weight, row-major.`,
+    };
+    if (external !== null && weights.byteLength > external.threshold) {
+      tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+      tensor.externalData = [
+        { key: 'location', value: external.location },
+        { key: 'offset', value: '0' },
+        { key: 'length', value: String(weights.byteLength) },
+      ];
+    } else if (weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD) {
+      throw new InvalidConfigError(
+        `The table is ${weights.byteLength} bytes: a model over 2 GiB cannot be one protobuf. Pass options.externalData ({ location: 'model.onnx.data' }) and write tableBytes(weights) to that file, or use writeOnnxFile.`,
+      );
+    } else {
+      tensor.rawData = tableBytes(weights);
+    }
+    initializers.push(tensor);
+  }
+
+  const nodes: onnxProto.onnx.INodeProto[] = [
+    {
+      name: 'gather',
+      opType: 'Gather',
+      domain: '',
+      input: [N.embeddings, N.indices],
+      output: [N.output],
+      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+    },
+  ];
+  const outputShape = [...inputShape, outputDim];
+  const outputs: onnxProto.onnx.IValueInfoProto[] = [
+    { name: N.output, type: tensorType(DataType.FLOAT, outputShape), docString: 'Embeddings, [...indices.shape, output_dim].' },
+  ];
+  const valueInfo: onnxProto.onnx.IValueInfoProto[] = [];
+  if (config.maskZero) {
+    initializers.push({
+      name: N.zero,
+      dataType: indexElem,
+      dims: [],
+      rawData: new Uint8Array(indexType === 'int32' ? 4 : 8),
+    });
+    nodes.push(
+      { name: 'mask_equal', opType: 'Equal', domain: '', input: [N.indices, N.zero], output: [N.isPadding] },
+      { name: 'mask_not', opType: 'Not', domain: '', input: [N.isPadding], output: [N.mask] },
+    );
+    valueInfo.push({ name: N.isPadding, type: tensorType(DataType.BOOL, inputShape) });
+    outputs.push({ name: N.mask, type: tensorType(DataType.BOOL, inputShape), docString: 'Keras compute_mask: indices != 0.' });
+  }
+
+  const model = onnx.ModelProto.create({
+    irVersion: ONNX_IR_VERSION,
+    opsetImport: [{ domain: '', version: ONNX_OPSET_VERSION }],
+    producerName: '@embedding-layer/adapter-onnx',
+    domain: 'embedding-layer',
+    modelVersion: 1,
+    docString: `Keras Embedding(input_dim=${inputDim}, output_dim=${outputDim}, mask_zero=${config.maskZero ? 'True' : 'False'})`,
+    metadataProps: [{ key: 'keras_config', value: JSON.stringify({ class_name: 'Embedding', config: toKerasConfig(config) }) }],
+    graph: {
+      name: config.name,
+      node: nodes,
+      initializer: initializers,
+      input: inputs,
+      output: outputs,
+      valueInfo,
+    },
+  });
+  return ownBytes(onnx.ModelProto.encode(model).finish());
+}
