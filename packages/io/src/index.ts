@@ -1,1 +1,48 @@
-export {};
+export {
+  type EmbeddingSource,
+  type LoadEmbeddingOptions,
+  loadEmbedding,
+  type ReadEmbeddingOptions,
+  type ReadEmbeddingsOptions,
+  readEmbedding,
+  readEmbeddings,
+  type SaveEmbeddingOptions,
+  saveEmbedding,
+} from './api.js';
+export {
+  type ConfigDialect,
+  findEmbeddingConfigs,
+  type Keras3EmbeddingLayerConfig,
+  type Keras3ObjectJson,
+  keras3DtypePolicy,
+  type ReadLayerConfigResult,
+  readLayerConfig,
+  toKeras2LayerConfig,
+  toKeras3LayerConfig,
+  toLayerConfig,
+  toTfjsLayerConfig,
+} from './config/dialects.js';
+export { detectFormat, formatForWriting, formatFromExtension } from './detect.js';
+export type { ReadOptions } from './formats/common.js';
+export { KERAS2_VERSION, keras2SequentialConfig, readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
+export { decodeNpy, encodeNpy, type NpyDtype, type NpyMatrix, readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  SAFETENSORS_CONFIG_KEY_PREFIX,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+  type SafetensorsInput,
+  type SafetensorsTensor,
+  type WriteSafetensorsOptions,
+  writeSafetensors,
+} from './formats/safetensors.js';
+export {
+  type EmbeddingData,
+  type EmbeddingRecord,
+  MODEL_FORMATS,
+  type ModelFormat,
+  type ProgressCallback,
+  type StoredDtype,
+} from './types.js';

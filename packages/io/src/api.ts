@@ -1,0 +1,120 @@
+import { Embedding, type EmbeddingBackendV1, type EmbeddingConfig, resolveConfig } from '@embedding-layer/core';
+import { detectFormat, formatForWriting } from './detect.js';
+import { badFile } from './errors.js';
+import type { ReadOptions } from './formats/common.js';
+import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
+import { readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
+import { readSafetensors, type WriteSafetensorsOptions, writeSafetensors } from './formats/safetensors.js';
+import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
+
+/** Options of {@link readEmbeddings}. */
+export interface ReadEmbeddingsOptions extends ReadOptions {
+  /** The file's format. Default: detected from its content and extension. */
+  readonly format?: ModelFormat;
+}
+
+/** Options of {@link readEmbedding}: {@link ReadEmbeddingsOptions} plus which layer. */
+export interface ReadEmbeddingOptions extends ReadEmbeddingsOptions {
+  /** Name of the Embedding layer to read. Required when the file holds more than one. */
+  readonly layer?: string;
+}
+
+/** Options of {@link loadEmbedding}. */
+export interface LoadEmbeddingOptions extends ReadEmbeddingOptions {
+  /** The backend that will hold the table, e.g. `createJsBackend()`. */
+  readonly backend: EmbeddingBackendV1;
+}
+
+const READERS: Record<ModelFormat, (path: string, options: ReadOptions) => Promise<EmbeddingRecord[]>> = {
+  'keras-h5': readKerasH5,
+  keras: notYet('keras'),
+  tfjs: notYet('tfjs'),
+  onnx: notYet('onnx'),
+  npy: readNpy,
+  safetensors: readSafetensors,
+};
+
+function notYet(format: string) {
+  return async (path: string): Promise<never> => {
+    throw badFile(path, `reading ${format} is not implemented yet.`);
+  };
+}
+
+/**
+ * Reads every Embedding layer a model file holds (name, config, weights), in the order the
+ * model lists them. Throws `BadFileError` (code `BAD_FILE`) naming the file for an unknown,
+ * truncated or damaged file, or one without an Embedding.
+ */
+export async function readEmbeddings(path: string, options: ReadEmbeddingsOptions = {}): Promise<EmbeddingRecord[]> {
+  const format = options.format ?? (await detectFormat(path));
+  return READERS[format](path, options);
+}
+
+/** Reads one Embedding layer: `options.layer`, or the only one. */
+export async function readEmbedding(path: string, options: ReadEmbeddingOptions = {}): Promise<EmbeddingRecord> {
+  const records = await readEmbeddings(path, options);
+  return pickLayer(path, records, options.layer);
+}
+
+/** @internal The record named `layer`, or the only record. */
+export function pickLayer(path: string, records: readonly EmbeddingRecord[], layer?: string): EmbeddingRecord {
+  const names = records.map((r) => JSON.stringify(r.name)).join(', ');
+  if (layer !== undefined) {
+    const hit = records.find((r) => r.name === layer);
+    if (!hit) throw badFile(path, `no Embedding layer named ${JSON.stringify(layer)}; the file holds: ${names}.`);
+    return hit;
+  }
+  if (records.length !== 1) throw badFile(path, `the file holds ${records.length} Embedding layers (${names}); pass the layer name.`);
+  return records[0]!;
+}
+
+/**
+ * Reads one Embedding layer from a model file into a layer on any backend:
+ * `Embedding.create(record.config, { backend, weights: [record.weights] })`.
+ */
+export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
+  const record = await readEmbedding(path, options);
+  return Embedding.create(record.config, { backend: options.backend, weights: [record.weights] });
+}
+
+/** Options of {@link saveEmbedding}: the format and the format writers' options. */
+export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptions {
+  /** Format to write. Default: from the extension. */
+  readonly format?: ModelFormat;
+  /** Element type for .npy (`float32`, `float16`, `float64`). Default float32. */
+  readonly npyDtype?: WriteNpyOptions['dtype'];
+  /** Element type for safetensors (`F32`, `F16`, `BF16`). Default F32. */
+  readonly safetensorsDtype?: WriteSafetensorsOptions['dtype'];
+}
+
+/** What {@link saveEmbedding} accepts: a layer, a record read from a file, or a config and its weights. */
+export type EmbeddingSource = Embedding | EmbeddingRecord | EmbeddingData | { config: EmbeddingConfig; weights: Float32Array };
+
+/** @internal The resolved config and float32 weights of any {@link EmbeddingSource}. */
+export function toEmbeddingData(source: EmbeddingSource): EmbeddingData {
+  if (source instanceof Embedding) return { config: source.config, weights: source.getWeights()[0]! };
+  const config = resolveConfig(source.config as EmbeddingConfig);
+  const weights = source.weights;
+  if (!(weights instanceof Float32Array) || weights.length !== config.inputDim * config.outputDim)
+    throw badFile('<source>', `weights must be a Float32Array of ${config.inputDim * config.outputDim} values.`);
+  return { config, weights };
+}
+
+/**
+ * Writes one Embedding layer to `path` in `options.format` (default: from the extension),
+ * atomically: a temp file beside the target, then a rename, so a failure leaves nothing behind.
+ */
+export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
+  const format = formatForWriting(path, options.format);
+  const data = toEmbeddingData(source);
+  switch (format) {
+    case 'keras-h5':
+      return writeKerasH5(path, data, options);
+    case 'npy':
+      return writeNpy(path, data, { dtype: options.npyDtype ?? options.dtype });
+    case 'safetensors':
+      return writeSafetensors(path, data, { dtype: options.safetensorsDtype });
+    default:
+      throw badFile(path, `writing ${format} is not implemented yet.`);
+  }
+}

@@ -1,0 +1,216 @@
+import {
+  type EmbeddingConfig,
+  EmbeddingError,
+  fromKerasConfig,
+  type KerasEmbeddingLayerConfig,
+  type KerasObjectJson,
+  type ResolvedEmbeddingConfig,
+  resolveConfig,
+  toKerasConfig,
+} from '@embedding-layer/core';
+import { badFile } from '../errors.js';
+
+/** A config dialect: how one ecosystem spells the Embedding layer config. */
+export type ConfigDialect = 'keras2' | 'keras3' | 'tfjs';
+
+/** The result of {@link readLayerConfig}: a config for `Embedding.create` and what was normalized. */
+export interface ReadLayerConfigResult {
+  /** Config in camelCase, as `Embedding.create` takes it. */
+  readonly config: EmbeddingConfig;
+  /** One sentence per legacy value that had to be mapped to a value core accepts. */
+  readonly notes: readonly string[];
+}
+
+/** Mixed-precision and low-precision policies whose variables load as float32 here. */
+const FLOAT_POLICIES = new Set(['mixed_float16', 'mixed_bfloat16', 'float16', 'bfloat16', 'float64', 'half', 'double']);
+
+function policyName(dtype: unknown): unknown {
+  if (typeof dtype === 'object' && dtype !== null) return (dtype as { config?: { name?: unknown } }).config?.name;
+  return dtype;
+}
+
+function normalizeInitializer(init: unknown, notes: string[]): unknown {
+  if (typeof init !== 'object' || init === null || Array.isArray(init)) return init;
+  const obj = init as Record<string, unknown>;
+  const className = obj.class_name ?? obj.className;
+  const config = obj.config as Record<string, unknown> | undefined;
+  if (typeof className !== 'string' || typeof config !== 'object' || config === null) return init;
+  if (!/^(RandomUniform|RandomUniformV2|uniform|random_uniform)$/i.test(className)) return init;
+  if (config.maxval !== null && config.minval !== null) return init;
+  const fixed = { ...config };
+  // TF 1.x RandomUniform(minval=0, maxval=None): tf.random_uniform uses maxval=1 for float dtypes.
+  if (fixed.maxval === null) {
+    fixed.maxval = 1;
+    notes.push('embeddings_initializer RandomUniform has maxval null (TF 1.x); read as 1, the value tf.random_uniform uses for floats.');
+  }
+  if (fixed.minval === null) {
+    fixed.minval = 0;
+    notes.push('embeddings_initializer RandomUniform has minval null; read as 0, the value tf.random_uniform uses.');
+  }
+  return { ...obj, config: fixed };
+}
+
+/**
+ * Reads one Embedding layer config as Keras 2, Keras 3 or TF.js model.json spell it (bare, or
+ * wrapped in `{ class_name: 'Embedding', config }`) into a config for `Embedding.create`,
+ * normalizing the legacy values real files hold that core rejects:
+ *
+ * - a layer `dtype` that is not `float32` (TF 1.x wrote `'int32'`, the input dtype; mixed or
+ *   half-precision policies store float32 or narrower variables): read as `float32`, since the
+ *   matrix is widened to float32 on reading;
+ * - RandomUniform `maxval: null` / `minval: null` (TF 1.x): read as 1 / 0, TF's own values.
+ *
+ * Every other value is kept as written. Throws `BadFileError` naming `file` when core rejects
+ * the config.
+ */
+export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConfigResult {
+  const notes: string[] = [];
+  let inner = json as Record<string, unknown>;
+  if (typeof inner === 'object' && inner !== null && 'class_name' in inner && typeof inner.config === 'object' && inner.config !== null) {
+    if (inner.class_name !== 'Embedding')
+      throw badFile(file, `expected a layer with class_name "Embedding", found ${JSON.stringify(inner.class_name)}.`);
+    inner = inner.config as Record<string, unknown>;
+  }
+  if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
+    throw badFile(file, `the Embedding config must be an object, found ${JSON.stringify(inner)}.`);
+  const fixed: Record<string, unknown> = { ...inner };
+  const dtype = policyName(fixed.dtype);
+  if (dtype !== undefined && dtype !== null && dtype !== 'float32') {
+    if (typeof dtype === 'string' && (FLOAT_POLICIES.has(dtype) || /^u?int(8|16|32|64)$/.test(dtype))) {
+      notes.push(
+        /^u?int/.test(dtype)
+          ? `layer dtype ${JSON.stringify(dtype)} (TF 1.x wrote the input dtype here) read as float32, the dtype of the stored matrix.`
+          : `layer dtype policy ${JSON.stringify(dtype)} read as float32 (the matrix is widened to float32 on reading).`,
+      );
+      fixed.dtype = 'float32';
+    }
+  } else if (dtype === null) {
+    delete fixed.dtype;
+  }
+  if ('embeddings_initializer' in fixed) fixed.embeddings_initializer = normalizeInitializer(fixed.embeddings_initializer, notes);
+  try {
+    const config = fromKerasConfig(fixed);
+    resolveConfig(config);
+    return { config, notes };
+  } catch (error) {
+    if (EmbeddingError.isInstance(error)) throw badFile(file, `the Embedding config is not valid: ${error.message}`, error);
+    throw error;
+  }
+}
+
+/** Keras 2 layer config (`Embedding.get_config()` in tf-keras; the `model_config` of an .h5). Same as core's `toKerasConfig`. */
+export function toKeras2LayerConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
+  return toKerasConfig(config);
+}
+
+/** A Keras 3 serialized object: `{ module, class_name, config, registered_name }`. */
+export interface Keras3ObjectJson {
+  module: string;
+  class_name: string;
+  config: Record<string, unknown>;
+  registered_name: null;
+}
+
+/** Keras 3 layer config, as `keras.saving.serialize_keras_object(layer)["config"]` spells it (3.x, no `input_length`). */
+export interface Keras3EmbeddingLayerConfig {
+  name: string;
+  trainable: boolean;
+  dtype: Keras3ObjectJson;
+  input_dim: number;
+  output_dim: number;
+  embeddings_initializer: Keras3ObjectJson;
+  embeddings_regularizer: Keras3ObjectJson | null;
+  activity_regularizer: Keras3ObjectJson | null;
+  embeddings_constraint: Keras3ObjectJson | null;
+  mask_zero: boolean;
+}
+
+function keras3Object(json: KerasObjectJson | null, module: string): Keras3ObjectJson | null {
+  if (json === null) return null;
+  // Keras 3 initializers take no `dtype` argument (tf-keras 2 configs carried one).
+  const { dtype: _dtype, ...config } = json.config;
+  return { module, class_name: json.class_name, config, registered_name: null };
+}
+
+/** The Keras 3 DTypePolicy object for a dtype name. */
+export function keras3DtypePolicy(name: string): Keras3ObjectJson {
+  return { module: 'keras', class_name: 'DTypePolicy', config: { name }, registered_name: null };
+}
+
+/**
+ * Keras 3 layer config. Keras 3 has no `input_length`: a fixed length is written by the model
+ * writers as the InputLayer's `batch_shape` and the layer's `build_config`, as Keras 3 does.
+ */
+export function toKeras3LayerConfig(config: ResolvedEmbeddingConfig): Keras3EmbeddingLayerConfig {
+  const k2 = toKerasConfig(config);
+  return {
+    name: k2.name,
+    trainable: k2.trainable,
+    dtype: keras3DtypePolicy(k2.dtype),
+    input_dim: k2.input_dim,
+    output_dim: k2.output_dim,
+    embeddings_initializer: keras3Object(k2.embeddings_initializer, 'keras.initializers')!,
+    embeddings_regularizer: keras3Object(k2.embeddings_regularizer, 'keras.regularizers'),
+    activity_regularizer: keras3Object(k2.activity_regularizer, 'keras.regularizers'),
+    embeddings_constraint: keras3Object(k2.embeddings_constraint, 'keras.constraints'),
+    mask_zero: k2.mask_zero,
+  };
+}
+
+/** TF.js registers these initializers under other class names than Keras. */
+const TFJS_INITIALIZER_NAMES: Readonly<Record<string, string>> = { LecunUniform: 'LeCunUniform', LecunNormal: 'LeCunNormal' };
+
+function tfjsRegularizer(json: KerasObjectJson | null): KerasObjectJson | null {
+  if (json === null) return null;
+  // TF.js registers only L1L2; Keras's L1(l1) and L2(l2) are L1L2 with the other factor 0.
+  if (json.class_name === 'L1') return { class_name: 'L1L2', config: { l1: json.config.l1, l2: 0 } };
+  if (json.class_name === 'L2') return { class_name: 'L1L2', config: { l1: 0, l2: json.config.l2 } };
+  return json;
+}
+
+/**
+ * TF.js model.json layer config: Keras 2's keys, with the class names TF.js registers
+ * (`LeCunUniform`, `L1L2` for L1/L2) and without the initializer `dtype` key.
+ */
+export function toTfjsLayerConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
+  const k2 = toKerasConfig(config);
+  const { dtype: _dtype, ...initConfig } = k2.embeddings_initializer.config;
+  return {
+    ...k2,
+    embeddings_initializer: {
+      class_name: TFJS_INITIALIZER_NAMES[k2.embeddings_initializer.class_name] ?? k2.embeddings_initializer.class_name,
+      config: initConfig,
+    },
+    embeddings_regularizer: tfjsRegularizer(k2.embeddings_regularizer),
+    activity_regularizer: tfjsRegularizer(k2.activity_regularizer),
+  };
+}
+
+/** The layer config in one dialect. */
+export function toLayerConfig(
+  config: ResolvedEmbeddingConfig,
+  dialect: ConfigDialect,
+): KerasEmbeddingLayerConfig | Keras3EmbeddingLayerConfig {
+  if (dialect === 'keras3') return toKeras3LayerConfig(config);
+  if (dialect === 'tfjs') return toTfjsLayerConfig(config);
+  return toKeras2LayerConfig(config);
+}
+
+/** Finds every `{ class_name: 'Embedding', config }` object in a model config (any nesting), in document order. */
+export function findEmbeddingConfigs(modelConfig: unknown): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  const visit = (node: unknown) => {
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+    } else if (typeof node === 'object' && node !== null) {
+      const obj = node as Record<string, unknown>;
+      if (obj.class_name === 'Embedding' && typeof obj.config === 'object' && obj.config !== null) {
+        found.push(obj);
+        return;
+      }
+      for (const value of Object.values(obj)) visit(value);
+    }
+  };
+  visit(modelConfig);
+  return found;
+}

@@ -1,0 +1,107 @@
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** @internal IEEE 754 binary16 bits to a float (exact). */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >>> 10) & 0x1f;
+  const mant = h & 0x3ff;
+  if (exp === 0) return sign * mant * 2 ** -24;
+  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
+}
+
+/** @internal A float32 value to binary16 bits, rounding to nearest even (as NumPy's astype(float16)). */
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+/** @internal bfloat16 bits to a float (exact). */
+export function bfloat16ToFloat(b: number): number {
+  u32[0] = b << 16;
+  return f32[0]!;
+}
+
+/** @internal A float32 value to bfloat16 bits, rounding to nearest even (NaN stays NaN). */
+export function floatToBfloat16(value: number): number {
+  f32[0] = value;
+  const x = u32[0]!;
+  if ((x & 0x7f800000) === 0x7f800000 && x & 0x7fffff) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** @internal Decodes little-endian binary16 bytes into float32. */
+export function decodeHalf(bytes: Uint8Array, count: number, littleEndian = true): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, littleEndian));
+  return out;
+}
+
+/** @internal Decodes little-endian bfloat16 bytes into float32. */
+export function decodeBfloat16(bytes: Uint8Array, count: number): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < count; i++) bits[i] = view.getUint16(i * 2, true) << 16;
+  return out;
+}
+
+/** @internal Decodes float32 bytes (any alignment, either endianness) into a fresh Float32Array. */
+export function decodeFloat32(bytes: Uint8Array, count: number, littleEndian = true): Float32Array {
+  if (littleEndian && bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + count * 4));
+  const out = new Float32Array(count);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (littleEndian) new Uint8Array(out.buffer).set(bytes.subarray(0, count * 4));
+  else for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, false);
+  return out;
+}
+
+/** @internal Decodes float64 bytes into float32 (rounded to nearest, as NumPy's astype(float32)). */
+export function decodeFloat64(bytes: Uint8Array, count: number, littleEndian = true): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, littleEndian);
+  return out;
+}
+
+/** @internal Little-endian bytes of a float32 array (a view when possible, no copy). */
+export function float32Bytes(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+/** @internal Encodes float32 values as little-endian binary16 bytes. */
+export function encodeHalf(values: Float32Array): Uint8Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]!);
+  return new Uint8Array(out.buffer);
+}
+
+/** @internal Encodes float32 values as little-endian bfloat16 bytes. */
+export function encodeBfloat16(values: Float32Array): Uint8Array {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = floatToBfloat16(values[i]!);
+  return new Uint8Array(out.buffer);
+}
