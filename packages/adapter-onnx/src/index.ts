@@ -1,3 +1,5 @@
+export { type ToOnnxOptions, toOnnx } from './export/to-onnx.js';
+export { type WriteOnnxFileOptions, type WrittenOnnxFile, writeOnnxFile } from './export/write-onnx-file.js';
 export {
   type BuildEmbeddingModelOptions,
   buildEmbeddingModel,
@@ -8,3 +10,6 @@ export {
 } from './model/build-embedding-model.js';
 export { tableBytes } from './model/little-endian.js';
 export { DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_IR_VERSION, ONNX_OPSET_VERSION, PROTOBUF_LIMIT_BYTES } from './model/versions.js';
+export { createOnnxBackend, type OnnxBackendOptions, type OnnxExecutionProviders } from './onnx-backend.js';
+export { type OrtLookupResult, type PredictTensorOptions, predictTensor } from './predict-tensor.js';
+export { loadOnnxRuntime, type OnnxRuntime, type OnnxRuntimeSource } from './runtime/load-runtime.js';
