@@ -3,6 +3,7 @@ import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
 import type { ReadOptions } from './formats/common.js';
 import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
+import { readKeras3, writeKeras3 } from './formats/keras-v3.js';
 import { readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
 import { readSafetensors, type WriteSafetensorsOptions, writeSafetensors } from './formats/safetensors.js';
 import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
@@ -27,7 +28,7 @@ export interface LoadEmbeddingOptions extends ReadEmbeddingOptions {
 
 const READERS: Record<ModelFormat, (path: string, options: ReadOptions) => Promise<EmbeddingRecord[]>> = {
   'keras-h5': readKerasH5,
-  keras: notYet('keras'),
+  keras: readKeras3,
   tfjs: notYet('tfjs'),
   onnx: notYet('onnx'),
   npy: readNpy,
@@ -110,6 +111,8 @@ export async function saveEmbedding(path: string, source: EmbeddingSource, optio
   switch (format) {
     case 'keras-h5':
       return writeKerasH5(path, data, options);
+    case 'keras':
+      return writeKeras3(path, data);
     case 'npy':
       return writeNpy(path, data, { dtype: options.npyDtype ?? options.dtype });
     case 'safetensors':
