@@ -1,0 +1,106 @@
+// Test helpers (not part of the public API).
+import {
+  type EmbeddingBackendV1,
+  EmbeddingError,
+  type EmbeddingTableV1,
+  type IndexTensor,
+  initializeEmbeddings,
+  type ResolvedEmbeddingConfig,
+  resolveConfig,
+} from '@embedding-layer/core';
+import * as ort from 'onnxruntime-node';
+import type { OnnxRuntime } from '../runtime/load-runtime.js';
+
+/** Row copy computed here, without ONNX: the expected output of a lookup. */
+export function gatherRows(weights: Float32Array, ids: ArrayLike<number | bigint>, outputDim: number): Float32Array {
+  const out = new Float32Array(ids.length * outputDim);
+  for (let i = 0; i < ids.length; i++) {
+    const row = Number(ids[i]);
+    for (let c = 0; c < outputDim; c++) out[i * outputDim + c] = weights[row * outputDim + c]!;
+  }
+  return out;
+}
+
+/** Core's seeded initial table for a config, computed without any backend. */
+export function initialTable(config: Parameters<typeof resolveConfig>[0]): Float32Array {
+  const r = resolveConfig(config);
+  return initializeEmbeddings(r.embeddingsInitializer, r.inputDim, r.outputDim, r.seed);
+}
+
+/** Deterministic pseudo-random indices in [0, inputDim). */
+export function randomIndices(count: number, inputDim: number, seed: number): Int32Array {
+  const out = new Int32Array(count);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < count; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = (s >>> 0) % inputDim;
+  }
+  return out;
+}
+
+/** The error code of a rejected promise or thrown call (undefined when it succeeds). */
+export async function codeOf(action: () => unknown): Promise<string | undefined> {
+  try {
+    await action();
+  } catch (error) {
+    return EmbeddingError.isInstance(error) ? error.code : `not an EmbeddingError: ${String(error)}`;
+  }
+  return undefined;
+}
+
+/** Counts of what a wrapped onnxruntime-node did. */
+export interface RuntimeCounts {
+  create: number;
+  release: number;
+  run: number;
+  feeds: Record<string, ort.Tensor>[];
+}
+
+/** The real onnxruntime-node, wrapped to count sessions created, released and run. */
+export function spyRuntime(): { runtime: OnnxRuntime; counts: RuntimeCounts } {
+  const counts: RuntimeCounts = { create: 0, release: 0, run: 0, feeds: [] };
+  const create = async (...args: Parameters<typeof ort.InferenceSession.create>) => {
+    counts.create++;
+    const session = await (ort.InferenceSession.create as (...a: unknown[]) => Promise<ort.InferenceSession>)(...args);
+    const run = session.run.bind(session);
+    const release = session.release.bind(session);
+    Object.assign(session, {
+      run: (feeds: Record<string, ort.Tensor>, ...rest: unknown[]) => {
+        counts.run++;
+        counts.feeds.push(feeds);
+        return (run as (...a: unknown[]) => Promise<ort.InferenceSession.ReturnType>)(feeds, ...rest);
+      },
+      release: () => {
+        counts.release++;
+        return release();
+      },
+    });
+    return session;
+  };
+  return { runtime: { Tensor: ort.Tensor, InferenceSession: { create } } as unknown as OnnxRuntime, counts };
+}
+
+/** A minimal non-ONNX backend (a plain Float32Array), to show toOnnx/predictTensor work on any backend. */
+export function createPlainBackend(): EmbeddingBackendV1 {
+  return {
+    specificationVersion: 'v1',
+    name: 'plain-test',
+    supports: { dtypes: ['float32'] },
+    doCreateTable(config: ResolvedEmbeddingConfig, weights: Float32Array): EmbeddingTableV1 {
+      let w = weights;
+      return {
+        doLookup: (indices: IndexTensor) => ({
+          data: gatherRows(w, indices.data, config.outputDim),
+          shape: [...indices.shape, config.outputDim],
+        }),
+        doGetWeights: () => w,
+        doSetWeights: (next) => {
+          w = next;
+        },
+        doDispose: () => undefined,
+      };
+    },
+  };
+}
