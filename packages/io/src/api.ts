@@ -6,6 +6,7 @@ import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/k
 import { readKeras3, writeKeras3 } from './formats/keras-v3.js';
 import { readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
 import { readSafetensors, type WriteSafetensorsOptions, writeSafetensors } from './formats/safetensors.js';
+import { readTfjs, type WriteTfjsOptions, writeTfjs } from './formats/tfjs.js';
 import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
 
 /** Options of {@link readEmbeddings}. */
@@ -29,7 +30,7 @@ export interface LoadEmbeddingOptions extends ReadEmbeddingOptions {
 const READERS: Record<ModelFormat, (path: string, options: ReadOptions) => Promise<EmbeddingRecord[]>> = {
   'keras-h5': readKerasH5,
   keras: readKeras3,
-  tfjs: notYet('tfjs'),
+  tfjs: readTfjs,
   onnx: notYet('onnx'),
   npy: readNpy,
   safetensors: readSafetensors,
@@ -79,7 +80,7 @@ export async function loadEmbedding(path: string, options: LoadEmbeddingOptions)
 }
 
 /** Options of {@link saveEmbedding}: the format and the format writers' options. */
-export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptions {
+export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptions, WriteTfjsOptions {
   /** Format to write. Default: from the extension. */
   readonly format?: ModelFormat;
   /** Element type for .npy (`float32`, `float16`, `float64`). Default float32. */
@@ -113,6 +114,8 @@ export async function saveEmbedding(path: string, source: EmbeddingSource, optio
       return writeKerasH5(path, data, options);
     case 'keras':
       return writeKeras3(path, data);
+    case 'tfjs':
+      return writeTfjs(path, data, options);
     case 'npy':
       return writeNpy(path, data, { dtype: options.npyDtype ?? options.dtype });
     case 'safetensors':

@@ -40,6 +40,15 @@ export {
   writeSafetensors,
 } from './formats/safetensors.js';
 export {
+  readTfjs,
+  type TfjsManifestGroup,
+  type TfjsQuantization,
+  type TfjsWeightEntry,
+  tfjsModelJson,
+  type WriteTfjsOptions,
+  writeTfjs,
+} from './formats/tfjs.js';
+export {
   type EmbeddingData,
   type EmbeddingRecord,
   MODEL_FORMATS,

@@ -1,0 +1,259 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { findEmbeddingConfigs, readLayerConfig, toTfjsLayerConfig } from '../config/dialects.js';
+import { badFile } from '../errors.js';
+import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
+import { decodeHalf, encodeHalf, float32Bytes } from '../util/float.js';
+import { atomicWriteFiles, fileSize, readRange, readWhole } from '../util/fs.js';
+import { makeRecord, type ReadOptions } from './common.js';
+
+/** One entry of a TF.js `weightsManifest[].weights`. */
+export interface TfjsWeightEntry {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { dtype: 'uint8' | 'uint16' | 'float16'; scale?: number; min?: number; original_dtype?: string };
+}
+
+/** One group of a TF.js `weightsManifest`: shard file names and the weights they hold, back to back. */
+export interface TfjsManifestGroup {
+  paths: string[];
+  weights: TfjsWeightEntry[];
+}
+
+const DTYPE_BYTES: Readonly<Record<string, number>> = { float32: 4, int32: 4, bool: 1, complex64: 8, uint8: 1, uint16: 2, float16: 2 };
+
+function entryBytes(file: string, entry: TfjsWeightEntry): number {
+  const dtype = entry.quantization?.dtype ?? entry.dtype;
+  const size = DTYPE_BYTES[dtype];
+  if (size === undefined)
+    throw badFile(
+      file,
+      `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(dtype)}, whose size is unknown; cannot locate the weights after it.`,
+    );
+  return entry.shape.reduce((a, b) => a * b, 1) * size;
+}
+
+/** Reads `length` bytes at `offset` of the concatenation of `shards`. */
+async function readAcrossShards(
+  file: string,
+  shards: string[],
+  offset: number,
+  length: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let start = 0;
+  let done = 0;
+  for (const shard of shards) {
+    const size = await fileSize(shard);
+    const end = start + size;
+    const from = Math.max(offset + done, start);
+    const to = Math.min(offset + length, end);
+    if (from < to) {
+      out.set(await readRange(shard, from - start, to - from), from - offset);
+      done += to - from;
+      onProgress?.(done, length);
+    }
+    start = end;
+    if (done === length) break;
+  }
+  if (done < length)
+    throw badFile(
+      file,
+      `truncated weights: the shards (${shards.map((s) => basename(s)).join(', ')}) hold ${start} bytes, the manifest needs ${offset + length}.`,
+    );
+  return out;
+}
+
+function decodeEntry(
+  file: string,
+  entry: TfjsWeightEntry,
+  bytes: Uint8Array,
+  count: number,
+): { weights: Float32Array; stored: StoredDtype } {
+  const q = entry.quantization;
+  if (!q) {
+    if (entry.dtype !== 'float32')
+      throw badFile(file, `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(entry.dtype)}; expected float32.`);
+    return { weights: new Float32Array(bytes.buffer, bytes.byteOffset, count).slice(), stored: 'float32' };
+  }
+  if (q.dtype === 'float16') return { weights: decodeHalf(bytes, count), stored: 'float16' };
+  if (q.dtype === 'uint8' || q.dtype === 'uint16') {
+    if (typeof q.scale !== 'number' || typeof q.min !== 'number')
+      throw badFile(
+        file,
+        `weight ${JSON.stringify(entry.name)} is quantized to ${q.dtype} but the manifest gives no numeric scale and min.`,
+      );
+    const values = q.dtype === 'uint8' ? bytes : new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    const out = new Float32Array(count);
+    // As tf.io.decodeWeights: value = q * scale + min (in double, then rounded to float32).
+    for (let i = 0; i < count; i++) out[i] = values[i]! * q.scale + q.min;
+    return { weights: out, stored: q.dtype };
+  }
+  throw badFile(
+    file,
+    `weight ${JSON.stringify(entry.name)} has unknown quantization dtype ${JSON.stringify((q as { dtype: unknown }).dtype)}; expected uint8, uint16 or float16.`,
+  );
+}
+
+/**
+ * Reads every Embedding layer of a TF.js layers model (`model.json` + shards): configs from
+ * `modelTopology` (as the converter writes it, with `model_config`, or as `model.save()` does),
+ * weights `<layer>/embeddings` located by summing the sizes of the manifest entries before it
+ * (so it may start mid-shard and span shards), dequantized from uint8/uint16 (`q * scale +
+ * min`) or float16 as TF.js does. Only the embedding's bytes are read.
+ */
+export async function readTfjs(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
+  const text = new TextDecoder().decode(await readWhole(path));
+  let json: { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown };
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw badFile(path, `not a TF.js model.json: the file is not JSON (${(error as Error).message}).`, error);
+  }
+  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null)
+    throw badFile(path, 'not a TF.js layers model: expected a JSON object with modelTopology and weightsManifest.');
+  if (!Array.isArray(json.weightsManifest)) throw badFile(path, 'not a TF.js layers model: weightsManifest is missing or not a list.');
+  const topology = json.modelTopology as Record<string, unknown>;
+  const modelConfig = topology.model_config ?? topology;
+  const layers = findEmbeddingConfigs(modelConfig);
+  if (layers.length === 0)
+    throw badFile(
+      path,
+      `the model holds no Embedding layer (modelTopology has no layer with class_name "Embedding"${json.format === 'graph-model' ? '; this is a graph model' : ''}).`,
+    );
+  const groups = json.weightsManifest as TfjsManifestGroup[];
+  const dir = dirname(path);
+  const records: EmbeddingRecord[] = [];
+  for (const layer of layers) {
+    const sourceConfig = layer.config as Record<string, unknown>;
+    const name = String(sourceConfig.name);
+    const { config, notes } = readLayerConfig(layer, path);
+    let found: { group: TfjsManifestGroup; entry: TfjsWeightEntry; offset: number } | undefined;
+    for (const group of groups) {
+      let offset = 0;
+      for (const entry of group.weights ?? []) {
+        if (entry.name === `${name}/embeddings` || entry.name.endsWith(`/${name}/embeddings`)) {
+          found = { group, entry, offset };
+          break;
+        }
+        offset += entryBytes(path, entry);
+      }
+      if (found) break;
+    }
+    if (!found) throw badFile(path, `modelTopology lists Embedding "${name}" but weightsManifest has no weight "${name}/embeddings".`);
+    const { group, entry, offset } = found;
+    if (!Array.isArray(entry.shape) || entry.shape.length !== 2)
+      throw badFile(
+        path,
+        `weight ${entry.name}: expected a 2-D (input_dim, output_dim) matrix, found shape ${JSON.stringify(entry.shape)}.`,
+      );
+    const [rows, cols] = entry.shape as [number, number];
+    const length = entryBytes(path, entry);
+    const shards = group.paths.map((p) => join(dir, p));
+    const bytes = await readAcrossShards(path, shards, offset, length, options.onProgress);
+    const { weights, stored } = decodeEntry(path, entry, bytes, rows * cols);
+    const location = `${entry.name} (${group.paths.join(', ')} at byte ${offset})`;
+    records.push(
+      makeRecord(
+        path,
+        'tfjs',
+        { name, weights, rows, cols, location, storedDtype: stored, storedBytes: length, fileConfig: config, sourceConfig, notes },
+        options,
+      ),
+    );
+  }
+  return records;
+}
+
+/** TF.js quantization of the written weights. */
+export type TfjsQuantization = 'uint8' | 'uint16' | 'float16';
+
+/** Options of {@link writeTfjs}. */
+export interface WriteTfjsOptions {
+  /** Largest shard in bytes. Default 4 MiB, the TF.js converter's default. */
+  readonly shardBytes?: number;
+  /** Store quantized weights (lossy), as `tensorflowjs_converter --quantize_*` does. Default: float32. */
+  readonly quantize?: TfjsQuantization;
+}
+
+/** @internal Affine quantization as the TF.js converter does it (range nudged so that 0 is exact). */
+export function quantizeAffine(values: Float32Array, dtype: 'uint8' | 'uint16'): { data: Uint8Array; scale: number; min: number } {
+  const levels = dtype === 'uint8' ? 255 : 65535;
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (values.length === 0) lo = hi = 0;
+  let scale: number;
+  let min: number;
+  if (hi === lo) {
+    scale = 1;
+    min = lo;
+  } else {
+    scale = (hi - lo) / levels;
+    const zeroPoint = Math.min(levels, Math.max(0, Math.round(-lo / scale)));
+    min = -zeroPoint * scale;
+  }
+  const out = dtype === 'uint8' ? new Uint8Array(values.length) : new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.min(levels, Math.max(0, Math.round((values[i]! - min) / scale)));
+  return { data: new Uint8Array(out.buffer), scale, min };
+}
+
+/** The model.json content of a TF.js layers model holding one Embedding (a Sequential, as `tensorflowjs_converter` writes it). */
+export function tfjsModelJson(data: EmbeddingData, manifest: TfjsManifestGroup[]): Record<string, unknown> {
+  return {
+    format: 'layers-model',
+    generatedBy: '@embedding-layer/io',
+    convertedBy: null,
+    modelTopology: {
+      keras_version: 'tfjs-layers 4.22.0',
+      backend: 'tensor_flow.js',
+      model_config: {
+        class_name: 'Sequential',
+        config: { name: 'sequential', layers: [{ class_name: 'Embedding', config: toTfjsLayerConfig(data.config) }] },
+      },
+    },
+    weightsManifest: manifest,
+  };
+}
+
+/**
+ * Writes a TF.js layers model, atomically: shards `group1-shard<i>of<n>.bin` (prefixed with the
+ * file's stem unless it is named model.json) beside `path`, then `path` (model.json) last.
+ * `tf.loadLayersModel` loads it.
+ */
+export async function writeTfjs(path: string, data: EmbeddingData, options: WriteTfjsOptions = {}): Promise<void> {
+  const shardBytes = options.shardBytes ?? 4 * 1024 * 1024;
+  if (!Number.isInteger(shardBytes) || shardBytes <= 0)
+    throw badFile(path, `shardBytes must be a positive integer, received ${shardBytes}.`);
+  const { inputDim, outputDim, name } = data.config;
+  const entry: TfjsWeightEntry = { name: `${name}/embeddings`, shape: [inputDim, outputDim], dtype: 'float32' };
+  let body: Uint8Array;
+  if (options.quantize === 'float16') {
+    body = encodeHalf(data.weights);
+    entry.quantization = { dtype: 'float16' };
+  } else if (options.quantize === 'uint8' || options.quantize === 'uint16') {
+    const q = quantizeAffine(data.weights, options.quantize);
+    body = q.data;
+    entry.quantization = { dtype: options.quantize, scale: q.scale, min: q.min, original_dtype: 'float32' };
+  } else {
+    body = float32Bytes(data.weights);
+  }
+  const count = Math.max(1, Math.ceil(body.length / shardBytes));
+  const stem = basename(path, extname(path));
+  const prefix = basename(path) === 'model.json' ? 'group1' : `${stem}.group1`;
+  const names = Array.from({ length: count }, (_, i) => `${prefix}-shard${i + 1}of${count}.bin`);
+  const manifest = [{ paths: names, weights: [entry] }];
+  const dir = dirname(path);
+  await atomicWriteFiles([
+    ...names.map((shard, i) => ({
+      path: join(dir, shard),
+      write: (temp: string) => writeFile(temp, body.subarray(i * shardBytes, (i + 1) * shardBytes)),
+    })),
+    { path, write: (temp: string) => writeFile(temp, JSON.stringify(tfjsModelJson(data, manifest))) },
+  ]);
+}
