@@ -5,6 +5,7 @@ import type { ReadOptions } from './formats/common.js';
 import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
 import { readKeras3, writeKeras3 } from './formats/keras-v3.js';
 import { readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
+import { readOnnx, type WriteOnnxOptions, writeOnnx } from './formats/onnx.js';
 import { readSafetensors, type WriteSafetensorsOptions, writeSafetensors } from './formats/safetensors.js';
 import { readTfjs, type WriteTfjsOptions, writeTfjs } from './formats/tfjs.js';
 import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
@@ -31,16 +32,10 @@ const READERS: Record<ModelFormat, (path: string, options: ReadOptions) => Promi
   'keras-h5': readKerasH5,
   keras: readKeras3,
   tfjs: readTfjs,
-  onnx: notYet('onnx'),
+  onnx: readOnnx,
   npy: readNpy,
   safetensors: readSafetensors,
 };
-
-function notYet(format: string) {
-  return async (path: string): Promise<never> => {
-    throw badFile(path, `reading ${format} is not implemented yet.`);
-  };
-}
 
 /**
  * Reads every Embedding layer a model file holds (name, config, weights), in the order the
@@ -80,7 +75,7 @@ export async function loadEmbedding(path: string, options: LoadEmbeddingOptions)
 }
 
 /** Options of {@link saveEmbedding}: the format and the format writers' options. */
-export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptions, WriteTfjsOptions {
+export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptions, WriteTfjsOptions, WriteOnnxOptions {
   /** Format to write. Default: from the extension. */
   readonly format?: ModelFormat;
   /** Element type for .npy (`float32`, `float16`, `float64`). Default float32. */
@@ -116,11 +111,11 @@ export async function saveEmbedding(path: string, source: EmbeddingSource, optio
       return writeKeras3(path, data);
     case 'tfjs':
       return writeTfjs(path, data, options);
+    case 'onnx':
+      return writeOnnx(path, data, options);
     case 'npy':
       return writeNpy(path, data, { dtype: options.npyDtype ?? options.dtype });
     case 'safetensors':
       return writeSafetensors(path, data, { dtype: options.safetensorsDtype });
-    default:
-      throw badFile(path, `writing ${format} is not implemented yet.`);
   }
 }

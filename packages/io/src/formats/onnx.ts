@@ -1,0 +1,172 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/adapter-onnx';
+import type { EmbeddingConfig } from '@embedding-layer/core';
+import onnxProto from 'onnx-proto';
+import { readLayerConfig } from '../config/dialects.js';
+import { badFile } from '../errors.js';
+import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
+import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf } from '../util/float.js';
+import { atomicWriteFiles, readRange, readWhole } from '../util/fs.js';
+import { makeRecord, type ReadOptions } from './common.js';
+
+const { onnx } = onnxProto;
+const DataType = onnx.TensorProto.DataType;
+const FLOAT_TYPES: Readonly<Record<number, { stored: StoredDtype; bytes: number }>> = {
+  [DataType.FLOAT]: { stored: 'float32', bytes: 4 },
+  [DataType.FLOAT16]: { stored: 'float16', bytes: 2 },
+  [DataType.BFLOAT16]: { stored: 'bfloat16', bytes: 2 },
+  [DataType.DOUBLE]: { stored: 'float64', bytes: 8 },
+};
+
+function toNumber(value: number | { toNumber(): number } | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'number' ? value : value.toNumber();
+}
+
+async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, byteLength: number): Promise<Uint8Array> {
+  const where = `initializer ${JSON.stringify(tensor.name)}`;
+  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
+    const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = entries.get('location');
+    if (!location) throw badFile(path, `${where} is stored as external data without a location.`);
+    if (/^([\\/]|[A-Za-z]:)/.test(location) || location.split(/[\\/]/).includes('..'))
+      throw badFile(
+        path,
+        `${where}: external data location ${JSON.stringify(location)} must be a relative path inside the model's directory.`,
+      );
+    const offset = Number(entries.get('offset') ?? 0);
+    const length = entries.has('length') ? Number(entries.get('length')) : byteLength;
+    if (length !== byteLength)
+      throw badFile(path, `${where}: external data length ${length} does not match its dims (${byteLength} bytes).`);
+    return readRange(join(dirname(path), location), offset, length);
+  }
+  const raw = tensor.rawData;
+  if (raw && raw.length > 0) {
+    if (raw.length !== byteLength) throw badFile(path, `${where}: raw_data holds ${raw.length} bytes, its dims need ${byteLength}.`);
+    return raw;
+  }
+  const count = byteLength / (FLOAT_TYPES[tensor.dataType ?? 0]?.bytes ?? 4);
+  if (tensor.dataType === DataType.FLOAT && tensor.floatData?.length === count)
+    return new Uint8Array(Float32Array.from(tensor.floatData).buffer);
+  if (tensor.dataType === DataType.DOUBLE && tensor.doubleData?.length === count)
+    return new Uint8Array(Float64Array.from(tensor.doubleData).buffer);
+  if ((tensor.dataType === DataType.FLOAT16 || tensor.dataType === DataType.BFLOAT16) && tensor.int32Data?.length === count)
+    return new Uint8Array(Uint16Array.from(tensor.int32Data).buffer);
+  throw badFile(path, `${where}: expected ${count} values in raw_data or the typed data field, found none of that length.`);
+}
+
+/**
+ * Reads every embedding of an ONNX model: each `Gather` (axis 0) whose data input is a 2-D
+ * float initializer (float32, float16, bfloat16, float64), also when that initializer is
+ * listed among the graph inputs (IR 3 exporters such as PyTorch 0.3 did) or stored as external
+ * data beside the model. The layer name is the initializer's, and the config comes from the
+ * shape, unless the model carries a `keras_config` metadata property (as ours do).
+ */
+export async function readOnnx(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
+  const bytes = await readWhole(path);
+  options.onProgress?.(bytes.length, bytes.length);
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw badFile(path, `not an ONNX model, or truncated: the protobuf does not decode (${(error as Error).message}).`, error);
+  }
+  const graph = model.graph;
+  if (!graph?.node || graph.node.length === 0) throw badFile(path, 'not an ONNX model: it has no graph nodes.');
+  const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+  const meta = new Map((model.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
+  let kerasConfig: { config: EmbeddingConfig; notes: readonly string[]; source: Record<string, unknown> } | null = null;
+  const kerasText = meta.get('keras_config');
+  if (kerasText) {
+    let source: Record<string, unknown>;
+    try {
+      source = JSON.parse(kerasText);
+    } catch (error) {
+      throw badFile(path, `the keras_config metadata property is not JSON (${(error as Error).message}).`, error);
+    }
+    kerasConfig = { ...readLayerConfig(source, path), source: (source.config ?? source) as Record<string, unknown> };
+  }
+  const seen = new Set<string>();
+  const records: EmbeddingRecord[] = [];
+  const gathers = graph.node.filter((n) => n.opType === 'Gather' && (n.domain ?? '') in { '': 1, 'ai.onnx': 1 });
+  for (const node of gathers) {
+    const dataName = node.input?.[0] ?? '';
+    const tensor = initializers.get(dataName);
+    if (!tensor || seen.has(dataName)) continue;
+    const axis = toNumber(node.attribute?.find((a) => a.name === 'axis')?.i);
+    const dims = (tensor.dims ?? []).map(toNumber);
+    const type = FLOAT_TYPES[tensor.dataType ?? 0];
+    if (dims.length !== 2 || !type || (axis !== 0 && axis !== -2)) continue;
+    seen.add(dataName);
+    const [rows, cols] = dims as [number, number];
+    const count = rows * cols;
+    const raw = await tensorBytes(path, tensor, count * type.bytes);
+    const weights =
+      type.stored === 'float32'
+        ? decodeFloat32(raw, count)
+        : type.stored === 'float16'
+          ? decodeHalf(raw, count)
+          : type.stored === 'bfloat16'
+            ? decodeBfloat16(raw, count)
+            : decodeFloat64(raw, count);
+    // Our keras_config describes the model's one embedding; use it only for a matching table.
+    const useKeras =
+      kerasConfig !== null && gathers.length === 1 && kerasConfig.config.inputDim === rows && kerasConfig.config.outputDim === cols;
+    const name = useKeras ? String(kerasConfig!.config.name ?? dataName) : dataName;
+    records.push(
+      makeRecord(
+        path,
+        'onnx',
+        {
+          name,
+          weights,
+          rows,
+          cols,
+          location: `initializer ${dataName}${tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL ? ' (external data)' : ''}`,
+          storedDtype: type.stored,
+          storedBytes: count * type.bytes,
+          fileConfig: useKeras ? kerasConfig!.config : null,
+          sourceConfig: useKeras ? kerasConfig!.source : null,
+          notes: useKeras ? kerasConfig!.notes : [],
+        },
+        options,
+      ),
+    );
+  }
+  if (records.length === 0)
+    throw badFile(
+      path,
+      `no Embedding: expected a Gather (axis 0) whose data is a 2-D float initializer; the graph has ${gathers.length} Gather node(s) and ${initializers.size} initializer(s).`,
+    );
+  return records;
+}
+
+/** Options of {@link writeOnnx}. */
+export interface WriteOnnxOptions {
+  /** Element type of the `indices` input. Default `'int32'` (Keras casts indices to int32); PyTorch exports use int64. */
+  readonly onnxIndexType?: OnnxIndexType;
+  /**
+   * Store the table as external data in `<file>.data` beside the model. Default: only when
+   * the table does not fit in one protobuf (2 GiB).
+   */
+  readonly onnxExternalData?: boolean;
+}
+
+/**
+ * Writes an ONNX model of the layer, atomically, built by `@embedding-layer/adapter-onnx`'s
+ * `buildEmbeddingModel` (IR 7, opset 13: `Gather(embeddings, indices)`, plus the mask when
+ * mask_zero; the Keras config in the `keras_config` metadata property). ONNX Runtime runs it.
+ */
+export async function writeOnnx(path: string, data: EmbeddingData, options: WriteOnnxOptions = {}): Promise<void> {
+  const external = options.onnxExternalData === true || data.weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD;
+  const location = `${basename(path)}.data`;
+  const model = buildEmbeddingModel(data.config, data.weights, {
+    indexType: options.onnxIndexType ?? 'int32',
+    ...(external ? { externalData: { location, threshold: 0 } } : {}),
+  });
+  await atomicWriteFiles([
+    ...(external ? [{ path: join(dirname(path), location), write: (temp: string) => writeFile(temp, tableBytes(data.weights)) }] : []),
+    { path, write: (temp: string) => writeFile(temp, model) },
+  ]);
+}
