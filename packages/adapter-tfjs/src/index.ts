@@ -1,3 +1,12 @@
 export { quietTfjsBanner } from './banner.js';
+export { compileKeras, KERAS_LOSS_NAMES, toTfjsLoss } from './compile.js';
+export {
+  EMBEDDING_LAYER_CLASS_NAME,
+  type EmbeddingLayer,
+  type EmbeddingLayerArgs,
+  type EmbeddingLayerClass,
+  registerEmbeddingLayer,
+} from './embedding-layer.js';
 export type { TfjsRuntime } from './runtime.js';
+export { computeMaskTensor, lookupTensor } from './tensor-lookup.js';
 export { createTfjsBackend, type TfjsBackendName, type TfjsBackendOptions } from './tfjs-backend.js';

@@ -28,10 +28,9 @@ const MAX_TABLE_BYTES: Readonly<Record<string, number>> = { cpu: 2 ** 32, wasm: 
 /** Tables of live layers, keyed by the resolved config object core passes to `doCreateTable` and keeps as `layer.config`. */
 const tables = new WeakMap<ResolvedEmbeddingConfig, TfjsTable>();
 
-/** @internal The TF.js table behind a layer created on a TF.js backend, or undefined (other backend, or disposed). */
-export function tableOf(config: ResolvedEmbeddingConfig): TfjsTable | undefined {
-  const table = tables.get(config);
-  return table?.variable ? table : undefined;
+/** @internal The TF.js table behind a layer created on a TF.js backend (its `variable` is null once disposed), or undefined. */
+export function tableEntry(config: ResolvedEmbeddingConfig): TfjsTable | undefined {
+  return tables.get(config);
 }
 
 /**
