@@ -156,6 +156,217 @@ def write(name, group, description, cases):
         fh.write('\n')
 
 
+# -------------------------------------------------------------------- training reference (float64)
+OPT_DEFAULTS = {
+    'sgd': {'learning_rate': 0.01, 'momentum': 0.0, 'nesterov': False},
+    'rmsprop': {'learning_rate': 0.001, 'rho': 0.9, 'momentum': 0.0, 'epsilon': 1e-7, 'centered': False},
+    'adam': {'learning_rate': 0.001, 'beta_1': 0.9, 'beta_2': 0.999, 'epsilon': 1e-7, 'amsgrad': False, 'lazy': False},
+    'adagrad': {'learning_rate': 0.001, 'initial_accumulator_value': 0.1, 'epsilon': 1e-7},
+}
+
+
+def loss_and_grad(name, y, p, d):
+    n = len(p)
+    grad = [0.0] * n
+    if name == 'mse':
+        total = 0.0
+        for i in range(n):
+            diff = p[i] - y[i]
+            total += diff * diff
+            grad[i] = 2 * diff / n
+        return total / n, grad
+    if name == 'mae':
+        total = 0.0
+        for i in range(n):
+            diff = p[i] - y[i]
+            total += abs(diff)
+            grad[i] = (diff > 0) - (diff < 0)
+            grad[i] /= n
+        return total / n, grad
+    positions = n // d
+    total = 0.0
+    for q in range(positions):
+        t = y[q * d:(q + 1) * d]
+        v = p[q * d:(q + 1) * d]
+        tt = sum(x * x for x in t)
+        pp = sum(x * x for x in v)
+        tp = sum(a * b for a, b in zip(t, v))
+        nt = math.sqrt(max(tt, 1e-12))
+        npp = math.sqrt(max(pp, 1e-12))
+        cos = tp / (nt * npp)
+        total -= cos
+        for c in range(d):
+            g = -(t[c] / (nt * npp)) + (0 if pp < 1e-12 else cos * v[c] / (npp * npp))
+            grad[q * d + c] = g / positions
+    return total / positions, grad
+
+
+def reg_factors(reg):
+    if reg is None:
+        return 0.0, 0.0
+    if isinstance(reg, str):
+        return {'l1': (0.01, 0.0), 'l2': (0.0, 0.01), 'l1_l2': (0.01, 0.01)}[reg]
+    c = reg.get('config', {})
+    return c.get('l1', 0.0), c.get('l2', 0.0)
+
+
+def penalty(reg, xs):
+    l1, l2 = reg_factors(reg)
+    return l1 * sum(abs(x) for x in xs) + l2 * sum(x * x for x in xs)
+
+
+def reg_grad(reg, xs):
+    l1, l2 = reg_factors(reg)
+    return [l1 * ((x > 0) - (x < 0)) + 2 * l2 * x for x in xs]
+
+
+def project(constraint, w, rows, cols):
+    if constraint is None:
+        return w
+    name = constraint if isinstance(constraint, str) else constraint['className']
+    cfg = {} if isinstance(constraint, str) else constraint.get('config', {})
+    if name in ('non_neg', 'NonNeg'):
+        return [x if x >= 0 else 0.0 for x in w]
+    defaults = {'MaxNorm': {'max_value': 2, 'axis': 0}, 'max_norm': {'max_value': 2, 'axis': 0}, 'UnitNorm': {'axis': 0}, 'unit_norm': {'axis': 0},
+                'MinMaxNorm': {'min_value': 0.0, 'max_value': 1.0, 'rate': 1.0, 'axis': 0}}[name]
+    c = dict(defaults, **cfg)
+    w = list(w)
+    per_column = c['axis'] in (0, -2)
+    groups, length = (cols, rows) if per_column else (rows, cols)
+    at = (lambda g, k: k * cols + g) if per_column else (lambda g, k: g * cols + k)
+    for g in range(groups):
+        n = math.sqrt(sum(w[at(g, k)] ** 2 for k in range(length)))
+        if name in ('MaxNorm', 'max_norm'):
+            desired = min(max(n, 0), c['max_value'])
+        elif name in ('UnitNorm', 'unit_norm'):
+            desired = 1.0
+        else:
+            desired = c['rate'] * min(max(n, c['min_value']), c['max_value']) + (1 - c['rate']) * n
+        scale = desired / (1e-7 + n)
+        for k in range(length):
+            w[at(g, k)] *= scale
+    return w
+
+
+def simulate(config, table, optimizer, loss, batches):
+    """Keras 3's training step, densely, in float64: returns the losses and the final weights."""
+    rows, cols = config['inputDim'], config['outputDim']
+    name = optimizer if isinstance(optimizer, str) else optimizer['className'].lower()
+    opt = dict(OPT_DEFAULTS[name], **({} if isinstance(optimizer, str) else optimizer.get('config', {})))
+    w = [v for row in table for v in row]
+    size = rows * cols
+    s1 = [0.0] * size
+    s2 = [0.0] * size
+    s3 = [0.0] * size
+    if name == 'adagrad':
+        s1 = [opt['initial_accumulator_value']] * size
+    losses = []
+    for step, (ids, shape, target) in enumerate(batches, start=1):
+        out = [w[i * cols + c] for i in ids for c in range(cols)]
+        value, grad_out = loss_and_grad(loss, target, out, cols)
+        act = config.get('activityRegularizer')
+        if act is not None:
+            value += penalty(act, out) / shape[0]
+            ag = reg_grad(act, out)
+            grad_out = [g + a / shape[0] for g, a in zip(grad_out, ag)]
+        emb_reg = config.get('embeddingsRegularizer')
+        grad = [0.0] * size
+        for k, i in enumerate(ids):
+            for c in range(cols):
+                grad[i * cols + c] += grad_out[k * cols + c]
+        if emb_reg is not None:
+            value += penalty(emb_reg, w)
+            grad = [g + r for g, r in zip(grad, reg_grad(emb_reg, w))]
+        losses.append(value)
+        lazy_rows = set(ids)
+        for j in range(size):
+            g = grad[j]
+            if name == 'sgd':
+                if opt['momentum'] > 0:
+                    s1[j] = opt['momentum'] * s1[j] - opt['learning_rate'] * g
+                    w[j] += opt['momentum'] * s1[j] - opt['learning_rate'] * g if opt['nesterov'] else s1[j]
+                else:
+                    w[j] -= opt['learning_rate'] * g
+            elif name == 'rmsprop':
+                rho = opt['rho']
+                s1[j] = rho * s1[j] + (1 - rho) * g * g
+                if opt['centered']:
+                    s2[j] = rho * s2[j] + (1 - rho) * g
+                    den = s1[j] - s2[j] ** 2 + opt['epsilon']
+                else:
+                    den = s1[j] + opt['epsilon']
+                inc = opt['learning_rate'] * g / math.sqrt(den)
+                if opt['momentum'] > 0:
+                    s3[j] = opt['momentum'] * s3[j] + inc
+                    w[j] -= s3[j]
+                else:
+                    w[j] -= inc
+            elif name == 'adam':
+                if opt['lazy'] and (j // cols) not in lazy_rows:
+                    continue
+                b1, b2 = opt['beta_1'], opt['beta_2']
+                alpha = opt['learning_rate'] * math.sqrt(1 - b2 ** step) / (1 - b1 ** step)
+                s1[j] += (g - s1[j]) * (1 - b1)
+                s2[j] += (g * g - s2[j]) * (1 - b2)
+                v = s2[j]
+                if opt['amsgrad']:
+                    s3[j] = max(s3[j], s2[j])
+                    v = s3[j]
+                w[j] -= alpha * s1[j] / (math.sqrt(v) + opt['epsilon'])
+            else:
+                s1[j] += g * g
+                w[j] -= opt['learning_rate'] * g / math.sqrt(s1[j] + opt['epsilon'])
+        w = project(config.get('embeddingsConstraint'), w, rows, cols)
+    return losses, [w[r * cols:(r + 1) * cols] for r in range(rows)]
+
+
+def training_cases():
+    rows, cols, per = 8, 3, 2
+    table = uniform_table(31, rows, cols, -0.5, 0.5)
+    batches = []
+    for b in range(6):
+        # Rows 6 and 7 are looked up only in the first batch, so they sit idle afterwards.
+        ids = random_indices(100 + b, [3, per], 6) if b else [6, 7, 0, 6, 1, 2]
+        target = [f32(x) for x in uniform_table(200 + b, 3 * per, cols, -1, 1) for x in x]
+        batches.append((ids, [3, per], target))
+    variants = [
+        ('sgd-mse', 'sgd', 'mse', {}),
+        ('sgd-momentum', {'className': 'SGD', 'config': {'learning_rate': 0.1, 'momentum': 0.9}}, 'mse', {}),
+        ('sgd-nesterov', {'className': 'SGD', 'config': {'learning_rate': 0.1, 'momentum': 0.5, 'nesterov': True}}, 'mse', {}),
+        ('rmsprop-mse', 'rmsprop', 'mse', {}),
+        ('rmsprop-centered-momentum', {'className': 'RMSprop', 'config': {'learning_rate': 0.01, 'momentum': 0.5, 'centered': True}}, 'mse', {}),
+        ('rmsprop-centered', {'className': 'RMSprop', 'config': {'learning_rate': 0.01, 'rho': 0.8, 'centered': True}}, 'mae', {}),
+        ('adam-mse', 'adam', 'mse', {}),
+        ('adam-amsgrad', {'className': 'Adam', 'config': {'learning_rate': 0.01, 'amsgrad': True}}, 'mse', {}),
+        ('adam-lazy', {'className': 'Adam', 'config': {'learning_rate': 0.01, 'lazy': True}}, 'mse', {}),
+        ('adagrad-mse', 'adagrad', 'mse', {}),
+        ('rmsprop-mae', 'rmsprop', 'mae', {}),
+        ('sgd-cosine', {'className': 'SGD', 'config': {'learning_rate': 0.5}}, 'cosine_similarity', {}),
+        ('sgd-l2-regularizer', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'embeddingsRegularizer': 'l2'}),
+        ('adam-l1-regularizer', {'className': 'Adam', 'config': {'learning_rate': 0.01}}, 'mse', {'embeddingsRegularizer': {'className': 'L1', 'config': {'l1': 0.001}}}),
+        ('sgd-activity-regularizer', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'activityRegularizer': {'className': 'L2', 'config': {'l2': 0.1}}}),
+        ('sgd-max-norm', {'className': 'SGD', 'config': {'learning_rate': 0.5}}, 'mse', {'embeddingsConstraint': {'className': 'MaxNorm', 'config': {'max_value': 0.8}}}),
+        ('rmsprop-unit-norm-rows', {'className': 'RMSprop', 'config': {'learning_rate': 0.01}}, 'mse', {'embeddingsConstraint': {'className': 'UnitNorm', 'config': {'axis': 1}}}),
+        ('adagrad-non-neg', {'className': 'Adagrad', 'config': {'learning_rate': 0.05}}, 'mse', {'embeddingsConstraint': 'non_neg'}),
+        ('sgd-min-max-norm', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'embeddingsConstraint': {'className': 'MinMaxNorm', 'config': {'min_value': 0.5, 'max_value': 1.0, 'rate': 0.5}}}),
+    ]
+    cases = []
+    for cid, optimizer, loss, extra in variants:
+        config = dict({'inputDim': rows, 'outputDim': cols}, **extra)
+        losses, final = simulate(config, table, optimizer, loss, batches)
+        cases.append({
+            'id': 'fit-' + cid,
+            'title': '%s steps of %s on %s%s: losses and weights as Keras 3 computes them' % (len(batches), json.dumps(optimizer), loss, (' with ' + ', '.join(extra)) if extra else ''),
+            'source': 'Keras 3 optimizer formulas, float64 reference in Python',
+            'config': config,
+            'weights': table,
+            'compile': {'optimizer': optimizer, 'loss': loss},
+            'batches': [{'input': nest(ids, shape), 'target': target} for ids, shape, target in batches],
+            'expect': {'losses': losses, 'weights': final},
+        })
+    return cases
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
 
@@ -531,6 +742,7 @@ def main():
          'config': {'inputDim': 5, 'outputDim': 2, 'trainable': False}, 'weights': table, 'input': [[1, 3, 1]], 'outputGradient': grad,
          'learningRate': lr, 'expect': {'weights': table}},
     ]
+    training += training_cases()
     write('training.json', 'training', 'The low-level training step (needs supports.training; otherwise UNSUPPORTED_FEATURE).', training)
 
 

@@ -282,14 +282,46 @@ const weights: Runner = async (fixture, context) => {
   }
 };
 
+/** |a - b| <= tol * (1 + |b|), element-wise, with the worst offender in the failure. */
+function checkClose(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number): void {
+  check(actual.length === expected.length, () => `${what}: expected ${expected.length} values, received ${actual.length}.`);
+  let worst = -1;
+  let excess = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = Math.abs(actual[i]! - expected[i]!) - tolerance * (1 + Math.abs(expected[i]!));
+    if (!(e <= 0) && (worst < 0 || e > excess)) {
+      worst = i;
+      excess = e;
+    }
+  }
+  check(worst < 0, () => `${what}: at ${worst} expected ${expected[worst]} (+-${tolerance} relative), received ${actual[worst]}.`);
+}
+
 const training: Runner = async (fixture, context) => {
   await withLayer(context, fixture, async (layer, backend) => {
+    const initial = Float32Array.from(flatten(fixture.weights));
+    const tolerance = context.trainingTolerance ?? 1e-5;
+    if (fixture.compile) {
+      layer.compile(fixture.compile as never);
+      const batches = fixture.batches!;
+      const first = batches[0]!;
+      if (!backend.supports.training) {
+        await expectError(() => layer.trainOnBatch(first.input as IndexInput, first.target), 'UNSUPPORTED_FEATURE');
+        checkFloats('weights after a rejected step', layer.getWeights()[0]!, initial);
+        return;
+      }
+      const losses: number[] = [];
+      for (const b of batches) losses.push(await layer.trainOnBatch(b.input as IndexInput, b.target));
+      checkClose('losses', losses, fixture.expect.losses as number[], tolerance);
+      checkClose('weights after training', layer.getWeights()[0]!, flatten(fixture.expect.weights), tolerance);
+      return;
+    }
     const input = inputOf(fixture);
     const gradient = Float32Array.from(fixture.outputGradient!);
     const step = () => layer.applyGradients(input, gradient, { learningRate: fixture.learningRate! });
     if (!backend.supports.training) {
       await expectError(step, 'UNSUPPORTED_FEATURE');
-      checkFloats('weights after a rejected step', layer.getWeights()[0]!, Float32Array.from(flatten(fixture.weights)));
+      checkFloats('weights after a rejected step', layer.getWeights()[0]!, initial);
       return;
     }
     await step();

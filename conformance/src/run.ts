@@ -19,6 +19,8 @@ export interface RunConformanceOptions {
   createBackend: BackendFactory;
   /** Largest accepted |actual - expected| for float outputs; 0 (default) = bitwise. */
   tolerance?: number;
+  /** Relative tolerance of trained weights and losses against the float64 reference. Default 1e-5. */
+  trainingTolerance?: number;
   /** Only these groups (default: all). */
   groups?: readonly string[];
   /** Called after each case, e.g. to print progress. */
@@ -39,7 +41,11 @@ export async function runConformance(options: RunConformanceOptions): Promise<Ca
     const start = performance.now();
     let result: CaseResult;
     try {
-      await c.run({ createBackend: options.createBackend, tolerance: options.tolerance ?? 0 });
+      await c.run({
+        createBackend: options.createBackend,
+        tolerance: options.tolerance ?? 0,
+        trainingTolerance: options.trainingTolerance ?? 1e-5,
+      });
       result = { id: c.id, group: c.group, title: c.title, status: 'pass', ms: performance.now() - start };
     } catch (error) {
       result = {

@@ -25,6 +25,8 @@ export interface FixtureCase {
   outputGradient?: number[];
   learningRate?: number;
   otherSeed?: number;
+  compile?: { optimizer: unknown; loss: unknown };
+  batches?: { input: unknown[]; target: number[] }[];
   expect: Record<string, unknown>;
 }
 
@@ -55,4 +57,9 @@ export interface CaseContext {
   createBackend: BackendFactory;
   /** Largest accepted |actual - expected| for float outputs. 0 (the default) means bitwise equal. */
   tolerance: number;
+  /**
+   * Largest accepted |actual - expected| (plus the same, relative) for trained weights and
+   * losses, whose expected values are float64 while backends train in float32. Default 1e-5.
+   */
+  trainingTolerance?: number;
 }

@@ -10,6 +10,8 @@ export interface DescribeConformanceOptions {
   createBackend: BackendFactory;
   /** Largest accepted |actual - expected| for float outputs; 0 (default) = bitwise. */
   tolerance?: number;
+  /** Relative tolerance of trained weights and losses against the float64 reference. Default 1e-5. */
+  trainingTolerance?: number;
   /** Only these groups (default: all). Prefer the default: a backend's gaps belong in its `supports`. */
   groups?: readonly string[];
 }
@@ -31,7 +33,12 @@ export function describeEmbeddingConformance(options: DescribeConformanceOptions
     for (const group of groups) {
       describe(group, () => {
         for (const c of CONFORMANCE_CASES.filter((x) => x.group === group)) {
-          it(`${c.id}: ${c.title}`, () => c.run({ createBackend: options.createBackend, tolerance: options.tolerance ?? 0 }));
+          it(`${c.id}: ${c.title}`, () =>
+            c.run({
+              createBackend: options.createBackend,
+              tolerance: options.tolerance ?? 0,
+              trainingTolerance: options.trainingTolerance ?? 1e-5,
+            }));
         }
       });
     }

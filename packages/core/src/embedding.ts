@@ -1,11 +1,11 @@
 import { type EmbeddingConfig, type ResolvedEmbeddingConfig, resolveConfig } from './config/embedding-config.js';
 import { fromKerasConfig, type KerasEmbeddingLayerConfig, toKerasConfig } from './config/keras-config.js';
-import { applyConstraint } from './constraints/project.js';
 import { DisposedError } from './errors/disposed-error.js';
 import { InvalidConfigError } from './errors/invalid-config-error.js';
 import { ShapeMismatchError } from './errors/shape-mismatch-error.js';
 import { UnsupportedFeatureError } from './errors/unsupported-feature-error.js';
 import { initializeEmbeddings } from './initializers/initialize.js';
+import { freshSeed, Xoshiro128 } from './random/prng.js';
 import { describeValue } from './serialization/keras-object.js';
 import type { BackendCapabilitiesV1, EmbeddingBackendV1, EmbeddingTableV1 } from './spec/v1/embedding-backend-v1.js';
 import { toIndexTensor } from './tensor/indices.js';
@@ -13,7 +13,10 @@ import { computeMask } from './tensor/mask.js';
 import { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 import type { EmbeddingOutput, IndexInput, IndexTensor, MaskTensor } from './tensor/types.js';
 import { toWeightArray, type WeightInput } from './tensor/weights.js';
-import { sparseGradient } from './training/sparse-gradient.js';
+import type { LossIdentifier } from './training/losses.js';
+import type { OptimizerIdentifier } from './training/optimizers/registry.js';
+import { type TargetInput, toTargetArray } from './training/targets.js';
+import { type CompileOptions, Trainer } from './training/trainer.js';
 
 /** Options of {@link Embedding.create} and {@link Embedding.fromConfig}. */
 export interface EmbeddingCreateOptions {
@@ -25,8 +28,71 @@ export interface EmbeddingCreateOptions {
 
 /** Options of {@link Embedding.applyGradients}. */
 export interface ApplyGradientsOptions {
-  /** Step size of the SGD update. Default 0.01, Keras's SGD default. */
+  /** For a layer that is not compiled: the step size of plain SGD. Default 0.01, Keras's SGD default. */
   learningRate?: number;
+}
+
+/** Per-batch and per-epoch hooks of {@link Embedding.fit}, as Keras callbacks. */
+export interface FitCallbacks {
+  onBatchEnd?: (batch: number, logs: { loss: number }) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: { loss: number }) => void | Promise<void>;
+}
+
+/** Options of {@link Embedding.fit}, with Keras's defaults. */
+export interface FitOptions {
+  /** Passes over the data. Default 1. */
+  epochs?: number;
+  /** Samples (entries of the first dimension) per step. Default 32. */
+  batchSize?: number;
+  /** Shuffle the samples before each epoch. Default true. */
+  shuffle?: boolean;
+  /** Seed of the shuffling and of embedding dropout. Default: the layer's own generator. */
+  seed?: number;
+  callbacks?: FitCallbacks;
+}
+
+/** What {@link Embedding.fit} returns: Keras's `History` (`history.history.loss[epoch]`). */
+export interface History {
+  epoch: number[];
+  history: { loss: number[] };
+}
+
+/** A Fisher-Yates permutation of 0..n-1 from a seeded generator. */
+function permutation(n: number, rng: Xoshiro128): Int32Array {
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.nextFloat64() * (i + 1));
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  return order;
+}
+
+/** Splits indices and targets along the first dimension into batches, in `order` when given. */
+function splitBatches(
+  indices: IndexTensor,
+  targets: Float32Array,
+  outputDim: number,
+  batchSize: number,
+  order: Int32Array | null,
+): { indices: IndexTensor; targets: Float32Array; size: number }[] {
+  const samples = indices.shape[0] ?? 0;
+  const per = samples === 0 ? 0 : indices.data.length / samples;
+  const out: { indices: IndexTensor; targets: Float32Array; size: number }[] = [];
+  for (let start = 0; start < samples; start += batchSize) {
+    const size = Math.min(batchSize, samples - start);
+    const ids = new Int32Array(size * per);
+    const ys = new Float32Array(size * per * outputDim);
+    for (let k = 0; k < size; k++) {
+      const s = order ? order[start + k]! : start + k;
+      ids.set(indices.data.subarray(s * per, (s + 1) * per), k * per);
+      ys.set(targets.subarray(s * per * outputDim, (s + 1) * per * outputDim), k * per * outputDim);
+    }
+    out.push({ indices: { data: ids, shape: [size, ...indices.shape.slice(1)] }, targets: ys, size });
+  }
+  return out;
 }
 
 function checkBackend(backend: unknown): EmbeddingBackendV1 {
@@ -58,11 +124,15 @@ export class Embedding {
   /** The backend that holds the table. */
   readonly backend: EmbeddingBackendV1;
   private table: EmbeddingTableV1 | null;
+  private trainer: Trainer | null = null;
+  /** Generator of embedding dropout outside `fit({ seed })`: seeded from the layer seed when there is one. */
+  private readonly dropoutRng: Xoshiro128;
 
   private constructor(config: ResolvedEmbeddingConfig, backend: EmbeddingBackendV1, table: EmbeddingTableV1) {
     this.config = config;
     this.backend = backend;
     this.table = table;
+    this.dropoutRng = new Xoshiro128(config.seed ?? freshSeed());
   }
 
   /** Validates `config`, creates the initial weights (initializer or `options.weights`) and the backend table. */
@@ -154,18 +224,116 @@ export class Embedding {
     return toKerasConfig(this.config);
   }
 
+  private requireTraining(table: EmbeddingTableV1): void {
+    if (!this.supports.training || !table.doScatterAdd) throw new UnsupportedFeatureError('training', this.backend.name);
+  }
+
   /**
-   * One SGD step from an upstream gradient: `outputGradient` is dLoss/dOutput for a lookup of
-   * `indices` (shape `[...indices.shape, outputDim]`). The sparse table gradient (distinct
-   * rows, duplicates summed) is applied as `w[row] -= learningRate * g[row]`, touching only
-   * those rows; then `embeddings_constraint`, if any, is projected onto the whole matrix as
-   * Keras does after each update. Regularizer gradients and stateful optimizers are not part
-   * of this step. Rejects with `UnsupportedFeatureError` when the backend lacks `training`,
-   * and does nothing when the layer is not trainable.
+   * Keras's `compile(optimizer, loss)`: `layer.compile('rmsprop', 'mse')` or
+   * `layer.compile({ optimizer, loss })`. Optimizers: sgd, rmsprop, adam, adagrad, by name or
+   * `{ className, config }` with Keras's keys and defaults; losses: mse, mae,
+   * cosine_similarity. Resets the optimizer state.
+   */
+  compile(optimizer: CompileOptions | OptimizerIdentifier, loss?: LossIdentifier): void {
+    this.live();
+    const options: CompileOptions =
+      typeof optimizer === 'object' && optimizer !== null && 'loss' in optimizer && 'optimizer' in optimizer
+        ? (optimizer as CompileOptions)
+        : { optimizer: optimizer as OptimizerIdentifier, loss: loss as LossIdentifier };
+    if (options.loss === undefined)
+      throw new InvalidConfigError('compile needs a loss: compile(optimizer, loss), e.g. compile("rmsprop", "mse").');
+    this.trainer = new Trainer(this.config, options);
+  }
+
+  private compiled(): Trainer {
+    if (!this.trainer)
+      throw new InvalidConfigError(`Embedding "${this.config.name}" is not compiled: call compile(optimizer, loss) first.`);
+    return this.trainer;
+  }
+
+  private batchTargets(indices: IndexTensor, y: TargetInput): Float32Array {
+    return toTargetArray(y, [...indices.shape, this.config.outputDim]);
+  }
+
+  /**
+   * Keras's `train_on_batch(x, y)`: one optimizer step on one batch, where the model is this
+   * layer alone (its output is compared with `y`, shaped `[...x.shape, outputDim]`). Returns
+   * the loss before the update, including regularization losses.
+   */
+  async trainOnBatch(x: IndexInput, y: TargetInput): Promise<number> {
+    const table = this.live();
+    const trainer = this.compiled();
+    this.requireTraining(table);
+    const indices = this.indices(x);
+    return trainer.trainStep(table, indices, this.batchTargets(indices, y), this.dropoutRng);
+  }
+
+  /**
+   * Keras's `evaluate(x, y)`: the mean loss over batches (weighted by batch size), including
+   * regularization losses, without updating anything and without dropout.
+   */
+  async evaluate(x: IndexInput, y: TargetInput, options: { batchSize?: number } = {}): Promise<number> {
+    const table = this.live();
+    const trainer = this.compiled();
+    const indices = this.indices(x);
+    const targets = this.batchTargets(indices, y);
+    let total = 0;
+    const batches = splitBatches(indices, targets, this.config.outputDim, options.batchSize ?? 32, null);
+    for (const b of batches) total += (await trainer.evaluate(table, b.indices, b.targets)) * b.size;
+    return batches.length === 0 ? 0 : total / (indices.shape[0] ?? 1);
+  }
+
+  /**
+   * Keras's `fit(x, y, epochs, batch_size, shuffle)`: trains in place and returns the history
+   * of the mean loss per epoch. `seed` fixes the shuffling and the embedding dropout.
+   */
+  async fit(x: IndexInput, y: TargetInput, options: FitOptions = {}): Promise<History> {
+    const table = this.live();
+    const trainer = this.compiled();
+    this.requireTraining(table);
+    const indices = this.indices(x);
+    const targets = this.batchTargets(indices, y);
+    const epochs = options.epochs ?? 1;
+    const batchSize = options.batchSize ?? 32;
+    for (const [name, value] of [
+      ['epochs', epochs],
+      ['batchSize', batchSize],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1)
+        throw new InvalidConfigError(`fit: ${name} must be a positive integer, received ${describeValue(value)}.`);
+    }
+    const rng = options.seed !== undefined ? new Xoshiro128(options.seed) : this.dropoutRng;
+    const history: History = { epoch: [], history: { loss: [] } };
+    const samples = indices.shape[0] ?? 0;
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const order = options.shuffle === false ? null : permutation(samples, rng);
+      let total = 0;
+      let b = 0;
+      for (const batch of splitBatches(indices, targets, this.config.outputDim, batchSize, order)) {
+        const loss = await trainer.trainStep(table, batch.indices, batch.targets, rng);
+        total += loss * batch.size;
+        await options.callbacks?.onBatchEnd?.(b++, { loss });
+      }
+      const loss = samples === 0 ? 0 : total / samples;
+      history.epoch.push(epoch);
+      history.history.loss.push(loss);
+      await options.callbacks?.onEpochEnd?.(epoch, { loss });
+    }
+    return history;
+  }
+
+  /**
+   * One optimizer step from an upstream gradient, for callers who bring dLoss/dOutput from
+   * their own model: `outputGradient` has the lookup's output shape `[...indices.shape,
+   * outputDim]`. The table gradient is sparse (distinct rows, duplicates summed); the
+   * compiled optimizer applies it (an uncompiled layer uses SGD with `learningRate`, default
+   * 0.01), then the embeddings regularizer's gradient and the constraint are applied as in
+   * `fit`. Rejects with `UnsupportedFeatureError` when the backend lacks `training`; does
+   * nothing when the layer is not trainable.
    */
   async applyGradients(indices: IndexInput, outputGradient: Float32Array, options: ApplyGradientsOptions = {}): Promise<void> {
     const table = this.live();
-    if (!this.supports.training || !table.doScatterAdd) throw new UnsupportedFeatureError('training', this.backend.name);
+    this.requireTraining(table);
     const checked = this.indices(indices);
     const { outputDim } = this.config;
     const expected = checked.data.length * outputDim;
@@ -176,19 +344,15 @@ export class Embedding {
         }.`,
       );
     }
-    const learningRate = options.learningRate ?? 0.01;
-    if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0) {
-      throw new InvalidConfigError(`learningRate must be a finite number >= 0, received ${describeValue(learningRate)}.`);
+    let trainer = this.trainer;
+    if (!trainer) {
+      const learningRate = options.learningRate ?? 0.01;
+      if (typeof learningRate !== 'number' || !Number.isFinite(learningRate) || learningRate < 0) {
+        throw new InvalidConfigError(`learningRate must be a finite number >= 0, received ${describeValue(learningRate)}.`);
+      }
+      trainer = new Trainer(this.config, { optimizer: { className: 'SGD', config: { learning_rate: learningRate } }, loss: 'mse' });
     }
-    if (!this.config.trainable) return;
-    const { rows, values } = sparseGradient(checked, outputGradient, outputDim);
-    for (let i = 0; i < values.length; i++) values[i] = -learningRate * values[i]!;
-    table.doScatterAdd(rows, values);
-    if (this.config.embeddingsConstraint) {
-      const w = table.doGetWeights().slice();
-      applyConstraint(this.config.embeddingsConstraint, w, this.config.inputDim, outputDim);
-      table.doSetWeights(w);
-    }
+    trainer.applyOutputGradient(table, checked, outputGradient);
   }
 
   /**

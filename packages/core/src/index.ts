@@ -8,7 +8,14 @@ export {
 export { fromKerasConfig, type KerasEmbeddingLayerConfig, type KerasObjectJson, toKerasConfig } from './config/keras-config.js';
 export { applyConstraint } from './constraints/project.js';
 export { CONSTRAINTS } from './constraints/registry.js';
-export { type ApplyGradientsOptions, Embedding, type EmbeddingCreateOptions } from './embedding.js';
+export {
+  type ApplyGradientsOptions,
+  Embedding,
+  type EmbeddingCreateOptions,
+  type FitCallbacks,
+  type FitOptions,
+  type History,
+} from './embedding.js';
 export * from './errors/index.js';
 export { initializeEmbeddings } from './initializers/initialize.js';
 export { INITIALIZERS } from './initializers/registry.js';
@@ -22,4 +29,9 @@ export { computeMask } from './tensor/mask.js';
 export { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 export type { EmbeddingOutput, IndexData, IndexInput, IndexTensor, MaskTensor, NestedIndices } from './tensor/types.js';
 export { toWeightArray, type WeightInput } from './tensor/weights.js';
+export { embeddingDropoutScales } from './training/dropout.js';
+export { LOSSES, type LossIdentifier, lossAndGradient } from './training/losses.js';
+export { OPTIMIZERS, type OptimizerIdentifier } from './training/optimizers/registry.js';
 export { type SparseGradient, sparseGradient } from './training/sparse-gradient.js';
+export type { TargetInput } from './training/targets.js';
+export type { CompileOptions } from './training/trainer.js';

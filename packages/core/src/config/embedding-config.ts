@@ -42,6 +42,14 @@ export interface EmbeddingConfig {
    * weights, bit for bit, on every backend. Default: fresh random weights.
    */
   seed?: number | null;
+  /**
+   * Word-embedding dropout rate in [0, 1) (Gal and Ghahramani 2016, the paper the Keras docs
+   * cite): in training only, each word type of a sequence is dropped everywhere in that
+   * sequence and kept rows are scaled by 1 / (1 - rate). Identity at inference. Not a Keras
+   * argument: `getConfig()` writes it as `embeddings_dropout` only when it is non-zero.
+   * Default 0.
+   */
+  embeddingsDropout?: number;
 }
 
 /** An {@link EmbeddingConfig} with every default filled in and every value validated. */
@@ -58,6 +66,7 @@ export interface ResolvedEmbeddingConfig {
   readonly trainable: boolean;
   readonly dtype: 'float32';
   readonly seed: number | null;
+  readonly embeddingsDropout: number;
 }
 
 /** Largest `input_dim`: indices are held as int32. */
@@ -76,6 +85,7 @@ const KNOWN_KEYS = [
   'trainable',
   'dtype',
   'seed',
+  'embeddingsDropout',
 ];
 
 let nameCounter = 0;
@@ -127,6 +137,9 @@ export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig 
   if (seed !== null && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > Number.MAX_SAFE_INTEGER))
     fail('seed', seed, 'null or an integer in [0, 2^53)');
   const inputLength = checkInputLength(config.inputLength);
+  const embeddingsDropout = config.embeddingsDropout ?? 0;
+  if (typeof embeddingsDropout !== 'number' || !(embeddingsDropout >= 0 && embeddingsDropout < 1))
+    fail('embeddings_dropout', embeddingsDropout, 'a number in [0, 1)');
 
   let initializer = resolveKerasObject(
     'embeddings_initializer',
@@ -154,5 +167,6 @@ export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig 
     trainable,
     dtype,
     seed,
+    embeddingsDropout,
   };
 }

@@ -25,13 +25,15 @@ export interface KerasEmbeddingLayerConfig {
   embeddings_constraint: KerasObjectJson | null;
   mask_zero: boolean;
   input_length: number | (number | null)[] | null;
+  /** Only present when non-zero: our word-embedding dropout (not a Keras argument). */
+  embeddings_dropout?: number;
 }
 
 /** Keras 2 `get_config()` of a resolved layer config. */
 export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
   const lengths =
     config.inputLength === null ? [null] : typeof config.inputLength === 'number' ? [config.inputLength] : [...config.inputLength];
-  return {
+  const out: KerasEmbeddingLayerConfig = {
     name: config.name,
     trainable: config.trainable,
     dtype: config.dtype,
@@ -46,6 +48,8 @@ export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLa
     input_length:
       config.inputLength === null ? null : typeof config.inputLength === 'number' ? config.inputLength : [...config.inputLength],
   };
+  if (config.embeddingsDropout > 0) out.embeddings_dropout = config.embeddingsDropout;
+  return out;
 }
 
 /** Keys of Keras 2, Keras 3 and TF.js configs that carry nothing this layer uses. */
@@ -74,6 +78,7 @@ const KEY_MAP: Readonly<Record<string, keyof EmbeddingConfig>> = {
   mask_zero: 'maskZero',
   input_length: 'inputLength',
   seed: 'seed',
+  embeddings_dropout: 'embeddingsDropout',
 };
 
 function dtypeName(dtype: unknown): unknown {

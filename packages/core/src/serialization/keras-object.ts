@@ -29,6 +29,8 @@ export type ParamRule =
   | { kind: 'positive' }
   | { kind: 'seed' }
   | { kind: 'axis' }
+  | { kind: 'boolean' }
+  | { kind: 'fraction' }
   | { kind: 'enum'; values: readonly string[]; aliases?: Readonly<Record<string, string>> };
 
 /** One registered class of a family: its canonical name, accepted aliases, defaults and rules. */
@@ -93,6 +95,12 @@ function checkParam(argument: string, className: string, key: string, value: unk
       if (value === null) return null;
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > Number.MAX_SAFE_INTEGER)
         fail('null or an integer in [0, 2^53)');
+      return value;
+    case 'boolean':
+      if (typeof value !== 'boolean') fail('a boolean');
+      return value;
+    case 'fraction':
+      if (typeof value !== 'number' || !(value >= 0 && value < 1)) fail('a number in [0, 1)');
       return value;
     case 'axis':
       if (value !== 0 && value !== 1 && value !== -1 && value !== -2)

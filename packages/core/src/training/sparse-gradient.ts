@@ -4,16 +4,16 @@ import type { IndexTensor } from '../tensor/types.js';
 export interface SparseGradient {
   /** Distinct row ids, in order of first appearance. */
   rows: Int32Array;
-  /** rows.length x outputDim, row-major: the sum of the output gradients of every position that looked the row up. */
-  values: Float32Array;
+  /** rows.length x outputDim, row-major: the sum (in float64) of the output gradients of every position that looked the row up. */
+  values: Float64Array;
 }
 
 /**
  * Reduces the output gradient of a lookup (shape `[...indices.shape, outputDim]`) to the
- * table gradient: duplicate indices accumulate (sums in float64, rounded once). Costs
+ * table gradient: duplicate indices accumulate (sums in float64). Costs
  * O(indices x outputDim), never O(inputDim x outputDim).
  */
-export function sparseGradient(indices: IndexTensor, outputGradient: Float32Array, outputDim: number): SparseGradient {
+export function sparseGradient(indices: IndexTensor, outputGradient: ArrayLike<number>, outputDim: number): SparseGradient {
   const slot = new Map<number, number>();
   const order: number[] = [];
   const ids = indices.data;
@@ -30,5 +30,5 @@ export function sparseGradient(indices: IndexTensor, outputGradient: Float32Arra
     const src = i * outputDim;
     for (let c = 0; c < outputDim; c++) sums[base + c]! += outputGradient[src + c]!;
   }
-  return { rows: Int32Array.from(order), values: Float32Array.from(sums) };
+  return { rows: Int32Array.from(order), values: sums };
 }
