@@ -56,7 +56,8 @@ export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promi
   const tf = await loadTfjs(options.runtime);
   const wanted = options.backend;
   if (wanted === 'wasm') await loadWasmBackend(tf, options.wasmPaths);
-  if (wanted !== undefined && wanted !== tf.getBackend()) {
+  // engine().backendName, unlike getBackend(), does not start TF.js's default backend just to compare names.
+  if (wanted !== undefined && wanted !== tf.engine().backendName) {
     if (!tf.findBackendFactory(wanted)) {
       const registered = Object.keys(tf.engine().registryFactory).join(', ');
       throw new InvalidConfigError(`options.backend: TF.js has no backend named ${JSON.stringify(wanted)}; registered: ${registered}.`);
