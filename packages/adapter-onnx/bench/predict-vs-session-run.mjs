@@ -25,8 +25,12 @@ async function perCall(fns) {
       samples[f].push(Number(process.hrtime.bigint() - start) / CALLS / 1000);
     }
   }
-  return samples.map((s) => s.sort((a, b) => a - b)[ROUNDS >> 1]);
+  return samples;
 }
+
+const median = (values) => [...values].sort((a, b) => a - b)[values.length >> 1];
+/** Median over rounds of the per-round ratio a/b (both measured in the same round). */
+const ratio = (a, b) => median(a.map((v, r) => v / b[r]));
 
 function indices(count, inputDim) {
   const out = new Int32Array(count);
@@ -66,20 +70,26 @@ for (const indexType of ['int32', 'int64']) {
     () => fed.run(fedFeeds),
     () => exported.run(exportedFeeds),
   ]);
-  rows.push({ indexType, predict, bareFed, bareExported });
+  rows.push({
+    indexType,
+    predict: median(predict),
+    bareFed: median(bareFed),
+    bareExported: median(bareExported),
+    ratioFed: ratio(predict, bareFed),
+    ratioExported: ratio(predict, bareExported),
+  });
   await fed.release();
   await exported.release();
   await layer.dispose();
 }
 
 console.log(
-  `one lookup of 32x10 indices in a 1000x64 table (median of ${ROUNDS} rounds of ${CALLS} sequential calls), microseconds per call`,
+  `one lookup of 32x10 indices in a 1000x64 table (medians over ${ROUNDS} interleaved rounds of ${CALLS} sequential calls), microseconds per call`,
 );
 for (const r of rows) {
   console.log(
     `${r.indexType}: layer.predict ${r.predict.toFixed(1)} | bare session.run, same model (table fed) ${r.bareFed.toFixed(1)} ` +
-      `| bare session.run, exported model (table as initializer) ${r.bareExported.toFixed(1)} | ratio predict / bare (same model) ${(
-        r.predict / r.bareFed
-      ).toFixed(2)}, predict / bare (exported) ${(r.predict / r.bareExported).toFixed(2)}`,
+      `| bare session.run, exported model (table as initializer) ${r.bareExported.toFixed(1)} | ratio predict / bare (same model) ${r.ratioFed.toFixed(2)}, ` +
+      `predict / bare (exported) ${r.ratioExported.toFixed(2)}`,
   );
 }
