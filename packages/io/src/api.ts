@@ -119,3 +119,69 @@ export async function saveEmbedding(path: string, source: EmbeddingSource, optio
       return writeSafetensors(path, data, { dtype: options.safetensorsDtype });
   }
 }
+
+/** One line of {@link inspectModel}: what `embedding-layer inspect` prints for a layer. */
+export interface EmbeddingSummary {
+  readonly name: string;
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly maskZero: boolean;
+  /** Element type in the file (`float32`, `float16`, `uint8` for quantized TF.js weights...). */
+  readonly dtype: string;
+  /** Bytes the matrix occupies in the file. */
+  readonly bytes: number;
+  readonly format: ModelFormat;
+  readonly location: string;
+}
+
+/** Lists the Embedding layers of a model file (name, dims, mask_zero, stored dtype and size). */
+export async function inspectModel(path: string, options: ReadEmbeddingsOptions = {}): Promise<EmbeddingSummary[]> {
+  const records = await readEmbeddings(path, options);
+  return records.map((r) => ({
+    name: r.name,
+    inputDim: r.inputDim,
+    outputDim: r.outputDim,
+    maskZero: r.config.maskZero ?? false,
+    dtype: r.storedDtype,
+    bytes: r.storedBytes,
+    format: r.format,
+    location: r.location,
+  }));
+}
+
+/** Options of {@link convertEmbedding}. */
+export interface ConvertEmbeddingOptions extends SaveEmbeddingOptions {
+  /** The layer to convert, when the input holds several. */
+  readonly layer?: string;
+  /** Input format. Default: detected. */
+  readonly inputFormat?: ModelFormat;
+  /** Config values for inputs without a config (weights-only .h5, .npy, safetensors, ONNX). */
+  readonly config?: ReadOptions['config'];
+  /** Progress of reading, in bytes. */
+  readonly onProgress?: ReadOptions['onProgress'];
+}
+
+/** What {@link convertEmbedding} did. */
+export interface ConvertResult {
+  readonly from: ModelFormat;
+  readonly to: ModelFormat;
+  readonly record: EmbeddingRecord;
+}
+
+/**
+ * Reads one Embedding layer from `input` and writes it to `output` (format from
+ * `options.format` or the extension). The output format is checked and the input fully read and
+ * validated before anything is written; the write is atomic.
+ */
+export async function convertEmbedding(input: string, output: string, options: ConvertEmbeddingOptions = {}): Promise<ConvertResult> {
+  const to = formatForWriting(output, options.format);
+  const from = options.inputFormat ?? (await detectFormat(input));
+  const record = await readEmbedding(input, {
+    format: from,
+    ...(options.layer !== undefined ? { layer: options.layer } : {}),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+    ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+  });
+  await saveEmbedding(output, record, { ...options, format: to });
+  return { from, to, record };
+}

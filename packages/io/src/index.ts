@@ -1,5 +1,10 @@
 export {
+  type ConvertEmbeddingOptions,
+  type ConvertResult,
+  convertEmbedding,
   type EmbeddingSource,
+  type EmbeddingSummary,
+  inspectModel,
   type LoadEmbeddingOptions,
   loadEmbedding,
   type ReadEmbeddingOptions,

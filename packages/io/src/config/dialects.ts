@@ -169,17 +169,17 @@ function tfjsRegularizer(json: KerasObjectJson | null): KerasObjectJson | null {
 }
 
 /**
- * TF.js model.json layer config: Keras 2's keys, with the class names TF.js registers
- * (`LeCunUniform`, `L1L2` for L1/L2) and without the initializer `dtype` key.
+ * TF.js model.json layer config: Keras 2's keys (as tensorflowjs_converter copies them), with
+ * the class names TF.js registers (`LeCunUniform`, `L1L2` for L1/L2). TF.js ignores an
+ * initializer `dtype` key, so it is kept.
  */
 export function toTfjsLayerConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
   const k2 = toKerasConfig(config);
-  const { dtype: _dtype, ...initConfig } = k2.embeddings_initializer.config;
   return {
     ...k2,
     embeddings_initializer: {
       class_name: TFJS_INITIALIZER_NAMES[k2.embeddings_initializer.class_name] ?? k2.embeddings_initializer.class_name,
-      config: initConfig,
+      config: k2.embeddings_initializer.config,
     },
     embeddings_regularizer: tfjsRegularizer(k2.embeddings_regularizer),
     activity_regularizer: tfjsRegularizer(k2.activity_regularizer),
