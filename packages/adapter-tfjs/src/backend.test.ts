@@ -9,7 +9,7 @@ import {
 } from '@embedding-layer/core';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
-import { computeMaskTensor, createTfjsBackend, lookupTensor } from './index.js';
+import { computeMaskTensor, createTfjsBackend, lookupTensor, registerEmbeddingLayer } from './index.js';
 
 async function codeOf(action: () => unknown): Promise<string> {
   try {
@@ -132,6 +132,28 @@ describe.each(['cpu', 'wasm'] as const)('TF.js %s backend', (name) => {
     expect(await codeOf(() => lookupTensor(layer, tf.tensor1d(['a'], 'string')))).toBe('SHAPE_MISMATCH');
     expect(lookupTensor(layer, tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')).shape).toEqual([1, 3, 2]);
     await layer.dispose();
+  });
+
+  it('the tf.layers.Layer runs on it: same output as tf.layers.embedding, InvalidIndexError for bad indices', async () => {
+    await createTfjsBackend({ backend: name });
+    const Layer = registerEmbeddingLayer(tf);
+    const ours = new Layer({ inputDim: 12, outputDim: 3, maskZero: true, seed: 6 });
+    const theirs = tf.layers.embedding({ inputDim: 12, outputDim: 3, maskZero: true });
+    const x = tf.tensor2d(
+      [
+        [0, 11, 5],
+        [5, 0, 1],
+      ],
+      [2, 3],
+      'int32',
+    );
+    tf.dispose([ours.apply(x) as tf.Tensor, theirs.apply(x) as tf.Tensor]);
+    theirs.setWeights(ours.getWeights());
+    expect((ours.apply(x) as tf.Tensor).dataSync()).toEqual((theirs.apply(x) as tf.Tensor).dataSync());
+    expect(Array.from((ours.computeMask(x) as tf.Tensor).dataSync())).toEqual([0, 1, 1, 1, 0, 1]);
+    expect(await codeOf(() => ours.apply(tf.tensor1d([12], 'int32')))).toBe('INVALID_INDEX');
+    expect(await codeOf(() => ours.apply(tf.tensor1d([-3], 'float32')))).toBe('INVALID_INDEX');
+    x.dispose();
   });
 });
 
