@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { registerConformance } from './commands/conformance.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerConvert } from './commands/convert.js';
+import { registerInspect } from './commands/inspect.js';
 import { formatDemo, runDemo } from './demo.js';
 
 const program = new Command();
@@ -20,6 +22,9 @@ program
 
 registerInspect(program);
 registerConformance(program);
+registerConvert(program);
+
+registerInspect(program);
 registerConvert(program);
 
 await program.parseAsync();
