@@ -1,8 +1,5 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { registerConformance } from './commands/conformance.js';
-import { registerConvert } from './commands/convert.js';
-import { registerInspect } from './commands/inspect.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
 import { formatDemo, runDemo } from './demo.js';
@@ -19,10 +16,6 @@ program
     const ran = rows.filter((r) => r.shape);
     if (ran.length === 0 || !ran.every((r) => r.agrees)) process.exitCode = 1;
   });
-
-registerInspect(program);
-registerConformance(program);
-registerConvert(program);
 
 registerInspect(program);
 registerConvert(program);
