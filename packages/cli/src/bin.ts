@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerConformance } from './commands/conformance.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
 import { formatDemo, runDemo } from './demo.js';
@@ -18,6 +19,7 @@ program
   });
 
 registerInspect(program);
+registerConformance(program);
 registerConvert(program);
 
 await program.parseAsync();
