@@ -112,10 +112,10 @@ describe('createOnnxBackend', () => {
     expect(counts.run).toBe(0);
   });
 
-  it('many parallel predicts on one layer give the sequential results', async () => {
+  it.each(['int32', 'int64'] as const)('many parallel predicts on one layer give the sequential results (%s)', async (indexType) => {
     const config = { inputDim: 1000, outputDim: 64, seed: 9 };
     const { runtime, counts } = spyRuntime();
-    const layer = await onnxLayer(config, { runtime });
+    const layer = await onnxLayer(config, { runtime, indexType });
     const batches = Array.from({ length: 200 }, (_, k) => ({
       data: randomIndices(32 * (1 + (k % 5)), 1000, k + 1),
       shape: [32, 1 + (k % 5)],
