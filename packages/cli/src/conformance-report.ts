@@ -74,8 +74,8 @@ export interface GroupSummary {
 export function summarizeGroups(matrix: ConformanceMatrix): Map<string, Map<string, GroupSummary>> {
   const groups = new Map<string, Map<string, GroupSummary>>();
   for (const c of matrix.cases) {
-    let row = groups.get(c.group);
-    if (!row) groups.set(c.group, (row = new Map()));
+    const row = groups.get(c.group) ?? new Map<string, GroupSummary>();
+    groups.set(c.group, row);
     for (const b of matrix.backends) {
       const cell = matrixCell(c, b);
       if (cell.status === 'missing' || cell.status === 'not-run') continue;
