@@ -5,7 +5,7 @@ import { Embedding } from '@embedding-layer/core';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnnxBackend, tableBytes, toOnnx, writeOnnxFile } from '../index.js';
-import { codeOf, createPlainBackend, gatherRows, initialTable, randomIndices } from '../testing/helpers.js';
+import { codeOf, createPlainBackend, gatherRows, initialTable, loadStrictly, randomIndices } from '../testing/helpers.js';
 import { checkModel, decodeModel, graphOf } from '../testing/onnx-checker.js';
 
 let dir: string;
@@ -85,6 +85,7 @@ describe('writeOnnxFile', () => {
     expect(Buffer.from(await readFile(`${path}.data`)).equals(Buffer.from(tableBytes(weights)))).toBe(true);
     const model = decodeModel(await readFile(path));
     checkModel(model, { externalFiles: new Set(['external.onnx.data']) });
+    await loadStrictly(path);
     expect((await readFile(path)).byteLength).toBeLessThan(weights.byteLength);
     const ids = randomIndices(20, 300, 9);
     const r = await runFile(path, ids, [5, 4]);

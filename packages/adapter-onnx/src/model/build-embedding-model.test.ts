@@ -1,6 +1,8 @@
 import { type EmbeddingConfig, EmbeddingError, initializeEmbeddings, resolveConfig } from '@embedding-layer/core';
+import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { loadStrictly } from '../testing/helpers.js';
 import { checkModel, decodeModel, graphOf } from '../testing/onnx-checker.js';
 import { buildEmbeddingModel, defaultInputShape } from './build-embedding-model.js';
 import { ONNX_IR_VERSION, ONNX_OPSET_VERSION } from './versions.js';
@@ -94,21 +96,39 @@ describe('buildEmbeddingModel', () => {
     });
   }
 
-  it('passes the checker rules for every variant (int32/int64, mask, input_length, table as input, external data)', () => {
+  it('passes the checker rules and the strict type/shape inference of ONNX Runtime for every variant', async () => {
     for (const cfg of [
       { inputDim: 3, outputDim: 2 },
       { inputDim: 3, outputDim: 2, maskZero: true, inputLength: 4 },
-      { inputDim: 3, outputDim: 0 },
+      { inputDim: 3, outputDim: 0, maskZero: true },
       { inputDim: 3, outputDim: 2, inputLength: [null, 2, 3] },
     ]) {
       const { config, weights } = layerOf(cfg);
       for (const indexType of ['int32', 'int64'] as const) {
-        checkModel(decodeModel(buildEmbeddingModel(config, weights, { indexType })));
-        checkModel(decodeModel(buildEmbeddingModel(config, weights, { indexType, table: 'input', inputShape: ['n'] })));
+        for (const options of [{}, { table: 'input', inputShape: ['n'] }] as const) {
+          const bytes = buildEmbeddingModel(config, weights, { indexType, ...options });
+          checkModel(decodeModel(bytes));
+          await loadStrictly(bytes);
+        }
         checkModel(decodeModel(buildEmbeddingModel(config, weights, { indexType, externalData: { location: 'x.data', threshold: 0 } })), {
           externalFiles: new Set(['x.data']),
         });
       }
+    }
+  });
+
+  it('the strict load has teeth: a wrong declared output shape or mask type is rejected', async () => {
+    const { config, weights } = layerOf({ inputDim: 5, outputDim: 3, maskZero: true, inputLength: 4 });
+    const good = buildEmbeddingModel(config, weights);
+    const wrongShape = decodeModel(good);
+    graphOf(wrongShape).output[0]!.type!.tensorType!.shape!.dim![2]!.dimValue = 7;
+    const wrongType = decodeModel(good);
+    graphOf(wrongType).output[1]!.type!.tensorType!.elemType = onnxProto.onnx.TensorProto.DataType.INT32;
+    for (const model of [wrongShape, wrongType]) {
+      expect(() => checkModel(model)).toThrow(/declared/);
+      await expect(loadStrictly(onnxProto.onnx.ModelProto.encode(model).finish())).rejects.toThrow(
+        /ShapeInferenceError|TypeInferenceError|type/i,
+      );
     }
   });
 

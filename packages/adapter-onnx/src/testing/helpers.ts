@@ -50,6 +50,25 @@ export async function codeOf(action: () => unknown): Promise<string | undefined>
   return undefined;
 }
 
+/**
+ * Session options under which ONNX Runtime runs ONNX's own type and shape inference strictly:
+ * a declared shape or type that the operators' inference contradicts fails the load (by
+ * default ORT only warns and merges leniently). No optimization, so the graph is checked as written.
+ */
+export const STRICT_SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
+  graphOptimizationLevel: 'disabled',
+  extra: { session: { strict_shape_type_inference: '1' } },
+};
+
+/** Loads a model with {@link STRICT_SESSION_OPTIONS} and releases it: rejects when ONNX's inference disagrees with the declarations. */
+export async function loadStrictly(model: Uint8Array | string): Promise<void> {
+  const session =
+    typeof model === 'string'
+      ? await ort.InferenceSession.create(model, STRICT_SESSION_OPTIONS)
+      : await ort.InferenceSession.create(model, STRICT_SESSION_OPTIONS);
+  await session.release();
+}
+
 /** Counts of what a wrapped onnxruntime-node did. */
 export interface RuntimeCounts {
   create: number;
