@@ -221,6 +221,27 @@ describe('the layer itself', () => {
     expect(code(() => fixed.apply(tf.tensor2d([[1, 2]], [1, 2], 'int32')))).toBe('SHAPE_MISMATCH');
   });
 
+  it("takes the base LayerArgs: initial `weights`, `trainable: false`; its regularizer adds TF.js's loss", async () => {
+    const w = tf.tensor2d(
+      Float32Array.from({ length: 20 }, (_, i) => i / 10 - 1),
+      [10, 2],
+    );
+    const frozen = new Embedding({ inputDim: 10, outputDim: 2, inputLength: 3, weights: [w], trainable: false });
+    const model = tf.sequential({ layers: [frozen, tf.layers.flatten(), tf.layers.dense({ units: 1 })] });
+    expect(Array.from(frozen.getWeights()[0]!.dataSync())).toEqual(Array.from(w.dataSync()));
+    expect(frozen.trainableWeights).toHaveLength(0);
+    compileKeras(model, 'sgd', 'mse');
+    await model.fit(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'), tf.ones([1, 1]), { epochs: 2, verbose: 0 });
+    expect(Array.from(frozen.getWeights()[0]!.dataSync())).toEqual(Array.from(w.dataSync()));
+    // Keras 'l2' = L1L2(l1=0, l2=0.01): the penalty is 0.01 * sum(w^2).
+    const trainable = new Embedding({ inputDim: 10, outputDim: 2, weights: [w], embeddingsRegularizer: 'l2' });
+    tf.dispose(trainable.apply(tf.tensor1d([0], 'int32')) as tf.Tensor);
+    const penalty = (trainable.losses[0] as unknown as () => tf.Scalar)().dataSync()[0]!;
+    const expected = 0.01 * Array.from(w.dataSync()).reduce((a, v) => a + v * v, 0);
+    expect(Math.abs(penalty - expected)).toBeLessThan(1e-6);
+    model.dispose();
+  });
+
   it("does not replace TF.js's built-in Embedding in the class registry; registering twice returns the same class", () => {
     const map = tf.serialization.SerializationMap.getMap().classNameMap;
     expect(map.Embedding![0]).toBe(tf.layers.embedding({ inputDim: 2, outputDim: 2 }).constructor);
