@@ -137,6 +137,7 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
     declare private readonly embeddingsInitializer: TfjsSerializable;
     declare private readonly embeddingsRegularizer: TfjsSerializable | null;
     declare private readonly embeddingsConstraint: TfjsSerializable | null;
+    declare private readonly kerasInitializer: KerasObject | null;
 
     constructor(args: EmbeddingLayerArgs) {
       const {
@@ -181,19 +182,23 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
       // TF.js's Layer reads `activityRegularizer` (symbolic calls add its loss; eager calls refuse it).
       self.activityRegularizer = toTfjsObject(tf, 'regularizer', activityRegularizer, 'activityRegularizer');
       self.embeddingsConstraint = toTfjsObject(tf, 'constraint', embeddingsConstraint);
+      // With a seed, core draws the weights: resolve the initializer in core's (Keras's) terms now, so a bad one fails here.
+      self.kerasInitializer =
+        resolved.seed === null
+          ? null
+          : resolveConfig({
+              inputDim: resolved.inputDim,
+              outputDim: resolved.outputDim,
+              name: 'probe',
+              embeddingsInitializer: toKerasIdentifier(this.embeddingsInitializer),
+              seed: resolved.seed,
+            }).embeddingsInitializer;
     }
 
     /** Core's seeded initializer as a TF.js initializer, for `seed`. */
     private seededInitializer(): tfjs.serialization.Serializable {
       const { inputDim, outputDim } = this;
-      const resolved = resolveConfig({
-        inputDim,
-        outputDim,
-        name: 'probe',
-        embeddingsInitializer: toKerasIdentifier(this.embeddingsInitializer),
-        seed: this.seed,
-      });
-      const initializer: KerasObject = resolved.embeddingsInitializer;
+      const initializer = this.kerasInitializer!;
       return {
         getClassName: () => 'EmbeddingLayerSeeded',
         getConfig: () => ({}),
