@@ -35,7 +35,8 @@ export interface OnnxBackendOptions {
   /**
    * Threads of each session's intra-op pool. Default 1: a lookup is a memory-bound row copy,
    * the seed's batch takes microseconds, and one pool of N threads per layer would multiply
-   * threads by the number of layers. Raise it for very large batches.
+   * threads by the number of layers. Raise it for very large batches; 0 means ONNX Runtime's
+   * default (one thread per core).
    */
   intraOpNumThreads?: number;
 }
