@@ -32,8 +32,9 @@ async function run(...args: string[]): Promise<{ out: string; err: string; code:
   vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
   vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
   const program = new Command().exitOverride();
-  registerInspect(program);
-  registerConvert(program);
+  // Typed against the root commander; at run time it is the CLI's own (same API).
+  registerInspect(program as unknown as Parameters<typeof registerInspect>[0]);
+  registerConvert(program as unknown as Parameters<typeof registerConvert>[0]);
   process.exitCode = undefined;
   await program.parseAsync(['node', 'embedding-layer', ...args]);
   const code = Number(process.exitCode ?? 0);

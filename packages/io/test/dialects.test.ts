@@ -135,7 +135,7 @@ describe('format detection', () => {
       keras3: 'keras',
       onnx: 'onnx',
     } as const;
-    for (const [key, format] of Object.entries(expected)) expect(await detectFormat(realPath(REAL[key]!))).toBe(format);
+    for (const [key, format] of Object.entries(expected)) expect(await detectFormat(realPath(REAL[key as keyof typeof REAL]))).toBe(format);
     const npy = join(tmp.dir, 'matrix.bin');
     await writeFile(npy, encodeNpy(new Float32Array(4), 2, 2));
     expect(await detectFormat(npy)).toBe('npy');

@@ -2,6 +2,7 @@ import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { BadFileError, resolveConfig } from '@embedding-layer/core';
+import type { Dataset, Group } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
@@ -88,10 +89,10 @@ describe('Keras 2 .h5: our layout', () => {
         class_name: 'Embedding',
         config: { name: 'tok', input_dim: 3, output_dim: 2, mask_zero: true, input_length: 4, batch_input_shape: [null, 4] },
       });
-      const mw = f.get('model_weights') as h5wasm.Group;
+      const mw = f.get('model_weights') as Group;
       expect(mw.attrs.layer_names!.json_value).toEqual(['tok_input', 'tok']);
-      expect((f.get('model_weights/tok') as h5wasm.Group).attrs.weight_names!.json_value).toEqual(['tok/embeddings:0']);
-      const ds = f.get('model_weights/tok/tok/embeddings:0') as h5wasm.Dataset;
+      expect((f.get('model_weights/tok') as Group).attrs.weight_names!.json_value).toEqual(['tok/embeddings:0']);
+      const ds = f.get('model_weights/tok/tok/embeddings:0') as Dataset;
       expect(ds.shape).toEqual([3, 2]);
       expect(ds.dtype).toBe('<f');
       expect(sameBits(ds.value as Float32Array, weights)).toBe(true);

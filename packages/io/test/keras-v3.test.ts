@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { BadFileError, resolveConfig } from '@embedding-layer/core';
 import { strFromU8, unzipSync, zipSync } from 'fflate';
+import type { Dataset, Group } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kerasSnakeCase, loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
@@ -97,8 +98,8 @@ describe('Keras 3 .keras', () => {
     await writeFile(h5path, members['model.weights.h5']!);
     const f = new h5wasm.File(h5path, 'r');
     try {
-      expect((f.get('layers/embedding/vars') as h5wasm.Group).attrs.name!.json_value).toBe('tok');
-      const ds = f.get('layers/embedding/vars/0') as h5wasm.Dataset;
+      expect((f.get('layers/embedding/vars') as Group).attrs.name!.json_value).toBe('tok');
+      const ds = f.get('layers/embedding/vars/0') as Dataset;
       expect(ds.shape).toEqual([4, 2]);
       expect(sameBits(ds.value as Float32Array, weights)).toBe(true);
     } finally {

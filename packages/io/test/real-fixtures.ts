@@ -24,7 +24,7 @@ export interface RealFixture {
   rows: [number[], number[], number[]];
 }
 
-export const REAL: Record<string, RealFixture> = {
+export const REAL = {
   misc0: {
     file: 'dl4j-keras2-h5/misc_0.h5',
     layer: 'embedding',
@@ -91,7 +91,7 @@ export const REAL: Record<string, RealFixture> = {
       [-0.8006095886230469, 0.8450742363929749, 0.42552754282951355],
     ],
   },
-};
+} satisfies Record<string, RealFixture>;
 
 /** Absolute path of a real fixture. */
 export function realPath(fixture: RealFixture): string {

@@ -18,8 +18,8 @@ afterAll(() => tmp.cleanup());
 /** TF.js's own loader (tf.loadLayersModel over HTTP), served from disk: it reads model.json and its shards itself. */
 async function tfLoad(modelJson: string): Promise<tf.LayersModel> {
   const dir = join(modelJson, '..');
-  const fetchFunc = async (url: string) => {
-    const file = join(dir, decodeURIComponent(new URL(url).pathname.slice('/m/'.length)));
+  const fetchFunc = async (url: string | URL | Request) => {
+    const file = join(dir, decodeURIComponent(new URL(String(url instanceof Request ? url.url : url)).pathname.slice('/m/'.length)));
     return new Response(await readFile(file), { status: 200 });
   };
   return tf.loadLayersModel(`http://local/m/${join(modelJson).slice(dir.length + 1)}`, { fetchFunc });
