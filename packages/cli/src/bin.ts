@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerConformance } from './commands/conformance.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
@@ -20,6 +21,7 @@ program
 
 registerInspect(program);
 registerConformance(program);
+registerBench(program);
 registerConvert(program);
 
 await program.parseAsync();

@@ -1,0 +1,85 @@
+import { spawn } from 'node:child_process';
+import { summarize } from './stats.js';
+import type { Measurement, Workload } from './types.js';
+import { workloadBytes } from './workloads.js';
+
+/** The Python side: F.embedding (fresh output) and index_select(out=) timed with perf_counter, peak RSS from getrusage. */
+const SCRIPT = String.raw`
+import json, sys, time, resource
+spec = json.loads(sys.argv[1])
+try:
+    import torch
+    import torch.nn.functional as F
+except Exception as e:
+    print(json.dumps({"skip": "python3 cannot import torch (%s); on Debian: apt install python3-torch" % type(e).__name__}))
+    sys.exit(0)
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+V, D, B, S = spec["inputDim"], spec["outputDim"], spec["batch"], spec["sequence"]
+base = rss()
+g = torch.Generator().manual_seed(42)
+table = torch.rand(V, D, generator=g) * 0.1 - 0.05
+idx = torch.randint(0, V, (B, S), generator=g, dtype=torch.int64)
+t0 = time.perf_counter()
+weight = torch.nn.Embedding.from_pretrained(table, freeze=True).weight
+create_ms = (time.perf_counter() - t0) * 1e3
+create_rss = rss() - base
+def timed(fn):
+    for _ in range(spec["warmupIterations"]):
+        fn()
+    samples, total = [], 0.0
+    while total < spec["time"] or len(samples) < spec["iterations"]:
+        t = time.perf_counter(); fn(); dt = (time.perf_counter() - t) * 1e3
+        samples.append(dt); total += dt
+    return samples
+flat = idx.reshape(-1)
+buf = torch.empty(B * S, D)
+with torch.inference_mode():
+    y = F.embedding(idx, weight)
+    agrees = bool(torch.equal(y[0, 0], weight[idx[0, 0]]))
+    del y
+    fresh = timed(lambda: F.embedding(idx, weight))
+    out = timed(lambda: torch.index_select(weight, 0, flat, out=buf))
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+print(json.dumps({"createMs": create_ms, "createRss": create_rss, "peakRss": peak, "baselineRss": base,
+                  "fresh": fresh, "out": out, "agrees": agrees, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+`;
+
+/** Runs PyTorch's `F.embedding` on the workload in `python3`; skipped (with the reason) when python3 or torch is absent. */
+export async function measureTorch(workload: Workload, python = 'python3'): Promise<Measurement> {
+  const base: Measurement = { target: 'torch', kind: 'peer', status: 'ok' };
+  const { tableBytes, outputBytes } = workloadBytes(workload);
+  const { stdout, stderr, code, spawnError } = await new Promise<{
+    stdout: string;
+    stderr: string;
+    code: number | null;
+    spawnError?: Error;
+  }>((resolve) => {
+    const child = spawn(python, ['-c', SCRIPT, JSON.stringify(workload)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('error', (error) => resolve({ stdout: out, stderr: err, code: null, spawnError: error }));
+    child.on('close', (c) => resolve({ stdout: out, stderr: err, code: c }));
+  });
+  if (spawnError) return { ...base, status: 'skipped', note: `no ${python} on PATH (${spawnError.message})` };
+  const last = stdout.trim().split('\n').pop() ?? '';
+  let parsed: Record<string, any>;
+  try {
+    parsed = JSON.parse(last);
+  } catch {
+    return { ...base, status: 'error', note: `${python} exited with ${code}: ${stderr.trim().split('\n').pop() ?? ''}` };
+  }
+  if (parsed.skip) return { ...base, status: 'skipped', note: parsed.skip };
+  return {
+    ...base,
+    createMs: parsed.createMs,
+    timing: summarize(parsed.fresh, outputBytes),
+    outTiming: summarize(parsed.out, outputBytes),
+    agrees: parsed.agrees,
+    note: `torch ${parsed.torch}, ${parsed.threads} threads; out = torch.index_select(weight, 0, idx, out=buf)`,
+    memory: { tableBytes, baselineRss: parsed.baselineRss, createRss: parsed.createRss, peakRss: parsed.peakRss, peakArrayBuffers: 0 },
+  };
+}

@@ -1,0 +1,116 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { measureTarget } from '../bench/child.js';
+import { progressBar } from '../bench/progress.js';
+import { formatBenchMarkdown, formatBenchSvg } from '../bench/report.js';
+import { type ChildSpec, runBench } from '../bench/run.js';
+import type { WorkloadName } from '../bench/types.js';
+import { TARGETS, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads.js';
+import { parseChoices, UsageError } from '../options.js';
+
+/** Options of `embedding-layer bench`, as commander parses them. */
+export interface BenchCommandOptions {
+  workload: string;
+  target?: string;
+  outDir: string;
+  json?: string;
+  markdown?: string;
+  svg?: string;
+  child?: string;
+}
+
+/** Where `bench` writes its reports, from the options. */
+export interface BenchOutputs {
+  json: string;
+  markdown: string;
+  svg: string;
+}
+
+/** Resolves `--workload`, `--target` and the output paths (`--json/--markdown/--svg`, defaulting into `--out-dir`). */
+export function parseBenchOptions(options: BenchCommandOptions): { workloads: WorkloadName[]; targets?: string[]; outputs: BenchOutputs } {
+  const workloads = parseChoices('--workload', options.workload, WORKLOAD_NAMES);
+  const targets =
+    options.target !== undefined
+      ? parseChoices(
+          '--target',
+          options.target,
+          TARGETS.map((t) => t.id),
+        )
+      : undefined;
+  return {
+    workloads,
+    ...(targets ? { targets } : {}),
+    outputs: {
+      json: options.json ?? join(options.outDir, 'bench.json'),
+      markdown: options.markdown ?? join(options.outDir, 'bench.md'),
+      svg: options.svg ?? join(options.outDir, 'bench.svg'),
+    },
+  };
+}
+
+async function write(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, text);
+}
+
+/** The child side: measure one (workload, target) and send it to the parent over IPC. */
+async function runChildSpec(json: string): Promise<void> {
+  const spec = JSON.parse(json) as ChildSpec;
+  const result = await measureTarget(WORKLOADS[spec.workload], spec.target);
+  await new Promise<void>((resolve) => (process.send ? process.send(result, () => resolve()) : resolve()));
+  if (!process.send) console.log(JSON.stringify(result, null, 2));
+  process.exit(0);
+}
+
+/**
+ * Registers `embedding-layer bench`: every backend through the public API, the raw peers and
+ * the copy limit, on workloads S, M, L, XL, each (workload, target) in its own process; writes
+ * JSON, Markdown and an SVG chart (default into `bench/results/`).
+ */
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'Measure every installed backend, its raw peers and the copy limit on workloads S, M, L, XL; write JSON, Markdown and SVG.',
+    )
+    .option(
+      '--workload <names>',
+      `comma-separated workloads: ${WORKLOAD_NAMES.map((n) => `${n} (${WORKLOADS[n].inputDim}x${WORKLOADS[n].outputDim}, ${WORKLOADS[n].batch}x${WORKLOADS[n].sequence})`).join(', ')}`,
+      'S,M,L,XL',
+    )
+    .option('--target <ids>', `only these targets: ${TARGETS.map((t) => t.id).join(', ')} (default: all)`)
+    .option('--out-dir <dir>', 'directory of the reports not given a path below', 'bench/results')
+    .option('--json <file>', 'JSON results (default <out-dir>/bench.json)')
+    .option('--markdown <file>', 'Markdown tables (default <out-dir>/bench.md)')
+    .option('--svg <file>', 'SVG chart of the ratios to the copy limit (default <out-dir>/bench.svg)')
+    .addOption(new Option('--child <spec>', 'internal: measure one (workload, target) and report over IPC').hideHelp())
+    .action(async (options: BenchCommandOptions) => {
+      if (options.child !== undefined) return runChildSpec(options.child);
+      let parsed: ReturnType<typeof parseBenchOptions>;
+      try {
+        parsed = parseBenchOptions(options);
+      } catch (error) {
+        if (!(error instanceof UsageError)) throw error;
+        process.stderr.write(`error: ${error.message}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      const report = await runBench({
+        workloads: parsed.workloads,
+        ...(parsed.targets ? { targets: parsed.targets } : {}),
+        onProgress: progressBar(),
+      });
+      const markdown = formatBenchMarkdown(report);
+      await write(parsed.outputs.json, `${JSON.stringify(report, null, 2)}\n`);
+      await write(parsed.outputs.markdown, `${markdown}\n`);
+      await write(parsed.outputs.svg, formatBenchSvg(report));
+      console.log(markdown);
+      process.stderr.write(`\nwrote ${parsed.outputs.json}, ${parsed.outputs.markdown}, ${parsed.outputs.svg}\n`);
+      const failed = report.workloads.flatMap((w) => w.results.filter((m) => m.status === 'error' || m.agrees === false));
+      if (failed.length > 0) {
+        process.stderr.write(`${failed.length} measurement(s) failed or gave a wrong output: ${failed.map((m) => m.target).join(', ')}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
