@@ -1,4 +1,4 @@
-import { Embedding, type EmbeddingBackendV1, type EmbeddingConfig, resolveConfig } from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackendV1, type EmbeddingConfig, InvalidWeightsError, resolveConfig } from '@embedding-layer/core';
 import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
 import type { ReadOptions } from './formats/common.js';
@@ -93,7 +93,11 @@ export function toEmbeddingData(source: EmbeddingSource): EmbeddingData {
   const config = resolveConfig(source.config as EmbeddingConfig);
   const weights = source.weights;
   if (!(weights instanceof Float32Array) || weights.length !== config.inputDim * config.outputDim)
-    throw badFile('<source>', `weights must be a Float32Array of ${config.inputDim * config.outputDim} values.`);
+    throw new InvalidWeightsError(
+      `saveEmbedding expected weights as a Float32Array of ${config.inputDim * config.outputDim} values (${config.inputDim} x ${config.outputDim}), received ${
+        weights instanceof Float32Array ? `${weights.length} values` : typeof weights
+      }.`,
+    );
   return { config, weights };
 }
 

@@ -9,6 +9,7 @@ import {
   encodeSafetensors,
   findEmbeddingConfigs,
   formatForWriting,
+  readEmbeddings,
   readLayerConfig,
   toKeras2LayerConfig,
   toKeras3LayerConfig,
@@ -153,6 +154,22 @@ describe('format detection', () => {
     expect(formatForWriting('a/x.bin', 'npy')).toBe('npy');
     expect(() => formatForWriting('a/x.bin')).toThrow(/cannot tell the format/);
     expect(() => formatForWriting('a/x.bin', 'pickle' as never)).toThrow(/unknown format "pickle"/);
+  });
+});
+
+describe('read progress', () => {
+  it('every reader reports progress that ends at the bytes it read', async () => {
+    for (const fx of Object.values(REAL)) {
+      const calls: [number, number][] = [];
+      await readEmbeddings(realPath(fx), { onProgress: (done, total) => calls.push([done, total]) });
+      expect(calls.length, fx.file).toBeGreaterThan(0);
+      const [done, total] = calls.at(-1)!;
+      expect(done, fx.file).toBe(total);
+      expect(
+        calls.every(([d, t], i) => d <= t && (i === 0 || d >= calls[i - 1]![0])),
+        fx.file,
+      ).toBe(true);
+    }
   });
 });
 

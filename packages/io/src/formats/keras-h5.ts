@@ -2,7 +2,7 @@ import type { Dataset, Group } from 'h5wasm';
 import { findEmbeddingConfigs, readLayerConfig, toKeras2LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
-import { atomicWriteFiles } from '../util/fs.js';
+import { atomicWriteFiles, fileSize } from '../util/fs.js';
 import { createH5, type H5Matrix, readH5Matrix, stringAttr, walkH5, withH5, writeStringListAttr } from '../util/h5.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
@@ -26,7 +26,9 @@ function embeddingDatasets(root: Group): { path: string; dataset: Dataset }[] {
  * config comes from `options.config`, else from the dataset shape.
  */
 export async function readKerasH5(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  return withH5(path, path, (file) => {
+  const size = await fileSize(path);
+  options.onProgress?.(0, size);
+  const records = await withH5(path, path, (file) => {
     const modelConfigText = stringAttr(file, 'model_config');
     const weightsRoot =
       modelConfigText !== undefined && file.keys().includes('model_weights') ? (file.get('model_weights') as Group) : file;
@@ -71,7 +73,6 @@ export async function readKerasH5(path: string, options: ReadOptions = {}): Prom
     for (const { path: p, dataset } of datasets) {
       const name = p.split('/')[0]!;
       const m = read(p, dataset);
-      const fileConfig = options.config?.inputDim === undefined ? { inputDim: m.rows, outputDim: m.cols, name } : null;
       records.push(
         makeRecord(
           path,
@@ -80,7 +81,7 @@ export async function readKerasH5(path: string, options: ReadOptions = {}): Prom
             name,
             ...m,
             location: p,
-            fileConfig,
+            fileConfig: null,
             sourceConfig: null,
             notes: ['weights-only file (model.save_weights): the config comes from the dataset shape and the caller.'],
           },
@@ -90,6 +91,8 @@ export async function readKerasH5(path: string, options: ReadOptions = {}): Prom
     }
     return records;
   });
+  options.onProgress?.(size, size);
+  return records;
 }
 
 /** Options of {@link writeKerasH5}. */

@@ -86,8 +86,7 @@ function parseJson(path: string, member: string, bytes: Uint8Array | undefined):
  * group's `name` attribute (the layer name) or else by Keras 3's class-based naming.
  */
 export async function readKeras3(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path);
-  options.onProgress?.(bytes.length, bytes.length);
+  const bytes = await readWhole(path, options.onProgress);
   const members = unzip(path, bytes);
   const modelConfig = parseJson(path, 'config.json', members['config.json']);
   const layers = findEmbeddingConfigs(modelConfig);
@@ -180,16 +179,10 @@ export async function writeKeras3(path: string, data: EmbeddingData): Promise<vo
   let weights: Uint8Array;
   try {
     await createH5(temp, (file) => {
-      const layers = file.create_group('layers');
-      layers.create_group('embedding').create_group('vars').create_attribute('name', data.config.name);
-      (file.get('layers/embedding/vars') as Group).create_dataset({
-        name: '0',
-        data: data.weights,
-        shape: [data.config.inputDim, data.config.outputDim],
-        dtype: '<f',
-      });
+      const vars = file.create_group('layers').create_group('embedding').create_group('vars');
+      vars.create_attribute('name', data.config.name);
+      vars.create_dataset({ name: '0', data: data.weights, shape: [data.config.inputDim, data.config.outputDim], dtype: '<f' });
       file.create_group('vars').create_attribute('name', 'sequential');
-      void layers;
     });
     weights = new Uint8Array(await readFile(temp));
   } finally {

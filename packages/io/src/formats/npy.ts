@@ -110,8 +110,7 @@ export function encodeNpy(data: Float32Array, rows: number, cols: number, dtype:
 
 /** Reads a .npy file as one Embedding record (the file holds only the matrix; dims come from its shape). */
 export async function readNpy(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path);
-  options.onProgress?.(bytes.length, bytes.length);
+  const bytes = await readWhole(path, options.onProgress);
   const npy = decodeNpy(bytes, path);
   const name = options.name ?? options.config?.name ?? 'embedding';
   return [

@@ -64,8 +64,7 @@ async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, by
  * shape, unless the model carries a `keras_config` metadata property (as ours do).
  */
 export async function readOnnx(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path);
-  options.onProgress?.(bytes.length, bytes.length);
+  const bytes = await readWhole(path, options.onProgress);
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);

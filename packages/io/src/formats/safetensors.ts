@@ -153,8 +153,7 @@ export function encodeSafetensors(tensors: readonly SafetensorsInput[], metadata
  * our metadata key when present, else from the shape.
  */
 export async function readSafetensors(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path);
-  options.onProgress?.(bytes.length, bytes.length);
+  const bytes = await readWhole(path, options.onProgress);
   const file = decodeSafetensors(bytes, path);
   const records: EmbeddingRecord[] = [];
   for (const t of file.tensors) {

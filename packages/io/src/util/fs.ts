@@ -34,14 +34,39 @@ export async function atomicWrite(path: string, bytes: Uint8Array): Promise<void
   await atomicWriteFiles([{ path, write: (temp) => writeFile(temp, bytes) }]);
 }
 
-/** @internal Reads a whole file, turning a missing file into a BadFileError that names it. */
-export async function readWhole(path: string): Promise<Uint8Array> {
+/**
+ * @internal Reads a whole file in 4 MiB chunks, reporting progress; a missing or unreadable
+ * file is a BadFileError that names it.
+ */
+export async function readWhole(path: string, onProgress?: (done: number, total: number) => void): Promise<Uint8Array> {
+  if (!onProgress) {
+    try {
+      return new Uint8Array(await readFile(path));
+    } catch (error) {
+      throw badFile(path, `cannot read the file (${(error as Error).message}).`, error);
+    }
+  }
+  const size = await fileSize(path);
+  const out = new Uint8Array(size);
+  const handle = await open(path, 'r').catch((error: Error) => {
+    throw badFile(path, `cannot open the file (${error.message}).`, error);
+  });
   try {
-    return new Uint8Array(await readFile(path));
-  } catch (error) {
-    throw badFile(path, `cannot read the file (${(error as Error).message}).`, error);
+    let done = 0;
+    onProgress(0, size);
+    while (done < size) {
+      const { bytesRead } = await handle.read(out, done, Math.min(CHUNK_BYTES, size - done), done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+      onProgress(done, size);
+    }
+    return done === size ? out : out.subarray(0, done);
+  } finally {
+    await handle.close();
   }
 }
+
+const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** @internal Size of a file in bytes, or a BadFileError naming it. */
 export async function fileSize(path: string): Promise<number> {
