@@ -133,6 +133,39 @@ describe('Keras 2 .h5: our layout', () => {
   });
 });
 
+describe('Keras 2 .h5: nested models', () => {
+  it('finds the weights of an Embedding inside a sub-model (model_weights/<sub>/<layer>/embeddings:0)', async () => {
+    const path = join(tmp.dir, 'nested.h5');
+    const f = new h5wasm.File(path, 'w');
+    const emb = (name: string, dims: [number, number]) => ({
+      class_name: 'Embedding',
+      config: { name, input_dim: dims[0], output_dim: dims[1], dtype: 'float32' },
+    });
+    f.create_attribute(
+      'model_config',
+      JSON.stringify({
+        class_name: 'Functional',
+        config: { layers: [{ class_name: 'Sequential', config: { name: 'tower', layers: [emb('words', [2, 2])] } }, emb('chars', [3, 1])] },
+      }),
+    );
+    const mw = f.create_group('model_weights');
+    mw.create_group('tower')
+      .create_group('words')
+      .create_dataset({ name: 'embeddings:0', data: new Float32Array([1, 2, 3, 4]), shape: [2, 2], dtype: '<f' });
+    mw.create_group('chars')
+      .create_group('chars')
+      .create_dataset({ name: 'embeddings:0', data: new Float32Array([5, 6, 7]), shape: [3, 1], dtype: '<f' });
+    f.close();
+    const records = await readEmbeddings(path);
+    expect(records.map((r) => [r.name, r.location, Array.from(r.weights)])).toEqual([
+      ['words', 'model_weights/tower/words/embeddings:0', [1, 2, 3, 4]],
+      ['chars', 'model_weights/chars/chars/embeddings:0', [5, 6, 7]],
+    ]);
+    await expect(readEmbedding(path)).rejects.toThrow(/2 Embedding layers \("words", "chars"\); pass the layer name/);
+    expect((await readEmbedding(path, { layer: 'chars' })).inputDim).toBe(3);
+  });
+});
+
 describe('Keras 2 .h5: bad files', () => {
   async function expectBad(path: string, message: RegExp) {
     let error: unknown;

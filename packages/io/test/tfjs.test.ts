@@ -77,6 +77,49 @@ describe('TF.js model.json', () => {
     model.dispose();
   });
 
+  it('reads a model saved by TF.js itself (model.save: TF.js dialect, VarianceScaling, L1L2, MaxNorm)', async () => {
+    const m = tf.sequential();
+    m.add(
+      tf.layers.embedding({
+        inputDim: 7,
+        outputDim: 3,
+        inputLength: 4,
+        maskZero: true,
+        embeddingsInitializer: 'glorotUniform',
+        embeddingsRegularizer: tf.regularizers.l2({ l2: 0.02 }),
+        embeddingsConstraint: tf.constraints.maxNorm({ maxValue: 2 }),
+      }),
+    );
+    const dir = join(tmp.dir, 'tfjs-native');
+    await (await import('node:fs/promises')).mkdir(dir);
+    await m.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weightData = artifacts.weightData as ArrayBuffer;
+        await writeFile(join(dir, 'weights.bin'), new Uint8Array(weightData));
+        const json = {
+          format: 'layers-model',
+          modelTopology: artifacts.modelTopology,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs }],
+        };
+        await writeFile(join(dir, 'model.json'), JSON.stringify(json));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const layerName = m.layers[0]!.name;
+    const record = await readEmbedding(join(dir, 'model.json'));
+    expect(record.name).toBe(layerName);
+    expect(sameBits(record.weights, (await m.layers[0]!.getWeights()[0]!.data()) as Float32Array)).toBe(true);
+    const config = resolveConfig(record.config);
+    expect(config).toMatchObject({ inputDim: 7, outputDim: 3, inputLength: 4, maskZero: true });
+    expect(config.embeddingsInitializer).toEqual({
+      className: 'VarianceScaling',
+      config: { scale: 1, mode: 'fan_avg', distribution: 'uniform', seed: null },
+    });
+    expect(config.embeddingsRegularizer).toEqual({ className: 'L1L2', config: { l1: 0, l2: 0.02 } });
+    expect(config.embeddingsConstraint).toEqual({ className: 'MaxNorm', config: { max_value: 2, axis: 0 } });
+    m.dispose();
+  });
+
   it('writes several shards when the matrix is larger than shardBytes, and TF.js loads them', async () => {
     const weights = Float32Array.from({ length: 50 * 7 }, (_, i) => Math.fround(Math.cos(i) / 3));
     const path = join(tmp.dir, 'sharded.json');
