@@ -73,6 +73,12 @@ const lookup: Runner = async (fixture, context) => {
     const { outputDim, inputDim } = layer.config;
     const reference = referenceLookup(expectedTable(fixture), toIndexTensor(input, inputDim), outputDim);
     checkFloats('output vs float64 reference', out.data, reference, context.tolerance);
+    // The same lookup into a caller's buffer: the rows land in that buffer, which is returned.
+    const into = new Float32Array(reference.length).fill(Number.NaN);
+    const written = await layer.predict(input, { out: into });
+    check(written.data === into, "predict(x, { out }) must return the caller's buffer as the output data.");
+    checkShape('output (into a buffer)', written.shape, expect.shape as number[]);
+    checkFloats('output written into a caller buffer', into, reference, context.tolerance);
     if ('mask' in expect) await checkMask(layer, input, expect.mask);
   });
 };
@@ -329,6 +335,24 @@ const training: Runner = async (fixture, context) => {
   });
 };
 
+/** Not fixture-driven: a caller's buffer of the wrong size. */
+const wrongOut: ConformanceCase = {
+  id: 'lookup/out-wrong-length',
+  group: 'lookup',
+  title: 'predict(x, { out }) with a buffer of the wrong length is a SHAPE_MISMATCH and writes nothing',
+  async run(context) {
+    const layer = await Embedding.create({ inputDim: 4, outputDim: 2, seed: 1 }, { backend: await context.createBackend() });
+    try {
+      const out = new Float32Array(5).fill(7);
+      await expectError(() => layer.predict([0, 1, 3], { out }), 'SHAPE_MISMATCH');
+      checkFloats('the rejected buffer', out, new Float32Array(5).fill(7));
+      await expectError(() => layer.predict([0], { out: new Float64Array(2) as unknown as Float32Array }), 'SHAPE_MISMATCH');
+    } finally {
+      await layer.dispose();
+    }
+  },
+};
+
 /** Not fixture-driven: behaviour after dispose(). */
 const lifecycle: ConformanceCase = {
   id: 'lifecycle/dispose',
@@ -370,6 +394,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
       };
     }),
   ),
+  wrongOut,
   lifecycle,
 ];
 

@@ -15,11 +15,11 @@ class JsTable implements EmbeddingTableV1 {
     this.outputDim = config.outputDim;
   }
 
-  doLookup(indices: IndexTensor): EmbeddingOutput {
+  doLookup(indices: IndexTensor, into?: Float32Array): EmbeddingOutput {
     const d = this.outputDim;
     const ids = indices.data;
     const table = this.weights;
-    const out = new Float32Array(ids.length * d);
+    const out = into ?? new Float32Array(ids.length * d);
     // One bulk copy per row: the engine's memcpy moves the floats, no per-element JS loop.
     for (let i = 0; i < ids.length; i++) {
       const start = ids[i]! * d;
@@ -64,7 +64,7 @@ export function createJsBackend(_options: JsBackendOptions = {}): EmbeddingBacke
   return {
     specificationVersion: 'v1',
     name: 'js',
-    supports: { training: true, dtypes: ['float32'], maxTableBytes: MAX_TABLE_BYTES },
+    supports: { training: true, lookupInto: true, dtypes: ['float32'], maxTableBytes: MAX_TABLE_BYTES },
     doCreateTable: (config, weights) => new JsTable(config, weights),
   };
 }

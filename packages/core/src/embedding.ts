@@ -26,6 +26,12 @@ export interface EmbeddingCreateOptions {
   weights?: readonly WeightInput[];
 }
 
+/** Options of {@link Embedding.predict}. */
+export interface PredictOptions {
+  /** A Float32Array of indices.length * outputDim values to write the output into. */
+  out?: Float32Array;
+}
+
 /** Options of {@link Embedding.applyGradients}. */
 export interface ApplyGradientsOptions {
   /** For a layer that is not compiled: the step size of plain SGD. Default 0.01, Keras's SGD default. */
@@ -184,12 +190,28 @@ export class Embedding {
 
   /**
    * Looks up `indices` (any rank >= 1): the result has shape `[...indices.shape, outputDim]`,
-   * Keras's `predict`. Rejects with `InvalidIndexError` for a negative, non-integer or
+   * Keras's `predict`. With `{ out }` the rows are written into the caller's Float32Array
+   * (of exactly that many values), which is returned as the output's data: large lookups need
+   * not allocate. Rejects with `InvalidIndexError` for a negative, non-integer or
    * out-of-range index and `ShapeMismatchError` for a shape `input_length` does not allow.
    */
-  async predict(indices: IndexInput): Promise<EmbeddingOutput> {
+  async predict(indices: IndexInput, options: PredictOptions = {}): Promise<EmbeddingOutput> {
     const table = this.live();
-    return table.doLookup(this.indices(indices));
+    const checked = this.indices(indices);
+    const { out } = options;
+    if (out === undefined) return table.doLookup(checked);
+    const size = checked.data.length * this.config.outputDim;
+    if (!(out instanceof Float32Array) || out.length !== size) {
+      throw new ShapeMismatchError(
+        `options.out must be a Float32Array of ${size} values (shape [${[...checked.shape, this.config.outputDim].join(', ')}]), received ${
+          out instanceof Float32Array ? `${out.length} values` : describeValue(out)
+        }.`,
+      );
+    }
+    if (this.supports.lookupInto) return table.doLookup(checked, out);
+    const result = await table.doLookup(checked);
+    out.set(result.data);
+    return { data: out, shape: result.shape };
   }
 
   /** Keras's `compute_mask`: null unless `maskZero`; else 1 where index != 0, 0 where index == 0. */

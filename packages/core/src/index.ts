@@ -15,6 +15,7 @@ export {
   type FitCallbacks,
   type FitOptions,
   type History,
+  type PredictOptions,
 } from './embedding.js';
 export * from './errors/index.js';
 export { initializeEmbeddings } from './initializers/initialize.js';

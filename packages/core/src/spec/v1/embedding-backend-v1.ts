@@ -15,6 +15,8 @@ export interface BackendCapabilitiesV1 {
   readonly dtypes?: readonly string[];
   /** Largest table, in bytes, the backend can hold; core refuses bigger layers before allocating. */
   readonly maxTableBytes?: number;
+  /** `doLookup` writes into a caller's Float32Array (`predict(x, { out })`) without an intermediate copy. */
+  readonly lookupInto?: boolean;
   /** Export formats the backend's layers offer (e.g. `'onnx'`). */
   readonly export?: readonly string[];
 }
@@ -27,9 +29,11 @@ export interface BackendCapabilitiesV1 {
 export interface EmbeddingTableV1 {
   /**
    * Gathers rows: output[..., :] = table[indices[...], :], shape `[...indices.shape, outputDim]`.
-   * Indices are already validated (int32, in range).
+   * Indices are already validated (int32, in range). When `out` is given (only if
+   * `supports.lookupInto`), write the rows into it (its length is already checked) and return
+   * it as the output's data.
    */
-  doLookup(indices: IndexTensor): EmbeddingOutput | Promise<EmbeddingOutput>;
+  doLookup(indices: IndexTensor, out?: Float32Array): EmbeddingOutput | Promise<EmbeddingOutput>;
   /** The table, row-major (input_dim * output_dim). Core copies it before handing it to users. */
   doGetWeights(): Float32Array;
   /**
