@@ -9,8 +9,10 @@ import {
   encodeSafetensors,
   findEmbeddingConfigs,
   formatForWriting,
+  readEmbedding,
   readEmbeddings,
   readLayerConfig,
+  saveEmbedding,
   toKeras2LayerConfig,
   toKeras3LayerConfig,
   toTfjsLayerConfig,
@@ -91,6 +93,16 @@ describe('config dialects', () => {
       embeddingsRegularizer: { className: 'L1L2', config: { l1: 0, l2: 0.01 } },
       activityRegularizer: { className: 'L1L2', config: { l1: 0.5, l2: 0 } },
     });
+  });
+
+  it('keeps our embeddings_dropout out of the Keras and TF.js dialects (Keras would reject it), in safetensors metadata', async () => {
+    const resolved = resolveConfig({ inputDim: 2, outputDim: 2, name: 'd', embeddingsDropout: 0.25 });
+    expect('embeddings_dropout' in toKeras2LayerConfig(resolved)).toBe(false);
+    expect('embeddings_dropout' in toTfjsLayerConfig(resolved)).toBe(false);
+    expect('embeddings_dropout' in toKeras3LayerConfig(resolved)).toBe(false);
+    const path = join(tmp.dir, 'dropout.safetensors');
+    await saveEmbedding(path, { config: resolved, weights: new Float32Array([1, 2, 3, 4]) });
+    expect(resolveConfig((await readEmbedding(path)).config).embeddingsDropout).toBe(0.25);
   });
 
   it('normalizes mixed-precision policies and notes it; rejects other classes with BadFileError', () => {

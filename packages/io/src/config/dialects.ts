@@ -98,9 +98,14 @@ export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConf
   }
 }
 
-/** Keras 2 layer config (`Embedding.get_config()` in tf-keras; the `model_config` of an .h5). Same as core's `toKerasConfig`. */
+/**
+ * Keras 2 layer config (`Embedding.get_config()` in tf-keras; the `model_config` of an .h5):
+ * core's `toKerasConfig` without the keys Keras does not know (`embeddings_dropout`, which
+ * tf-keras's `from_config` would reject; it is a training-time option of this package only).
+ */
 export function toKeras2LayerConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
-  return toKerasConfig(config);
+  const { embeddings_dropout: _dropout, ...keras } = toKerasConfig(config) as KerasEmbeddingLayerConfig & { embeddings_dropout?: number };
+  return keras;
 }
 
 /** A Keras 3 serialized object: `{ module, class_name, config, registered_name }`. */
@@ -142,7 +147,7 @@ export function keras3DtypePolicy(name: string): Keras3ObjectJson {
  * writers as the InputLayer's `batch_shape` and the layer's `build_config`, as Keras 3 does.
  */
 export function toKeras3LayerConfig(config: ResolvedEmbeddingConfig): Keras3EmbeddingLayerConfig {
-  const k2 = toKerasConfig(config);
+  const k2 = toKeras2LayerConfig(config);
   return {
     name: k2.name,
     trainable: k2.trainable,
@@ -174,7 +179,7 @@ function tfjsRegularizer(json: KerasObjectJson | null): KerasObjectJson | null {
  * initializer `dtype` key, so it is kept.
  */
 export function toTfjsLayerConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
-  const k2 = toKerasConfig(config);
+  const k2 = toKeras2LayerConfig(config);
   return {
     ...k2,
     embeddings_initializer: {

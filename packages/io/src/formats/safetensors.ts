@@ -1,5 +1,5 @@
-import type { EmbeddingConfig } from '@embedding-layer/core';
-import { readLayerConfig, toKeras2LayerConfig } from '../config/dialects.js';
+import { type EmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
+import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
 import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, encodeBfloat16, encodeHalf, float32Bytes } from '../util/float.js';
@@ -218,15 +218,15 @@ export interface WriteSafetensorsOptions {
 }
 
 /**
- * Writes the matrix as a safetensors file, atomically. The Keras 2 layer config is kept in the
- * string metadata (`embedding_layer.config:<tensor>`), so mask_zero, initializer and the rest
+ * Writes the matrix as a safetensors file, atomically. The layer config (core's `toKerasConfig`,
+ * Keras 2 keys) is kept in the string metadata (`embedding_layer.config:<tensor>`), so mask_zero, initializer and the rest
  * survive a round trip; other tools ignore it.
  */
 export async function writeSafetensors(path: string, data: EmbeddingData, options: WriteSafetensorsOptions = {}): Promise<void> {
   const name = options.tensorName ?? `${data.config.name}.weight`;
   const bytes = encodeSafetensors(
     [{ name, data: data.weights, shape: [data.config.inputDim, data.config.outputDim], dtype: options.dtype ?? 'F32' }],
-    { format: 'pt', [`${SAFETENSORS_CONFIG_KEY_PREFIX}${name}`]: JSON.stringify(toKeras2LayerConfig(data.config)) },
+    { format: 'pt', [`${SAFETENSORS_CONFIG_KEY_PREFIX}${name}`]: JSON.stringify(toKerasConfig(data.config)) },
   );
   await atomicWrite(path, bytes);
 }
