@@ -1,0 +1,120 @@
+import { type EmbeddingBackendV1, InvalidConfigError, MissingPeerError } from '@embedding-layer/core';
+import type * as OrtWeb from 'onnxruntime-web';
+import type { OnnxIndexType } from './model/build-embedding-model.js';
+import { createOnnxBackend } from './onnx-backend.js';
+
+export type { OnnxIndexType } from './model/build-embedding-model.js';
+
+/**
+ * The parts of the `onnxruntime-web` module this package uses (`InferenceSession` and
+ * `Tensor`). Pass the module itself: `import * as ort from 'onnxruntime-web'`.
+ */
+export type OnnxWebRuntime = Pick<typeof OrtWeb, 'InferenceSession' | 'Tensor'>;
+
+/** The `runtime` option: the module, or a function that loads it (e.g. `() => import('onnxruntime-web')`). */
+export type OnnxWebRuntimeSource = OnnxWebRuntime | (() => Promise<OnnxWebRuntime>);
+
+/** Execution providers as onnxruntime-web takes them (`'wasm'`, `'webgpu'`, or `{ name: 'wasm', ... }`). */
+export type OnnxWebExecutionProviders = NonNullable<OrtWeb.InferenceSession.SessionOptions['executionProviders']>;
+
+/** Options of {@link createOnnxWebBackend}. */
+export interface OnnxWebBackendOptions {
+  /**
+   * The onnxruntime-web module, or a function that loads it. Default: `import('onnxruntime-web')`
+   * when the first layer is created (a missing peer then rejects with `MissingPeerError`).
+   * Configure the runtime through its own `ort.env` (e.g. `ort.env.wasm.numThreads`,
+   * `ort.env.wasm.wasmPaths`) before the first layer is created.
+   */
+  runtime?: OnnxWebRuntimeSource;
+  /** Execution providers of each layer's session. Default `['wasm']`, the one this package is tested on. */
+  executionProviders?: OnnxWebExecutionProviders;
+  /**
+   * Element type of the indices fed to the session. Default `'int32'`; `'int64'` feeds a
+   * `BigInt64Array`. Also the index type of `layer.export('onnx')`.
+   */
+  indexType?: OnnxIndexType;
+}
+
+const PEER = 'onnxruntime-web';
+
+function asRuntime(module: unknown): OnnxWebRuntime {
+  for (const m of [module, (module as { default?: unknown } | null)?.default]) {
+    const r = m as { InferenceSession?: { create?: unknown }; Tensor?: unknown } | null | undefined;
+    if ((typeof r === 'object' || typeof r === 'function') && r !== null && typeof r.InferenceSession?.create === 'function') {
+      if (typeof r.Tensor === 'function') return r as OnnxWebRuntime;
+    }
+  }
+  throw new InvalidConfigError(
+    `options.runtime must be the onnxruntime-web module (with InferenceSession.create and Tensor), e.g. import * as ort from 'onnxruntime-web'; received ${
+      module === null ? 'null' : typeof module
+    }.`,
+  );
+}
+
+async function loadWebRuntime(source: OnnxWebRuntimeSource | undefined): Promise<OnnxWebRuntime> {
+  if (source !== undefined && typeof source !== 'function') return asRuntime(source);
+  let module: unknown;
+  try {
+    module = source === undefined ? await import('onnxruntime-web') : await source();
+  } catch (error) {
+    throw new MissingPeerError(PEER, { cause: error });
+  }
+  return asRuntime(module);
+}
+
+/**
+ * The ONNX Runtime backend for browsers, on `onnxruntime-web` (WebAssembly by default): the
+ * same backend as `createOnnxBackend` (the same `Gather` graph, one `InferenceSession` per
+ * layer, the table fed as a graph input, exports `'onnx'`, inference only), with the web
+ * runtime instead of onnxruntime-node. Outputs are bitwise equal to core's reference.
+ *
+ * onnxruntime-web is an optional peer dependency, loaded when the first layer is created (or
+ * passed as `runtime`). Its `.wasm` file is fetched by onnxruntime-web itself: bundlers such as
+ * vite serve it from `node_modules`; set `ort.env.wasm.wasmPaths` to serve it elsewhere.
+ * Multi-threaded wasm needs a cross-origin isolated page; set `ort.env.wasm.numThreads = 1`
+ * otherwise (a lookup is a row copy, one thread is enough).
+ *
+ * @example
+ * ```ts
+ * import { Embedding } from '@embedding-layer/core';
+ * import { createOnnxWebBackend } from '@embedding-layer/adapter-onnx/web';
+ * import * as ort from 'onnxruntime-web';
+ *
+ * ort.env.wasm.numThreads = 1;
+ * const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10 }, { backend: createOnnxWebBackend({ runtime: ort }) });
+ * const out = await layer.predict(indices); // { data: Float32Array, shape: [32, 10, 64] }
+ * ```
+ * @throws InvalidConfigError for a bad option (at once); layer creation rejects with
+ *   MissingPeerError when onnxruntime-web cannot be loaded, and with InvalidConfigError when
+ *   `runtime` is not the onnxruntime-web module.
+ */
+export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): EmbeddingBackendV1 {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidConfigError(`createOnnxWebBackend options must be an object, received ${String(options)}.`);
+  }
+  const { runtime: source, executionProviders = ['wasm'], indexType = 'int32' } = options;
+  // Threads come from ort.env.wasm.numThreads on the web, so no intra-op option is passed (0).
+  const settings = { executionProviders, indexType, intraOpNumThreads: 0 } as const;
+  // Validates the options now; its `supports` is this backend's.
+  const shape = createOnnxBackend(settings);
+  let loading: Promise<EmbeddingBackendV1> | null = null;
+  const backend = (): Promise<EmbeddingBackendV1> => {
+    loading ??= loadWebRuntime(source).then(
+      // onnxruntime-web and onnxruntime-node share one API (onnxruntime-common).
+      (runtime) => createOnnxBackend({ ...settings, runtime }),
+      (error: unknown) => {
+        loading = null; // let a later layer retry
+        throw error;
+      },
+    );
+    return loading;
+  };
+  return {
+    specificationVersion: 'v1',
+    name: 'onnx-web',
+    supports: shape.supports,
+    async doCreateTable(config, weights) {
+      return (await backend()).doCreateTable(config, weights);
+    },
+  };
+}
