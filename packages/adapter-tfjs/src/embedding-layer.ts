@@ -1,5 +1,6 @@
 import { computeOutputShape, initializeEmbeddings, type KerasIdentifier, type KerasObject, resolveConfig } from '@embedding-layer/core';
 import type * as tfjs from '@tensorflow/tfjs';
+import { fastGather, registerGatherKernel } from './fast-gather.js';
 import { checkIndexTensor } from './index-tensor.js';
 import type { TfjsRuntime } from './runtime.js';
 import { serializeTfjsObject, type TfjsSerializable, toKerasIdentifier, toTfjsObject } from './tfjs-objects.js';
@@ -65,6 +66,13 @@ export interface EmbeddingLayerClass {
   new (args: EmbeddingLayerArgs): EmbeddingLayer;
   /** {@link EMBEDDING_LAYER_CLASS_NAME}. */
   readonly className: string;
+  /**
+   * On TF.js's `cpu` backend, `call` gathers rows with this package's row-copy kernel
+   * (`EMBEDDING_GATHER_KERNEL`) instead of TF.js's gather: same bits, same gradient, 20x+
+   * faster. Other backends always use `tf.gather`. Default true; set it to false to use
+   * `tf.gather` everywhere (it applies to every instance of the class, which is process-wide).
+   */
+  fastPath: boolean;
 }
 
 let layerCount = 0;
@@ -104,17 +112,21 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
     | undefined;
   if (registered?.[MARK]) return registered;
 
+  registerGatherKernel(tf);
+
   /**
    * `tf.gather(table, ids)` with the table's gradient computed as `tf.scatterND(ids, dy)`: the
    * same values as TF.js's own gather gradient (an unsorted segment sum, duplicates summed in
    * order), in O(ids x outputDim) work instead of TF.js CPU's O(inputDim x ids x outputDim).
+   * The forward pass is this package's row-copy kernel on the cpu backend (unless
+   * `fast` is false), `tf.gather` elsewhere; the gradient is the same either way.
    */
-  function gatherRows(table: tfjs.Tensor, ids: tfjs.Tensor, inputDim: number): tfjs.Tensor {
+  function gatherRows(table: tfjs.Tensor, ids: tfjs.Tensor, inputDim: number, fast: boolean): tfjs.Tensor {
     const lookup = tf.customGrad((...args: (tfjs.Tensor | tfjs.GradSaveFunc)[]) => {
       const [t, save] = args as [tfjs.Tensor, tfjs.GradSaveFunc];
       save([ids]);
       return {
-        value: tf.gather(t, ids),
+        value: fast ? fastGather(tf, t, ids) : tf.gather(t, ids),
         gradFunc: (dy: tfjs.Tensor, saved: tfjs.Tensor[]) => {
           const used = saved[0]!;
           return tf.scatterND(tf.reshape(used, [used.size, 1]), dy, [inputDim, dy.shape[1]!]);
@@ -127,6 +139,7 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
   class Embedding extends tf.layers.Layer {
     static readonly className = EMBEDDING_LAYER_CLASS_NAME;
     static readonly [MARK] = true;
+    static fastPath = true;
 
     declare readonly inputDim: number;
     declare readonly outputDim: number;
@@ -242,7 +255,7 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
         const input = one(inputs);
         checkIndexTensor(input, this.inputDim);
         const ids = tf.reshape(input.dtype === 'int32' ? input : tf.cast(input, 'int32'), [input.size]);
-        const rows = gatherRows(this.embeddings!.read(), ids, this.inputDim);
+        const rows = gatherRows(this.embeddings!.read(), ids, this.inputDim, Embedding.fastPath);
         return tf.reshape(rows, this.computeOutputShape(input.shape) as number[]);
       });
     }

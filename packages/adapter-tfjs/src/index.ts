@@ -7,6 +7,7 @@ export {
   type EmbeddingLayerClass,
   registerEmbeddingLayer,
 } from './embedding-layer.js';
+export { EMBEDDING_GATHER_KERNEL } from './fast-gather.js';
 export type { TfjsRuntime } from './runtime.js';
 export { computeMaskTensor, lookupTensor } from './tensor-lookup.js';
 export { createTfjsBackend, type TfjsBackendName, type TfjsBackendOptions } from './tfjs-backend.js';

@@ -1,5 +1,6 @@
 import { computeOutputShape, DisposedError, type Embedding, UnsupportedFeatureError } from '@embedding-layer/core';
 import type * as tfjs from '@tensorflow/tfjs';
+import { fastGather } from './fast-gather.js';
 import { checkIndexTensor } from './index-tensor.js';
 import { tableEntry } from './tfjs-backend.js';
 import type { TfjsTable } from './tfjs-table.js';
@@ -16,7 +17,10 @@ function tableFor(layer: Embedding): TfjsTable {
 /**
  * Tensor in, tensor out: `layer.predict` for a `tf.Tensor` of indices (int32 or float32
  * holding integers, any rank >= 1), gathered on the layer's `tf.Variable` without a round trip
- * through JS arrays. Returns a float32 `tf.Tensor` of shape `[...indices.shape, outputDim]`
+ * through JS arrays. On TF.js's `cpu` backend (unless the backend was created with
+ * `fastPath: false`) the gather is this package's row-copy kernel
+ * (`EMBEDDING_GATHER_KERNEL`), which writes the output tensor's storage directly; on other
+ * backends it is `tf.gather`. Returns a float32 `tf.Tensor` of shape `[...indices.shape, outputDim]`
  * that the caller owns (dispose it, or call this inside `tf.tidy`).
  *
  * The indices are validated first with core's rules, exactly as `Embedding.predict` does:
@@ -39,7 +43,10 @@ export function lookupTensor(layer: Embedding, indices: tfjs.Tensor): tfjs.Tenso
   computeOutputShape(indices.shape, outputDim, inputLength);
   const tf = table.tf;
   const variable = table.live();
-  return tf.tidy(() => tf.gather(variable, indices.dtype === 'int32' ? indices : tf.cast(indices, 'int32')));
+  return tf.tidy(() => {
+    const ids = indices.dtype === 'int32' ? indices : tf.cast(indices, 'int32');
+    return table.fastPath ? fastGather(tf, variable, ids) : tf.gather(variable, ids);
+  });
 }
 
 /**

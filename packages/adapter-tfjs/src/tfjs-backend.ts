@@ -1,5 +1,6 @@
 import { type EmbeddingBackendV1, InvalidConfigError, type ResolvedEmbeddingConfig } from '@embedding-layer/core';
 import { quietTfjsBanner } from './banner.js';
+import { registerGatherKernel } from './fast-gather.js';
 import { loadTfjs, loadWasmBackend, type TfjsRuntime } from './runtime.js';
 import { TfjsTable } from './tfjs-table.js';
 
@@ -20,6 +21,13 @@ export interface TfjsBackendOptions {
   wasmPaths?: string | Record<string, string>;
   /** Keep TF.js's "install tfjs-node" banner off the console ({@link quietTfjsBanner}). Default true. */
   quiet?: boolean;
+  /**
+   * On TF.js's `cpu` backend, look rows up with this package's row copy over the variable's
+   * backing Float32Array instead of TF.js's gather kernel (same bits, 20x+ faster), and write
+   * `predict(x, { out })` straight into the caller's buffer. No effect on other backends, which
+   * always use `tf.gather`. Default true; `false` forces `tf.gather` everywhere.
+   */
+  fastPath?: boolean;
 }
 
 /** Largest table per TF.js backend, in bytes: one Float32Array (2^32 bytes in Node 20) on cpu; the 32-bit wasm heap on wasm. */
@@ -69,12 +77,21 @@ export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promi
   const name = tf.getBackend();
   if (name === 'cpu' && options.quiet !== false) quietTfjsBanner(tf);
   const max = MAX_TABLE_BYTES[name];
+  const fastPath = options.fastPath !== false;
+  if (fastPath) registerGatherKernel(tf);
+  // The fast path writes into the caller's buffer; tf.gather would need one more copy.
+  const lookupInto = fastPath && name === 'cpu';
   return {
     specificationVersion: 'v1',
     name: `tfjs-${name}`,
-    supports: { training: true, dtypes: ['float32'], ...(max !== undefined ? { maxTableBytes: max } : {}) },
+    supports: {
+      training: true,
+      dtypes: ['float32'],
+      ...(max !== undefined ? { maxTableBytes: max } : {}),
+      ...(lookupInto ? { lookupInto: true } : {}),
+    },
     doCreateTable(config, weights) {
-      const table = new TfjsTable(tf, config, weights);
+      const table = new TfjsTable(tf, config, weights, fastPath);
       tables.set(config, table);
       return table;
     },

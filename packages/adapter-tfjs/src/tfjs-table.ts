@@ -1,10 +1,16 @@
 import type { EmbeddingOutput, EmbeddingTableV1, IndexTensor, ResolvedEmbeddingConfig } from '@embedding-layer/core';
 import type * as tfjs from '@tensorflow/tfjs';
+import { copyRows, cpuValues, cpuValuesExclusive } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
 
 /**
  * One layer's table on TF.js: a single `tf.Variable` of shape (inputDim, outputDim), float32.
  * Core validates every argument before a hook runs, so the hooks only move data.
+ *
+ * Lookups take the fast path when it is enabled and TF.js's active backend is `cpu`: rows are
+ * copied straight from the variable's Float32Array in the cpu backend's data store into the
+ * output (a fresh Float32Array, or the caller's with `predict(x, { out })`), with no tensor
+ * made and no copy of the table. Elsewhere they are `tf.gather`.
  */
 export class TfjsTable implements EmbeddingTableV1 {
   /** The TF.js module the variable belongs to. */
@@ -13,9 +19,12 @@ export class TfjsTable implements EmbeddingTableV1 {
   variable: tfjs.Variable | null;
   private readonly inputDim: number;
   private readonly outputDim: number;
+  /** Whether lookups and `lookupTensor` may use this package's row copy on the cpu backend. */
+  readonly fastPath: boolean;
 
-  constructor(tf: TfjsRuntime, config: ResolvedEmbeddingConfig, weights: Float32Array) {
+  constructor(tf: TfjsRuntime, config: ResolvedEmbeddingConfig, weights: Float32Array, fastPath = true) {
     this.tf = tf;
+    this.fastPath = fastPath;
     this.inputDim = config.inputDim;
     this.outputDim = config.outputDim;
     // trainable=false: the variable is updated by doScatterAdd, never by TF.js optimizers' global search.
@@ -32,15 +41,27 @@ export class TfjsTable implements EmbeddingTableV1 {
     return this.variable;
   }
 
-  async doLookup(indices: IndexTensor): Promise<EmbeddingOutput> {
-    const tf = this.tf;
+  doLookup(indices: IndexTensor, out?: Float32Array): EmbeddingOutput | Promise<EmbeddingOutput> {
     const variable = this.live();
-    const out = tf.tidy(() => tf.gather(variable, tf.tensor1d(indices.data, 'int32')));
+    const shape = [...indices.shape, this.outputDim];
+    const table = this.fastPath ? cpuValues(this.tf, variable) : null;
+    if (table === null) return this.gatherLookup(variable, indices, shape, out);
+    const data = out ?? new Float32Array(indices.data.length * this.outputDim);
+    copyRows(table, this.outputDim, indices.data, data);
+    return { data, shape };
+  }
+
+  /** The standard path: `tf.gather` on the variable, read back (then copied into `out` when given). */
+  private async gatherLookup(variable: tfjs.Variable, indices: IndexTensor, shape: number[], out?: Float32Array): Promise<EmbeddingOutput> {
+    const tf = this.tf;
+    const result = tf.tidy(() => tf.gather(variable, tf.tensor1d(indices.data, 'int32')));
     try {
-      const data = (await out.data()) as Float32Array;
-      return { data, shape: [...indices.shape, this.outputDim] };
+      const data = (await result.data()) as Float32Array;
+      if (out === undefined) return { data, shape };
+      out.set(data);
+      return { data: out, shape };
     } finally {
-      out.dispose();
+      result.dispose();
     }
   }
 
@@ -62,6 +83,18 @@ export class TfjsTable implements EmbeddingTableV1 {
     const tf = this.tf;
     const variable = this.live();
     const d = this.outputDim;
+    // Fast path: add in place into the variable's own storage (no other tensor shares it), as
+    // TF.js's cpu add does (float64 sum rounded to float32), in O(rows x outputDim) instead of
+    // tensorScatterUpdate's copy of the whole table.
+    const table = this.fastPath ? cpuValuesExclusive(tf, variable) : null;
+    if (table !== null) {
+      for (let k = 0; k < rows.length; k++) {
+        const start = rows[k]! * d;
+        const from = k * d;
+        for (let j = 0; j < d; j++) table[start + j] = table[start + j]! + deltas[from + j]!;
+      }
+      return;
+    }
     // rows are distinct (core sums duplicates): gather them, add, write them back.
     const next = tf.tidy(() => {
       const ids = tf.tensor2d(rows, [rows.length, 1], 'int32');

@@ -1,0 +1,158 @@
+import type * as tfjs from '@tensorflow/tfjs';
+import type { TfjsRuntime } from './runtime.js';
+
+/**
+ * Name of this package's row-gather kernel, registered with `tf.registerKernel` on TF.js's
+ * `cpu` backend only (inputs `x`: a float32 (rows, width) table, `indices`: int32 of any shape;
+ * output float32 `[...indices.shape, width]`). Run it with
+ * `tf.engine().runKernel(EMBEDDING_GATHER_KERNEL, { x, indices })` on the cpu backend; its
+ * gradient is registered too (`tf.scatterND` of the output gradient for `x`, zeros for `indices`).
+ */
+export const EMBEDDING_GATHER_KERNEL = 'EmbeddingLayerGatherRows';
+
+/** Rows of at least this many floats are copied with one `TypedArray.set` each; shorter ones by a loop (a `subarray` view per row costs more than copying a short row element by element). */
+const SET_MIN_WIDTH = 192;
+
+/** The part of TF.js's CPU backend (`MathBackendCPU`) the fast path reads: its data store, which holds each tensor's values as a TypedArray. */
+interface CpuBackendLike {
+  readonly data: { get(dataId: unknown): { values?: unknown } };
+  refCount(dataId: unknown): number;
+  makeTensorInfo(shape: number[], dtype: tfjs.DataType, values: Float32Array): tfjs.TensorInfo;
+}
+
+/**
+ * Copies rows: `out[i * width ... (i + 1) * width) = table[ids[i] * width ... (ids[i] + 1) * width)`.
+ * Indices must already be valid (integers in [0, rows)). Bit-exact for every float32 pattern,
+ * NaN payloads included: wide rows go through `TypedArray.set` (a memmove of same-typed
+ * arrays), narrow rows through Int32Array views (integers, never converted to float64, which
+ * would quiet a signaling NaN).
+ */
+export function copyRows(table: Float32Array, width: number, ids: Int32Array, out: Float32Array): void {
+  if (width >= SET_MIN_WIDTH) {
+    for (let i = 0, o = 0; i < ids.length; i++, o += width) {
+      const start = ids[i]! * width;
+      out.set(table.subarray(start, start + width), o);
+    }
+    return;
+  }
+  copyRowsInt32(
+    new Int32Array(table.buffer, table.byteOffset, table.length),
+    width,
+    ids,
+    new Int32Array(out.buffer, out.byteOffset, out.length),
+  );
+}
+
+function copyRowsInt32(table: Int32Array, width: number, ids: Int32Array, out: Int32Array): void {
+  const width4 = width & ~3;
+  let o = 0;
+  for (let i = 0; i < ids.length; i++) {
+    let s = ids[i]! * width;
+    const end4 = s + width4;
+    const end = s + width;
+    while (s < end4) {
+      out[o] = table[s]!;
+      out[o + 1] = table[s + 1]!;
+      out[o + 2] = table[s + 2]!;
+      out[o + 3] = table[s + 3]!;
+      o += 4;
+      s += 4;
+    }
+    while (s < end) out[o++] = table[s++]!;
+  }
+}
+
+/**
+ * The float32 values behind `tensor` when TF.js's active backend is `cpu`: the very
+ * TypedArray in the backend's data store (no copy; a tensor held by another backend is
+ * moved to the cpu backend first, as any cpu kernel would). Null on other backends or when
+ * the values are not a Float32Array. Read only: writing into it changes the tensor.
+ */
+export function cpuValues(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Array | null {
+  const engine = tf.engine();
+  if (engine.backendName !== 'cpu') return null;
+  const values = (engine.backend as unknown as CpuBackendLike).data.get(tensor.dataId).values;
+  return values instanceof Float32Array ? values : null;
+}
+
+/**
+ * As {@link cpuValues}, but only when no other tensor shares the storage (its reference count
+ * is 1), so that writing into it changes `tensor` alone. Null otherwise.
+ */
+export function cpuValuesExclusive(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Array | null {
+  const values = cpuValues(tf, tensor);
+  return values !== null && (tf.engine().backend as unknown as CpuBackendLike).refCount(tensor.dataId) === 1 ? values : null;
+}
+
+/** The cpu kernel: checks its inputs (it is reachable by name), then one {@link copyRows} into a fresh Float32Array that becomes the output tensor's storage. */
+function gatherRowsKernel({ inputs, backend }: { inputs: tfjs.NamedTensorInfoMap; backend: unknown }): tfjs.TensorInfo {
+  const { x, indices } = inputs as { x: tfjs.TensorInfo; indices: tfjs.TensorInfo };
+  const cpu = backend as CpuBackendLike;
+  if (x.shape.length !== 2 || x.dtype !== 'float32' || indices.dtype !== 'int32') {
+    throw new Error(
+      `${EMBEDDING_GATHER_KERNEL}: expects a float32 rank-2 x and int32 indices, received x ${x.dtype} [${x.shape}] and indices ${indices.dtype}.`,
+    );
+  }
+  const table = cpu.data.get(x.dataId).values;
+  const ids = cpu.data.get(indices.dataId).values;
+  if (!(table instanceof Float32Array) || !(ids instanceof Int32Array)) {
+    throw new Error(`${EMBEDDING_GATHER_KERNEL}: the cpu backend holds no Float32Array / Int32Array values for its inputs.`);
+  }
+  const [rows, width] = x.shape as [number, number];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (id < 0 || id >= rows) throw new Error(`${EMBEDDING_GATHER_KERNEL}: index ${id} at flat position ${i} is not in [0, ${rows - 1}].`);
+  }
+  const out = new Float32Array(ids.length * width);
+  copyRows(table, width, ids, out);
+  return cpu.makeTensorInfo([...indices.shape, width], 'float32', out);
+}
+
+/**
+ * Registers {@link EMBEDDING_GATHER_KERNEL} for TF.js's `cpu` backend and its gradient, once
+ * per TF.js module (TF.js's kernel registry is global; a registration made by another copy of
+ * this package is kept).
+ */
+export function registerGatherKernel(tf: TfjsRuntime): void {
+  if (!tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu')) {
+    tf.registerKernel({
+      kernelName: EMBEDDING_GATHER_KERNEL,
+      backendName: 'cpu',
+      kernelFunc: gatherRowsKernel as unknown as tfjs.KernelFunc,
+    });
+  }
+  if (!tf.getGradient(EMBEDDING_GATHER_KERNEL)) {
+    tf.registerGradient({
+      kernelName: EMBEDDING_GATHER_KERNEL,
+      inputsToSave: ['x', 'indices'],
+      gradFunc: (dy: tfjs.Tensor | tfjs.Tensor[], saved: tfjs.Tensor[]) => {
+        const [x, indices] = saved as [tfjs.Tensor, tfjs.Tensor];
+        const grad = dy as tfjs.Tensor;
+        const width = x.shape[1]!;
+        return {
+          // Duplicate indices add up, as in TF.js's own gather gradient (an unsorted segment sum).
+          x: () => tf.scatterND(tf.reshape(indices, [indices.size, 1]), tf.reshape(grad, [indices.size, width]), x.shape),
+          indices: () => tf.zerosLike(indices),
+        };
+      },
+    });
+  }
+}
+
+/**
+ * Whether {@link fastGather} runs this package's kernel: TF.js's active backend is `cpu` and
+ * the kernel is registered there. Elsewhere (wasm, webgl, webgpu...) it is `tf.gather`.
+ */
+export function fastGatherActive(tf: TfjsRuntime): boolean {
+  return tf.engine().backendName === 'cpu' && tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu') !== undefined;
+}
+
+/**
+ * `tf.gather(table, ids)` for a float32 (rows, width) table and int32 ids already checked to
+ * be in range: this package's kernel on the cpu backend ({@link fastGatherActive}), TF.js's
+ * gather on the others. Differentiable either way.
+ */
+export function fastGather(tf: TfjsRuntime, table: tfjs.Tensor, ids: tfjs.Tensor): tfjs.Tensor {
+  if (!fastGatherActive(tf)) return tf.gather(table, ids);
+  return tf.engine().runKernel(EMBEDDING_GATHER_KERNEL, { x: table, indices: ids }, {}) as tfjs.Tensor;
+}
