@@ -1,0 +1,67 @@
+import { readFileSync } from 'node:fs';
+import { describeEmbeddingConformance } from '@embedding-layer/conformance/vitest';
+import { Embedding } from '@embedding-layer/core';
+import * as ort from 'onnxruntime-web';
+import { describe, expect, it } from 'vitest';
+import { createOnnxBackend } from './onnx-backend.js';
+import { createOnnxWebBackend } from './web.js';
+
+// onnxruntime-web also runs in Node (its `node` export, on the same wasm), so the web variant
+// passes the whole suite here too; browser/ runs it again in headless Chromium.
+describeEmbeddingConformance({ name: 'adapter-onnx/web', createBackend: () => createOnnxWebBackend({ runtime: ort }) });
+
+const CONFIG = { name: 'words', inputDim: 50, outputDim: 8, inputLength: 4, maskZero: true, seed: 3 };
+const INPUT = { data: Int32Array.of(0, 1, 49, 7, 3, 3, 0, 12), shape: [2, 4] };
+
+describe('createOnnxWebBackend', () => {
+  it('rejects bad options at once with INVALID_CONFIG', () => {
+    expect(() => createOnnxWebBackend(null as never)).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => createOnnxWebBackend({ indexType: 'float' as never })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+    expect(() => createOnnxWebBackend({ executionProviders: [] })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
+  it('loads onnxruntime-web by itself and gives the bits and .onnx bytes of the onnxruntime-node backend', async () => {
+    const web = await Embedding.create(CONFIG, { backend: createOnnxWebBackend({ indexType: 'int64' }) });
+    const node = await Embedding.create(CONFIG, { backend: createOnnxBackend({ indexType: 'int64' }) });
+    try {
+      expect(web.backend.name).toBe('onnx-web');
+      const [a, b] = [await web.predict(INPUT), await node.predict(INPUT)];
+      expect(a.shape).toEqual([2, 4, 8]);
+      expect(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)).toEqual(
+        Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+      );
+      expect(await web.export('onnx')).toEqual(await node.export('onnx'));
+    } finally {
+      await Promise.all([web.dispose(), node.dispose()]);
+    }
+  });
+
+  it('rejects a runtime that is not onnxruntime-web with INVALID_CONFIG naming onnxruntime-web', async () => {
+    const error = await Embedding.create(CONFIG, { backend: createOnnxWebBackend({ runtime: {} as never }) }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect((error as Error).message).toMatch(/onnxruntime-web module/);
+  });
+
+  it('a runtime loader that fails rejects with MISSING_PEER naming onnxruntime-web; the next layer retries the loader', async () => {
+    let calls = 0;
+    const backend = createOnnxWebBackend({
+      runtime: async () => {
+        calls++;
+        if (calls === 1) throw new Error('not installed (simulated)');
+        return ort;
+      },
+    });
+    const error = await Embedding.create(CONFIG, { backend }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'MISSING_PEER', peer: 'onnxruntime-web' });
+    const layer = await Embedding.create(CONFIG, { backend });
+    expect((await layer.predict(INPUT)).shape).toEqual([2, 4, 8]);
+    await layer.dispose();
+    expect(calls).toBe(2);
+  });
+
+  it('the built browser entry (dist/web.js) never imports onnxruntime-node, so bundlers leave it out', () => {
+    const code = readFileSync(new URL('../dist/web.js', import.meta.url), 'utf8');
+    expect(code).not.toMatch(/import\s*\(\s*["']onnxruntime-node["']\s*\)|^\s*import\b[^;]*["']onnxruntime-node["']/m);
+    expect(code).toMatch(/import\(\s*["']onnxruntime-web["']\s*\)/);
+  });
+});
