@@ -1,1 +1,2 @@
-export { createJsBackend, type JsBackendOptions } from './js-backend.js';
+export { createJsBackend, type JsBackendOptions, type JsTableAccessor, jsTableOf } from './js-backend.js';
+export type { Storage } from './storage.js';

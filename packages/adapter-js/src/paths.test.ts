@@ -1,0 +1,156 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { randomIndices } from '@embedding-layer/conformance';
+import { Embedding } from '@embedding-layer/core';
+import { describe, expect, it } from 'vitest';
+import { createJsBackend, type JsBackendOptions, jsTableOf } from './index.js';
+
+/** Weights whose bit patterns are distinct per position (including a NaN payload and -0), so a wrong row or a canonicalized NaN shows. */
+function patternedWeights(rows: number, d: number): Float32Array {
+  const w = new Float32Array(rows * d);
+  const bits = new Uint32Array(w.buffer);
+  for (let i = 0; i < w.length; i++) w[i] = (i % 7919) / 31 - 100;
+  if (w.length > 2) {
+    bits[1] = 0x7fa00001; // a signalling NaN with a payload
+    bits[2] = 0x80000000; // -0
+  }
+  return w;
+}
+
+/** The lookup computed independently: one element at a time over the bits. */
+function reference(weights: Float32Array, d: number, ids: Int32Array): Uint32Array {
+  const src = new Uint32Array(weights.buffer, weights.byteOffset, weights.length);
+  const out = new Uint32Array(ids.length * d);
+  for (let i = 0; i < ids.length; i++) for (let c = 0; c < d; c++) out[i * d + c] = src[ids[i]! * d + c]!;
+  return out;
+}
+
+const bitsOf = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+/** The first position where the bits differ (-1: none); vitest's deep equality is too slow for arrays this size. */
+function firstDifference(actual: Float32Array, expected: Uint32Array): number {
+  const bits = bitsOf(actual);
+  if (bits.length !== expected.length) return Math.min(bits.length, expected.length);
+  for (let i = 0; i < bits.length; i++) if (bits[i] !== expected[i]) return i;
+  return -1;
+}
+
+async function layerOn(options: JsBackendOptions, rows: number, d: number) {
+  const weights = patternedWeights(rows, d);
+  const layer = await Embedding.create({ inputDim: rows, outputDim: d }, { backend: createJsBackend(options), weights: [weights] });
+  return { layer, weights };
+}
+
+describe('code paths', () => {
+  const paths: [string, JsBackendOptions, string][] = [
+    ['wasm kernel', { kernel: 'wasm', workers: 0 }, 'wasm'],
+    ['wasm kernel with a worker', { kernel: 'wasm', workers: 1, workerThreshold: 0 }, 'wasm+workers'],
+    ['JS fallback', { kernel: 'js' }, 'js'],
+    ['sharded JS', { shardBytes: 4096 }, 'sharded'],
+  ];
+  for (const [name, options, path] of paths) {
+    describe(name, () => {
+      it(`runs on the ${path} path`, async () => {
+        const { layer } = await layerOn(options, 100, 16);
+        expect(jsTableOf(layer)?.path).toBe(path);
+      });
+      for (const d of [1, 3, 4, 16, 33, 128, 300]) {
+        it(`outputDim ${d}: fresh and caller outputs are bit-identical to an element-wise gather`, async () => {
+          const rows = 257;
+          const { layer, weights } = await layerOn(options, rows, d);
+          // More rows than one 256 kB chunk for the larger dims, so chunking and the worker split are exercised.
+          const ids = randomIndices(d, 3001, rows);
+          const expected = reference(weights, d, ids);
+          const fresh = await layer.predict({ data: ids, shape: [3001] });
+          expect(fresh.shape).toEqual([3001, d]);
+          expect(firstDifference(fresh.data, expected)).toBe(-1);
+          const into = new Float32Array(3001 * d + 3).subarray(3);
+          const result = await layer.predict({ data: ids, shape: [3001] }, { out: into });
+          expect(result.data).toBe(into);
+          expect(firstDifference(into, expected)).toBe(-1);
+          const shared = new Float32Array(new SharedArrayBuffer(3001 * d * 4));
+          await layer.predict({ data: ids, shape: [3001] }, { out: shared });
+          expect(firstDifference(shared, expected)).toBe(-1);
+        });
+      }
+      it('setWeights, a training step and getWeights agree with a plain array', async () => {
+        const { layer, weights } = await layerOn(options, 300, 5);
+        const next = patternedWeights(300, 5).map((v) => v * 2);
+        layer.setWeights([next]);
+        expect(bitsOf(layer.getWeights()[0]!)).toEqual(bitsOf(next));
+        const ids = new Int32Array([0, 299, 150, 0]);
+        const grad = Float32Array.from({ length: 20 }, (_, i) => i / 8);
+        await layer.applyGradients(ids, grad, { learningRate: 0.5 });
+        const expected = next.slice();
+        for (const [k, row] of [0, 299, 150, 0].entries())
+          for (let c = 0; c < 5; c++) expected[row * 5 + c] = Math.fround(expected[row * 5 + c]! - Math.fround(0.5 * grad[k * 5 + c]!));
+        const got = layer.getWeights()[0]!;
+        for (const r of [299, 150]) expect(got.subarray(r * 5, r * 5 + 5)).toEqual(expected.subarray(r * 5, r * 5 + 5));
+        expect(weights.length).toBe(1500);
+      });
+    });
+  }
+});
+
+describe('the worker path', () => {
+  it('splits a lookup above the threshold and writes a fresh output to shared memory', async () => {
+    const { layer, weights } = await layerOn({ kernel: 'wasm', workers: 1, workerThreshold: 1024 }, 1000, 64);
+    const ids = randomIndices(5, 4096, 1000);
+    const out = await layer.predict(ids);
+    expect(out.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(firstDifference(out.data, reference(weights, 64, ids))).toBe(-1);
+    const small = await layer.predict(ids.subarray(0, 2));
+    expect(small.data.buffer).toBeInstanceOf(ArrayBuffer);
+  });
+  it('concurrent lookups on several tables do not mix', async () => {
+    const a = await layerOn({ kernel: 'wasm', workers: 1, workerThreshold: 0 }, 500, 8);
+    const b = await layerOn({ kernel: 'wasm', workers: 1, workerThreshold: 0 }, 700, 12);
+    const ids = randomIndices(9, 2000, 500);
+    const results = await Promise.all([a.layer.predict(ids), b.layer.predict(ids), a.layer.predict(ids)]);
+    expect(firstDifference(results[0].data, reference(a.weights, 8, ids))).toBe(-1);
+    expect(firstDifference(results[1].data, reference(b.weights, 12, ids))).toBe(-1);
+    expect(firstDifference(results[2].data, reference(a.weights, 8, ids))).toBe(-1);
+  });
+});
+
+describe('sharding', () => {
+  it('splits rows into shards of at most shardBytes (at least one row each)', async () => {
+    const { layer } = await layerOn({ shardBytes: 4096 }, 1000, 10);
+    const t = jsTableOf(layer)!;
+    expect(t.shardRows).toBe(102);
+    expect(t.shardCount).toBe(10);
+    const one = await layerOn({ shardBytes: 1 }, 7, 3);
+    expect(jsTableOf(one.layer)!.shardCount).toBe(7);
+  });
+  it('reads and writes rows across shard boundaries through jsTableOf', async () => {
+    const { layer, weights } = await layerOn({ shardBytes: 64 }, 50, 3);
+    const t = jsTableOf(layer)!;
+    expect(t.readRows(4, 3)).toEqual(weights.subarray(12, 21));
+    t.writeRows(4, new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    const out = await layer.predict([4, 5, 6]);
+    expect(Array.from(out.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+  it('declares tables up to one Float32Array of 2^32 - 1 floats', () => {
+    expect(createJsBackend().supports.maxTableBytes).toBe((2 ** 32 - 1) * 4);
+  });
+});
+
+describe('options', () => {
+  it('rejects bad options', () => {
+    expect(() => createJsBackend({ kernel: 'gpu' as 'js' })).toThrow(RangeError);
+    expect(() => createJsBackend({ storage: 'float64' as 'int8' })).toThrow(RangeError);
+    expect(() => createJsBackend({ shardBytes: 0 })).toThrow(RangeError);
+    expect(() => createJsBackend({ workers: -1 })).toThrow(RangeError);
+    expect(() => createJsBackend({ kernel: 'wasm', storage: 'int8' })).toThrow(RangeError);
+  });
+  it('jsTableOf is null for another backend', () => {
+    expect(jsTableOf({ config: {} as never })).toBeNull();
+  });
+});
+
+describe('the kernel', () => {
+  it('src/generated/kernel-wasm.ts is what wasm/kernel.wat compiles to', () => {
+    const script = fileURLToPath(new URL('../scripts/build-wasm.mjs', import.meta.url));
+    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toContain('matches');
+  });
+});

@@ -1,0 +1,187 @@
+import type { EmbeddingOutput, EmbeddingTableV1, IndexTensor, ResolvedEmbeddingConfig } from '@embedding-layer/core';
+import { halfToFloatTable, quantizeRowInt8, STORAGE_BYTES, type Storage, toHalf } from './storage.js';
+
+/** Largest length of one typed array on Node 20 (V8 11): 2^32 - 1 elements. */
+export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
+
+type Shard = Float32Array | Uint16Array | Int8Array;
+
+/**
+ * A table held as row shards: shard k holds rows [k * shardRows, (k + 1) * shardRows), each
+ * shard its own ArrayBuffer of at most `shardBytes` (one row at least), so the table is not
+ * bounded by the largest ArrayBuffer. Values are stored as float32, float16 or int8 (with a
+ * float32 scale per row). A lookup copies one row per index: `TypedArray.set` for float32,
+ * a decoding loop otherwise. This is also the plain-JS fallback (one shard) where
+ * WebAssembly is unavailable.
+ */
+export class ShardedTable implements EmbeddingTableV1 {
+  readonly rows: number;
+  readonly outputDim: number;
+  readonly storage: Storage;
+  /** Rows per shard. */
+  readonly shardRows: number;
+  private shards: Shard[];
+  /** int8: the float32 scale of each row (dequantized value = q / scale). */
+  private scales: Float32Array | null;
+
+  constructor(config: ResolvedEmbeddingConfig, weights: Float32Array, storage: Storage, shardBytes: number) {
+    this.rows = config.inputDim;
+    this.outputDim = config.outputDim;
+    this.storage = storage;
+    const rowBytes = Math.max(1, this.outputDim * STORAGE_BYTES[storage]);
+    const maxRowsPerArray = this.outputDim === 0 ? this.rows : Math.floor(MAX_ARRAY_LENGTH / this.outputDim);
+    this.shardRows = Math.max(1, Math.min(maxRowsPerArray, Math.floor(shardBytes / rowBytes), this.rows));
+    const { shards, scales } = this.encode(weights, 0, this.rows);
+    this.shards = shards;
+    this.scales = scales;
+  }
+
+  /** Number of shards. */
+  get shardCount(): number {
+    return this.shards.length;
+  }
+
+  /** Shard `k`'s stored values (live; float32 storage: the floats themselves). */
+  shard(k: number): Shard {
+    return this.shards[k]!;
+  }
+
+  /** Encodes rows [0, rows) of row-major float32 `source` (starting at row `first` of the table) into fresh shards. */
+  private encode(source: Float32Array, first: number, count: number): { shards: Shard[]; scales: Float32Array | null } {
+    const d = this.outputDim;
+    const shards: Shard[] = [];
+    const scales = this.storage === 'int8' ? new Float32Array(count) : null;
+    for (let r = 0; r < count; r += this.shardRows) {
+      const n = Math.min(this.shardRows, count - r);
+      const from = r * d;
+      const values = source.subarray(from, from + n * d);
+      if (this.storage === 'float32') shards.push(Float32Array.from(values));
+      else if (this.storage === 'float16') {
+        const h = new Uint16Array(n * d);
+        for (let i = 0; i < h.length; i++) h[i] = toHalf(values[i]!);
+        shards.push(h);
+      } else {
+        const q = new Int8Array(n * d);
+        for (let k = 0; k < n; k++) scales![first + r + k] = quantizeRowInt8(values, k * d, d, q, k * d);
+        shards.push(q);
+      }
+    }
+    if (shards.length === 0) shards.push(new Float32Array(0));
+    return { shards, scales };
+  }
+
+  doLookup(indices: IndexTensor, into?: Float32Array): EmbeddingOutput {
+    const d = this.outputDim;
+    const ids = indices.data;
+    const out = into ?? new Float32Array(ids.length * d);
+    const shardRows = this.shardRows;
+    const shards = this.shards;
+    if (this.storage === 'float32') {
+      if (shards.length === 1) {
+        const table = shards[0] as Float32Array;
+        for (let i = 0; i < ids.length; i++) {
+          const start = ids[i]! * d;
+          out.set(table.subarray(start, start + d), i * d);
+        }
+      } else {
+        for (let i = 0; i < ids.length; i++) {
+          const row = ids[i]!;
+          const k = Math.floor(row / shardRows);
+          const start = (row - k * shardRows) * d;
+          out.set((shards[k] as Float32Array).subarray(start, start + d), i * d);
+        }
+      }
+    } else {
+      for (let i = 0; i < ids.length; i++) this.readRow(ids[i]!, out, i * d);
+    }
+    return { data: out, shape: [...indices.shape, d] };
+  }
+
+  /** Writes row `row`, as float32, into out[at, at + outputDim). */
+  readRow(row: number, out: Float32Array, at: number): void {
+    const d = this.outputDim;
+    const k = Math.floor(row / this.shardRows);
+    const start = (row - k * this.shardRows) * d;
+    const shard = this.shards[k]!;
+    if (this.storage === 'float32') out.set((shard as Float32Array).subarray(start, start + d), at);
+    else if (this.storage === 'float16') {
+      const t = halfToFloatTable();
+      for (let c = 0; c < d; c++) out[at + c] = t[shard[start + c]!]!;
+    } else {
+      const scale = this.scales![row]!;
+      for (let c = 0; c < d; c++) out[at + c] = shard[start + c]! / scale;
+    }
+  }
+
+  /** Rows [start, start + count) as row-major float32 (dequantized), into `out` when given. */
+  readRows(start: number, count: number, out: Float32Array = new Float32Array(count * this.outputDim)): Float32Array {
+    const d = this.outputDim;
+    for (let r = 0; r < count; r++) this.readRow(start + r, out, r * d);
+    return out;
+  }
+
+  /** Stores rows [start, start + values.length / outputDim) from row-major float32 `values`. */
+  writeRows(start: number, values: Float32Array): void {
+    const d = this.outputDim;
+    const count = d === 0 ? 0 : values.length / d;
+    for (let r = 0; r < count; r++) this.writeRow(start + r, values, r * d);
+  }
+
+  private writeRow(row: number, values: Float32Array, from: number): void {
+    const d = this.outputDim;
+    const k = Math.floor(row / this.shardRows);
+    const start = (row - k * this.shardRows) * d;
+    const shard = this.shards[k]!;
+    if (this.storage === 'float32') (shard as Float32Array).set(values.subarray(from, from + d), start);
+    else if (this.storage === 'float16') {
+      for (let c = 0; c < d; c++) shard[start + c] = toHalf(values[from + c]!);
+    } else this.scales![row] = quantizeRowInt8(values, from, d, shard as Int8Array, start);
+  }
+
+  /**
+   * The whole table as one Float32Array (a fresh array, dequantized). Throws a RangeError
+   * past the largest typed array (2^32 - 1 floats on Node 20); read such tables by rows.
+   */
+  doGetWeights(): Float32Array {
+    const length = this.rows * this.outputDim;
+    if (length > MAX_ARRAY_LENGTH) {
+      throw new RangeError(
+        `This table holds ${length} floats, more than one Float32Array can (${MAX_ARRAY_LENGTH}); read it by rows with jsTableOf(layer).readRows(start, count).`,
+      );
+    }
+    return this.readRows(0, this.rows);
+  }
+
+  doSetWeights(weights: Float32Array): void {
+    const { shards, scales } = this.encode(weights, 0, this.rows);
+    this.shards = shards;
+    this.scales = scales;
+  }
+
+  doScatterAdd(rows: Int32Array, deltas: Float32Array): void {
+    const d = this.outputDim;
+    if (this.storage === 'float32') {
+      for (let k = 0; k < rows.length; k++) {
+        const row = rows[k]!;
+        const s = Math.floor(row / this.shardRows);
+        const w = this.shards[s] as Float32Array;
+        const base = (row - s * this.shardRows) * d;
+        const src = k * d;
+        for (let c = 0; c < d; c++) w[base + c] = w[base + c]! + deltas[src + c]!;
+      }
+      return;
+    }
+    // Quantized storage: dequantize the row, add in float32, store again (int8 rescales the row).
+    const row32 = new Float32Array(d);
+    for (let k = 0; k < rows.length; k++) {
+      this.readRow(rows[k]!, row32, 0);
+      for (let c = 0; c < d; c++) row32[c] = row32[c]! + deltas[k * d + c]!;
+      this.writeRow(rows[k]!, row32, 0);
+    }
+  }
+
+  doDispose(): void {
+    this.shards = [new Float32Array(0)];
+    this.scales = null;
+  }
+}
