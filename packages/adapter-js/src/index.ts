@@ -1,2 +1,3 @@
 export { createJsBackend, type JsBackendOptions, type JsTableAccessor, jsTableOf } from './js-backend.js';
 export type { Storage } from './storage.js';
+export { availableCores, workersAvailable } from './workers.js';

@@ -2,7 +2,7 @@ import type { EmbeddingBackendV1, ResolvedEmbeddingConfig } from '@embedding-lay
 import { MAX_ARRAY_LENGTH, ShardedTable } from './sharded-table.js';
 import type { Storage } from './storage.js';
 import { MAX_WASM_BYTES, WasmTable } from './wasm-table.js';
-import { availableCores, workerPool, workersAvailable } from './workers.js';
+import { workerPool, workersAvailable } from './workers.js';
 
 /** Options of {@link createJsBackend}. */
 export interface JsBackendOptions {
@@ -24,8 +24,9 @@ export interface JsBackendOptions {
   shardBytes?: number;
   /**
    * Worker threads (Node's `worker_threads`) that share large lookups with the calling
-   * thread, over a shared WebAssembly memory. Default: available cores - 1 (at most 3) in
-   * Node, 0 elsewhere. 0 keeps everything on the calling thread.
+   * thread, over a shared WebAssembly memory. Default 0: everything on the calling thread
+   * (on a busy 2-core machine the split measured slower; `availableCores() - 1` is the
+   * value to try on an idle multi-core one).
    */
   workers?: number;
   /** Output bytes from which a lookup is split across the workers. Default 4 MiB. */
@@ -83,13 +84,8 @@ export function createJsBackend(options: JsBackendOptions = {}): EmbeddingBacken
   }
   const shardBytes = options.shardBytes === undefined ? undefined : positiveInteger('shardBytes', options.shardBytes, 1);
   const canThread = workersAvailable();
-  const workers =
-    options.workers === undefined
-      ? canThread
-        ? Math.min(3, Math.max(0, availableCores() - 1))
-        : 0
-      : positiveInteger('workers', options.workers, 0);
-  if (workers > 0 && options.workers !== undefined && !canThread) {
+  const workers = options.workers === undefined ? 0 : positiveInteger('workers', options.workers, 0);
+  if (workers > 0 && !canThread) {
     throw new RangeError('createJsBackend: workers need Node worker_threads and SharedArrayBuffer; pass workers: 0 here.');
   }
   const workerThreshold =
