@@ -73,6 +73,14 @@ describe('code paths', () => {
           expect(firstDifference(shared, expected)).toBe(-1);
         });
       }
+      it('every row count from 0 to 9 (the kernel copies 4-row groups, then the rest)', async () => {
+        const { layer, weights } = await layerOn(options, 40, 8);
+        for (let n = 0; n <= 9; n++) {
+          const ids = randomIndices(100 + n, n, 40);
+          const out = await layer.predict({ data: ids, shape: [n] });
+          expect(firstDifference(out.data, reference(weights, 8, ids))).toBe(-1);
+        }
+      });
       it('setWeights, a training step and getWeights agree with a plain array', async () => {
         const { layer, weights } = await layerOn(options, 300, 5);
         const next = patternedWeights(300, 5).map((v) => v * 2);

@@ -55,7 +55,7 @@ export class ShardedTable implements EmbeddingTableV1 {
       const n = Math.min(this.shardRows, count - r);
       const from = r * d;
       const values = source.subarray(from, from + n * d);
-      if (this.storage === 'float32') shards.push(Float32Array.from(values));
+      if (this.storage === 'float32') shards.push(values.slice());
       else if (this.storage === 'float16') {
         const h = new Uint16Array(n * d);
         for (let i = 0; i < h.length; i++) h[i] = toHalf(values[i]!);

@@ -60,7 +60,7 @@ export function gatherChunks(
   const f32 = new Float32Array(buffer);
   const i32 = new Int32Array(buffer);
   const idsPtr = idsFor(layout, slot);
-  const run = rowBytes % 16 === 0 ? kernel.gather16 : kernel.gather;
+  const run = rowBytes % 16 === 0 ? kernel.gather16x4 : kernel.gather;
   for (let a = from; a < to; a += chunkRows) {
     const b = Math.min(to, a + chunkRows);
     const count = b - a;

@@ -11,7 +11,7 @@ const { parentPort } = require('node:worker_threads');
 parentPort.on('message', (m) => {
   try {
     const k = new WebAssembly.Instance(m.module, { env: { memory: m.memory } }).exports;
-    const run = m.rowBytes % 16 === 0 ? k.gather16 : k.gather;
+    const run = m.rowBytes % 16 === 0 ? k.gather16x4 : k.gather;
     const buffer = m.memory.buffer;
     const f32 = new Float32Array(buffer);
     const i32 = new Int32Array(buffer);
