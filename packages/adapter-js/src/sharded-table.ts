@@ -116,6 +116,18 @@ export class ShardedTable implements EmbeddingTableV1 {
   /** Rows [start, start + count) as row-major float32 (dequantized), into `out` when given. */
   readRows(start: number, count: number, out: Float32Array = new Float32Array(count * this.outputDim)): Float32Array {
     const d = this.outputDim;
+    if (this.storage === 'float32') {
+      // One copy per shard the range touches.
+      for (let r = 0; r < count; ) {
+        const row = start + r;
+        const k = Math.floor(row / this.shardRows);
+        const first = row - k * this.shardRows;
+        const n = Math.min(count - r, this.shardRows - first);
+        out.set((this.shards[k] as Float32Array).subarray(first * d, (first + n) * d), r * d);
+        r += n;
+      }
+      return out;
+    }
     for (let r = 0; r < count; r++) this.readRow(start + r, out, r * d);
     return out;
   }
@@ -124,6 +136,17 @@ export class ShardedTable implements EmbeddingTableV1 {
   writeRows(start: number, values: Float32Array): void {
     const d = this.outputDim;
     const count = d === 0 ? 0 : values.length / d;
+    if (this.storage === 'float32') {
+      for (let r = 0; r < count; ) {
+        const row = start + r;
+        const k = Math.floor(row / this.shardRows);
+        const first = row - k * this.shardRows;
+        const n = Math.min(count - r, this.shardRows - first);
+        (this.shards[k] as Float32Array).set(values.subarray(r * d, (r + n) * d), first * d);
+        r += n;
+      }
+      return;
+    }
     for (let r = 0; r < count; r++) this.writeRow(start + r, values, r * d);
   }
 
