@@ -10,6 +10,7 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { computeMaskTensor, createTfjsBackend, lookupTensor, registerEmbeddingLayer } from './index.js';
+import { HEAP_GROWTH_BOUND, settledHeap } from './testing/heap.js';
 
 async function codeOf(action: () => unknown): Promise<string> {
   try {
@@ -43,24 +44,6 @@ describe.each(['cpu', 'wasm'] as const)('TF.js %s backend', (name) => {
     const resolved = resolveConfig({ inputDim: 40, outputDim: 6, seed: 99, embeddingsInitializer: 'he_normal' });
     const expected = initializeEmbeddings(resolved.embeddingsInitializer, 40, 6, 99);
     expect(new Uint32Array(layer.getWeights()[0]!.buffer)).toEqual(new Uint32Array(expected.buffer));
-    await layer.dispose();
-  });
-
-  it('leaks no tensor over 10,000 lookups (predict, lookupTensor, computeMaskTensor) and 1,000 training steps', async () => {
-    const layer = await create({ inputDim: 500, outputDim: 16, maskZero: true, seed: 1 });
-    const ids = new Int32Array([0, 17, 499, 3, 3, 250]);
-    const tensor = tf.tensor2d(ids, [2, 3], 'int32');
-    await layer.predict({ data: ids, shape: [2, 3] });
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 10_000; i++) await layer.predict({ data: ids, shape: [2, 3] });
-    expect(tf.memory().numTensors).toBe(before);
-    for (let i = 0; i < 10_000; i++) tf.dispose([lookupTensor(layer, tensor), computeMaskTensor(layer, tensor)!]);
-    expect(tf.memory().numTensors).toBe(before);
-    const gradient = new Float32Array(6 * 16).fill(0.5);
-    for (let i = 0; i < 1_000; i++) await layer.applyGradients({ data: ids, shape: [2, 3] }, gradient, { learningRate: 0.001 });
-    layer.setWeights([new Float32Array(500 * 16)]);
-    expect(tf.memory().numTensors).toBe(before);
-    tensor.dispose();
     await layer.dispose();
   });
 
@@ -154,6 +137,69 @@ describe.each(['cpu', 'wasm'] as const)('TF.js %s backend', (name) => {
     expect(await codeOf(() => ours.apply(tf.tensor1d([12], 'int32')))).toBe('INVALID_INDEX');
     expect(await codeOf(() => ours.apply(tf.tensor1d([-3], 'float32')))).toBe('INVALID_INDEX');
     x.dispose();
+  });
+});
+
+/** Heap and tensor figures of the leak tests, printed once per backend (the bounds are asserted). */
+function report(
+  label: string,
+  before: { heapUsed: number; arrayBuffers: number },
+  after: { heapUsed: number; arrayBuffers: number },
+): void {
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
+  console.info(
+    `[leak] ${label}: heapUsed ${mb(before.heapUsed)} -> ${mb(after.heapUsed)} (${mb(after.heapUsed - before.heapUsed)}), arrayBuffers ${mb(before.arrayBuffers)} -> ${mb(after.arrayBuffers)} (${mb(after.arrayBuffers - before.arrayBuffers)}); bound ${mb(HEAP_GROWTH_BOUND)} each`,
+  );
+}
+
+describe.each([
+  { label: 'cpu', options: { backend: 'cpu' } },
+  { label: 'cpu, fastPath: false', options: { backend: 'cpu', fastPath: false } },
+  { label: 'wasm', options: { backend: 'wasm' } },
+] as const)('no leaks on TF.js $label', ({ label, options }) => {
+  it('10,000 lookups (predict, predict into out, lookupTensor, computeMaskTensor) and 1,000 training steps each of trainOnBatch and applyGradients leave tensors, tensor bytes and the heap flat', async () => {
+    const layer = await Embedding.create(
+      { inputDim: 500, outputDim: 16, maskZero: true, seed: 1 },
+      { backend: await createTfjsBackend(options) },
+    );
+    const ids = new Int32Array([0, 17, 499, 3, 3, 250]);
+    const input = { data: ids, shape: [2, 3] };
+    const out = new Float32Array(6 * 16);
+    const tensor = tf.tensor2d(ids, [2, 3], 'int32');
+    const gradient = new Float32Array(6 * 16).fill(0.5);
+    const targets = new Float32Array(6 * 16).fill(0.25);
+    layer.compile('rmsprop', 'mse');
+    const lookups = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await layer.predict(input);
+        await layer.predict(input, { out });
+        tf.dispose([lookupTensor(layer, tensor), computeMaskTensor(layer, tensor)!]);
+      }
+    };
+    const training = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await layer.trainOnBatch(input, targets);
+        await layer.applyGradients(input, gradient, { learningRate: 0.001 });
+      }
+    };
+    // Warm up (JIT, TF.js's kernel caches, the optimizer's slots), then take the baseline.
+    await lookups(200);
+    await training(50);
+    const tensorsBefore = tf.memory().numTensors;
+    const bytesBefore = tf.memory().numBytes;
+    const heapBefore = settledHeap();
+    await lookups(10_000);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    await training(1_000);
+    layer.setWeights([new Float32Array(500 * 16)]);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(tf.memory().numBytes).toBe(bytesBefore);
+    const heapAfter = settledHeap();
+    report(label, heapBefore, heapAfter);
+    expect(heapAfter.heapUsed - heapBefore.heapUsed).toBeLessThan(HEAP_GROWTH_BOUND);
+    expect(heapAfter.arrayBuffers - heapBefore.arrayBuffers).toBeLessThan(HEAP_GROWTH_BOUND);
+    tensor.dispose();
+    await layer.dispose();
   });
 });
 

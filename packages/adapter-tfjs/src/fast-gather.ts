@@ -10,7 +10,12 @@ import type { TfjsRuntime } from './runtime.js';
  */
 export const EMBEDDING_GATHER_KERNEL = 'EmbeddingLayerGatherRows';
 
-/** Rows of at least this many floats are copied with one `TypedArray.set` each; shorter ones by a loop (a `subarray` view per row costs more than copying a short row element by element). */
+/**
+ * Rows of at least this many floats are copied with one `TypedArray.set` each (a memmove);
+ * narrower ones eight rows at a time by a loop (a `subarray` view and a `set` call per row cost
+ * more than copying a narrow row element by element, and eight independent rows in flight hide
+ * more of the memory latency of random rows).
+ */
 const SET_MIN_WIDTH = 192;
 
 /** The part of TF.js's CPU backend (`MathBackendCPU`) the fast path reads: its data store, which holds each tensor's values as a TypedArray. */
@@ -43,22 +48,35 @@ export function copyRows(table: Float32Array, width: number, ids: Int32Array, ou
   );
 }
 
-function copyRowsInt32(table: Int32Array, width: number, ids: Int32Array, out: Int32Array): void {
-  const width4 = width & ~3;
-  let o = 0;
-  for (let i = 0; i < ids.length; i++) {
-    let s = ids[i]! * width;
-    const end4 = s + width4;
-    const end = s + width;
-    while (s < end4) {
-      out[o] = table[s]!;
-      out[o + 1] = table[s + 1]!;
-      out[o + 2] = table[s + 2]!;
-      out[o + 3] = table[s + 3]!;
-      o += 4;
-      s += 4;
+/** {@link copyRows} on Int32Array views, eight rows interleaved (eight independent loads per step). */
+function copyRowsInt32(t: Int32Array, w: number, ids: Int32Array, out: Int32Array): void {
+  const n = ids.length;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const s0 = ids[i]! * w;
+    const s1 = ids[i + 1]! * w;
+    const s2 = ids[i + 2]! * w;
+    const s3 = ids[i + 3]! * w;
+    const s4 = ids[i + 4]! * w;
+    const s5 = ids[i + 5]! * w;
+    const s6 = ids[i + 6]! * w;
+    const s7 = ids[i + 7]! * w;
+    let o = i * w;
+    for (let j = 0; j < w; j++, o++) {
+      out[o] = t[s0 + j]!;
+      out[o + w] = t[s1 + j]!;
+      out[o + 2 * w] = t[s2 + j]!;
+      out[o + 3 * w] = t[s3 + j]!;
+      out[o + 4 * w] = t[s4 + j]!;
+      out[o + 5 * w] = t[s5 + j]!;
+      out[o + 6 * w] = t[s6 + j]!;
+      out[o + 7 * w] = t[s7 + j]!;
     }
-    while (s < end) out[o++] = table[s++]!;
+  }
+  for (; i < n; i++) {
+    const s = ids[i]! * w;
+    const o = i * w;
+    for (let j = 0; j < w; j++) out[o + j] = t[s + j]!;
   }
 }
 
@@ -76,12 +94,11 @@ export function cpuValues(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Arra
 }
 
 /**
- * As {@link cpuValues}, but only when no other tensor shares the storage (its reference count
- * is 1), so that writing into it changes `tensor` alone. Null otherwise.
+ * Whether no other tensor shares `tensor`'s storage on TF.js's active backend (its data's
+ * reference count is 1), so that writing into {@link cpuValues} changes `tensor` alone.
  */
-export function cpuValuesExclusive(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Array | null {
-  const values = cpuValues(tf, tensor);
-  return values !== null && (tf.engine().backend as unknown as CpuBackendLike).refCount(tensor.dataId) === 1 ? values : null;
+export function ownsStorage(tf: TfjsRuntime, tensor: tfjs.TensorInfo): boolean {
+  return (tf.engine().backend as unknown as CpuBackendLike).refCount(tensor.dataId) === 1;
 }
 
 /** The cpu kernel: checks its inputs (it is reachable by name), then one {@link copyRows} into a fresh Float32Array that becomes the output tensor's storage. */
@@ -132,7 +149,8 @@ export function registerGatherKernel(tf: TfjsRuntime): void {
         return {
           // Duplicate indices add up, as in TF.js's own gather gradient (an unsorted segment sum).
           x: () => tf.scatterND(tf.reshape(indices, [indices.size, 1]), tf.reshape(grad, [indices.size, width]), x.shape),
-          indices: () => tf.zerosLike(indices),
+          // Indices are not differentiable; TF.js's tape wants float32 gradients.
+          indices: () => tf.zeros(indices.shape, 'float32'),
         };
       },
     });

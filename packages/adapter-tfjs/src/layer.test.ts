@@ -12,6 +12,7 @@ import {
   registerEmbeddingLayer,
   toTfjsLoss,
 } from './index.js';
+import { HEAP_GROWTH_BOUND, settledHeap } from './testing/heap.js';
 
 const Embedding = registerEmbeddingLayer(tf);
 
@@ -289,16 +290,55 @@ describe('the layer itself', () => {
     expect(got.map((v) => v === 0)).toEqual(want.map((v) => v === 0));
     tf.dispose([x, r]);
   });
+});
 
-  it('leaks no tensor over 10,000 calls', () => {
-    const layer = new Embedding({ inputDim: 100, outputDim: 8, maskZero: true, seed: 3 });
+describe.each([
+  { label: 'cpu', backend: 'cpu', fastPath: true },
+  { label: 'cpu, fastPath = false', backend: 'cpu', fastPath: false },
+  { label: 'wasm', backend: 'wasm', fastPath: true },
+] as const)('no leaks on TF.js $label', ({ label, backend, fastPath }) => {
+  beforeAll(async () => {
+    await createTfjsBackend({ backend });
+    Embedding.fastPath = fastPath;
+  });
+  afterAll(async () => {
+    Embedding.fastPath = true;
+    await tf.setBackend('cpu');
+  });
+
+  it('10,000 calls (apply, computeMask) and 1,000 trainOnBatch steps leave tensors, tensor bytes and the heap flat', async () => {
+    const model = tf.sequential();
+    model.add(new Embedding({ inputDim: 100, outputDim: 8, maskZero: true, inputLength: 5, seed: 3 }));
+    model.add(tf.layers.flatten());
+    model.add(tf.layers.dense({ units: 1, kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }));
+    compileKeras(model, 'rmsprop', 'mse');
+    const layer = model.layers[0]!;
     const x = indices([4, 5], 100);
-    tf.dispose([layer.apply(x) as tf.Tensor, layer.computeMask(x)!]);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 10_000; i++) tf.dispose([layer.apply(x) as tf.Tensor, layer.computeMask(x)!]);
-    expect(tf.memory().numTensors).toBe(before);
-    x.dispose();
-    layer.dispose();
+    const y = tf.tensor2d([0.1, 0.2, 0.3, 0.4], [4, 1]);
+    const calls = (n: number) => {
+      for (let i = 0; i < n; i++) tf.dispose([layer.apply(x) as tf.Tensor, layer.computeMask(x)!]);
+    };
+    const steps = async (n: number) => {
+      for (let i = 0; i < n; i++) await model.trainOnBatch(x, y);
+    };
+    calls(200);
+    await steps(20);
+    const before = tf.memory();
+    const heapBefore = settledHeap();
+    calls(10_000);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    await steps(1_000);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    const heapAfter = settledHeap();
+    const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
+    console.info(
+      `[leak] tf.layers.Layer on ${label}: heapUsed +${mb(heapAfter.heapUsed - heapBefore.heapUsed)}, arrayBuffers +${mb(heapAfter.arrayBuffers - heapBefore.arrayBuffers)}; bound ${mb(HEAP_GROWTH_BOUND)} each`,
+    );
+    expect(heapAfter.heapUsed - heapBefore.heapUsed).toBeLessThan(HEAP_GROWTH_BOUND);
+    expect(heapAfter.arrayBuffers - heapBefore.arrayBuffers).toBeLessThan(HEAP_GROWTH_BOUND);
+    tf.dispose([x, y]);
+    model.dispose();
   });
 });
 

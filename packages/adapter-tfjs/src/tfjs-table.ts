@@ -1,6 +1,6 @@
 import type { EmbeddingOutput, EmbeddingTableV1, IndexTensor, ResolvedEmbeddingConfig } from '@embedding-layer/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { copyRows, cpuValues, cpuValuesExclusive } from './fast-gather.js';
+import { copyRows, cpuValues, ownsStorage } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
 
 /**
@@ -83,16 +83,19 @@ export class TfjsTable implements EmbeddingTableV1 {
     const tf = this.tf;
     const variable = this.live();
     const d = this.outputDim;
-    // Fast path: add in place into the variable's own storage (no other tensor shares it), as
-    // TF.js's cpu add does (float64 sum rounded to float32), in O(rows x outputDim) instead of
-    // tensorScatterUpdate's copy of the whole table.
-    const table = this.fastPath ? cpuValuesExclusive(tf, variable) : null;
-    if (table !== null) {
+    // Fast path: add in place into the variable's storage, as TF.js's cpu add does (float64 sum
+    // rounded to float32), in O(rows x outputDim). If another tensor shares that storage, into a
+    // copy that becomes the variable's value (copy on write).
+    const values = this.fastPath ? cpuValues(tf, variable) : null;
+    if (values !== null) {
+      const exclusive = ownsStorage(tf, variable);
+      const table = exclusive ? values : values.slice();
       for (let k = 0; k < rows.length; k++) {
         const start = rows[k]! * d;
         const from = k * d;
         for (let j = 0; j < d; j++) table[start + j] = table[start + j]! + deltas[from + j]!;
       }
+      if (!exclusive) this.doSetWeights(table);
       return;
     }
     // rows are distinct (core sums duplicates): gather them, add, write them back.

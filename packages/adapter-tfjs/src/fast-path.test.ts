@@ -1,0 +1,230 @@
+import { Embedding } from '@embedding-layer/core';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { copyRows, fastGatherActive } from './fast-gather.js';
+import { createTfjsBackend, EMBEDDING_GATHER_KERNEL, lookupTensor, registerEmbeddingLayer } from './index.js';
+import { tableEntry } from './tfjs-backend.js';
+
+/** Seeded 32-bit patterns (xorshift): every float32 bit pattern is possible, NaNs with payloads included. */
+function bits(length: number, seed: number): Uint32Array {
+  const out = new Uint32Array(length);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = s >>> 0;
+  }
+  return out;
+}
+
+/** A table of random bit patterns, with signaling and quiet NaNs with payloads, infinities and -0 planted in. */
+function wildTable(rows: number, width: number, seed: number): Float32Array {
+  const raw = bits(rows * width, seed);
+  const planted = [0x7f800001, 0x7fa00000, 0xffbfffff, 0x7fc00001, 0xffc12345, 0x7f800000, 0xff800000, 0x80000000];
+  for (let i = 0; i < raw.length; i += 7) raw[i] = planted[(i / 7) % planted.length]!;
+  return new Float32Array(raw.buffer);
+}
+
+function ids(count: number, rows: number, seed: number): Int32Array {
+  return Int32Array.from(bits(count, seed), (v) => v % rows);
+}
+
+/** The rows, copied as 32-bit integers: the bit-exact reference. */
+function reference(table: Float32Array, width: number, indices: Int32Array): Uint32Array {
+  const t = new Uint32Array(table.buffer, table.byteOffset, table.length);
+  const out = new Uint32Array(indices.length * width);
+  for (let i = 0; i < indices.length; i++) for (let j = 0; j < width; j++) out[i * width + j] = t[indices[i]! * width + j]!;
+  return out;
+}
+
+const asBits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+const profileKernels = async (f: () => tf.TensorContainer | Promise<tf.TensorContainer>) => (await tf.profile(f)).kernelNames;
+
+describe('copyRows', () => {
+  it('copies every bit (NaN payloads, -0, infinities) for narrow and wide rows, any count, tables at an offset', () => {
+    for (const width of [1, 2, 3, 5, 8, 13, 64, 191, 192, 300]) {
+      for (const count of [0, 1, 7, 8, 9, 23]) {
+        const rows = 17;
+        // A table that starts 4 bytes into its buffer, and an output that does too.
+        const backing = wildTable(rows + 1, width, width * 31 + count);
+        const table = backing.subarray(1, 1 + rows * width);
+        const indices = ids(count, rows, width + count + 1);
+        const out = new Float32Array(count * width + 2).subarray(1, 1 + count * width);
+        copyRows(table, width, indices, out);
+        expect(asBits(out)).toEqual(reference(table, width, indices));
+      }
+    }
+  });
+});
+
+describe('the fast path on TF.js cpu', () => {
+  it('is on by default: lookupInto is declared on cpu, not with fastPath: false nor on wasm', async () => {
+    expect((await createTfjsBackend({ backend: 'wasm' })).supports.lookupInto).toBeUndefined();
+    expect((await createTfjsBackend({ backend: 'cpu', fastPath: false })).supports.lookupInto).toBeUndefined();
+    expect((await createTfjsBackend({ backend: 'cpu' })).supports.lookupInto).toBe(true);
+    expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu')).toBeDefined();
+    expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'wasm')).toBeUndefined();
+    expect(fastGatherActive(tf)).toBe(true);
+  });
+
+  it('predict and predict(x, { out }) return the exact bits of the table rows (NaN payloads included), running no TF.js kernel', async () => {
+    const table = wildTable(50, 6, 1);
+    const x = ids(37, 50, 2);
+    const want = reference(table, 6, x);
+    const input = { data: x, shape: [37] };
+    for (const fastPath of [true, false]) {
+      const backend = await createTfjsBackend({ backend: 'cpu', fastPath });
+      const layer = await Embedding.create({ inputDim: 50, outputDim: 6 }, { backend, weights: [table] });
+      const kernels = await profileKernels(async () => {
+        await layer.predict(input);
+        return [];
+      });
+      // The negative control: the standard path runs TF.js's gather.
+      expect(kernels.includes('GatherV2')).toBe(!fastPath);
+      if (fastPath) {
+        expect(kernels).toEqual([]);
+        expect(asBits((await layer.predict(input)).data)).toEqual(want);
+        const out = new Float32Array(37 * 6);
+        const written = await layer.predict(input, { out });
+        expect(written.data).toBe(out);
+        expect(asBits(out)).toEqual(want);
+      }
+      await layer.dispose();
+    }
+  });
+
+  it("lookupTensor runs this package's kernel (not GatherV2), and the standard path runs GatherV2, with the same bits", async () => {
+    const table = wildTable(30, 5, 3);
+    const x = ids(12, 30, 4);
+    const results: Uint32Array[] = [];
+    for (const fastPath of [true, false]) {
+      const backend = await createTfjsBackend({ backend: 'cpu', fastPath });
+      const layer = await Embedding.create({ inputDim: 30, outputDim: 5 }, { backend, weights: [table] });
+      for (const dtype of ['int32', 'float32'] as const) {
+        const input = tf.tensor2d(x, [3, 4], dtype);
+        const kernels = await profileKernels(() => lookupTensor(layer, input));
+        expect(kernels).toContain(fastPath ? EMBEDDING_GATHER_KERNEL : 'GatherV2');
+        expect(kernels).not.toContain(fastPath ? 'GatherV2' : EMBEDDING_GATHER_KERNEL);
+        const y = lookupTensor(layer, input);
+        expect(y.shape).toEqual([3, 4, 5]);
+        expect(y.dtype).toBe('float32');
+        results.push(new Uint32Array(asBits(y.dataSync() as Float32Array)));
+        tf.dispose([input, y]);
+      }
+      await layer.dispose();
+    }
+    const want = reference(table, 5, x);
+    expect(results[0]).toEqual(want);
+    expect(results[1]).toEqual(want);
+    // TF.js's gather moves values through float64 numbers: a signaling NaN comes out quiet. Other values agree.
+    const finite = (a: Uint32Array) => Array.from(a, (v) => ((v & 0x7f800000) === 0x7f800000 && (v & 0x7fffff) !== 0 ? -1 : v));
+    expect(finite(results[2]!)).toEqual(finite(want));
+  });
+
+  it('the kernel checks its inputs and has a gradient: scatterND of dy for the table, zeros for the indices', () => {
+    const table = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const idx = tf.tensor1d([2, 0, 2], 'int32');
+    const run = (x: tf.Tensor, i: tf.Tensor) => tf.engine().runKernel(EMBEDDING_GATHER_KERNEL, { x, indices: i }, {}) as tf.Tensor;
+    expect(Array.from(run(table, idx).dataSync())).toEqual([5, 6, 1, 2, 5, 6]);
+    expect(() => run(table, tf.tensor1d([3], 'int32'))).toThrow(/not in \[0, 2\]/);
+    expect(() => run(table, tf.tensor1d([-1], 'int32'))).toThrow(/not in \[0, 2\]/);
+    expect(() => run(table, tf.tensor1d([1], 'float32'))).toThrow(/int32 indices/);
+    const dy = tf.tensor2d([1, 10, 100, 1000, 0.5, 0.25], [3, 2]);
+    const dTable = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(run(x, idx), dy)))(table);
+    expect(Array.from(dTable.dataSync())).toEqual([100, 1000, 0, 0, 1.5, 10.25]);
+    tf.dispose([table, idx, dy, dTable]);
+  });
+
+  it('applyGradients adds in place, with the bits of the standard path (tensorScatterUpdate)', async () => {
+    const weights: Float32Array[] = [];
+    for (const fastPath of [true, false]) {
+      const backend = await createTfjsBackend({ backend: 'cpu', fastPath });
+      const layer = await Embedding.create({ inputDim: 40, outputDim: 3, seed: 5 }, { backend });
+      const before = tf.memory().numBytes;
+      for (let step = 0; step < 20; step++) {
+        const x = ids(10, 40, step + 1);
+        await layer.applyGradients(
+          { data: x, shape: [10] },
+          new Float32Array(bits(30, step + 7).map((v) => (v % 2001) - 1000)).map((v) => v / 997),
+          {
+            learningRate: 0.01,
+          },
+        );
+      }
+      expect(tf.memory().numBytes).toBe(before);
+      weights.push(layer.getWeights()[0]!);
+      await layer.dispose();
+    }
+    expect(asBits(weights[0]!)).toEqual(asBits(weights[1]!));
+  });
+
+  it('never writes into storage another tensor shares (copy on write): a clone of the variable keeps its values', async () => {
+    const backend = await createTfjsBackend({ backend: 'cpu' });
+    const layer = await Embedding.create({ inputDim: 4, outputDim: 2, seed: 6 }, { backend });
+    const variable = tableEntry(layer.config)!.variable!;
+    const clone = tf.clone(variable); // shares the variable's data id (refCount 2)
+    const kept = Array.from(clone.dataSync());
+    await layer.applyGradients({ data: new Int32Array([1]), shape: [1] }, new Float32Array([1, 1]), { learningRate: 1 });
+    expect(Array.from(clone.dataSync())).toEqual(kept);
+    expect(layer.getWeights()[0]![2]).not.toBe(kept[2]);
+    clone.dispose();
+    await layer.dispose();
+  });
+
+  it("follows TF.js's active backend: a cpu layer used while wasm is active takes tf.gather, and back", async () => {
+    const backend = await createTfjsBackend({ backend: 'cpu' });
+    const table = wildTable(20, 4, 9).map((v) => (Number.isFinite(v) ? v : 0));
+    const layer = await Embedding.create({ inputDim: 20, outputDim: 4 }, { backend, weights: [table] });
+    const x = ids(9, 20, 10);
+    const want = reference(table, 4, x);
+    await tf.setBackend('wasm');
+    expect(fastGatherActive(tf)).toBe(false);
+    const out = new Float32Array(9 * 4);
+    expect(asBits((await layer.predict({ data: x, shape: [9] }, { out })).data)).toEqual(want);
+    const idx = tf.tensor1d(x, 'int32');
+    expect(await profileKernels(() => lookupTensor(layer, idx))).toContain('GatherV2');
+    await layer.applyGradients({ data: new Int32Array([3]), shape: [1] }, new Float32Array([1, 2, 3, 4]), { learningRate: 0.5 });
+    await tf.setBackend('cpu');
+    expect(asBits((await layer.predict({ data: x, shape: [9] })).data)).toEqual(reference(layer.getWeights()[0]!, 4, x));
+    expect(await profileKernels(() => lookupTensor(layer, idx))).toContain(EMBEDDING_GATHER_KERNEL);
+    idx.dispose();
+    await layer.dispose();
+  });
+});
+
+describe('the tf.layers.Layer on TF.js cpu', () => {
+  const Layer = registerEmbeddingLayer(tf);
+
+  it('call runs the kernel by default and GatherV2 with fastPath = false: same outputs, same gradients', async () => {
+    await createTfjsBackend({ backend: 'cpu' });
+    const layer = new Layer({ inputDim: 25, outputDim: 7, seed: 11 });
+    const x = tf.tensor2d(ids(12, 25, 12), [3, 4], 'int32');
+    const r = tf.randomNormal([3, 4, 7], 0, 1, 'float32', 13);
+    const run = () => {
+      const y = layer.apply(x) as tf.Tensor;
+      const variable = layer.trainableWeights[0]!.read() as tf.Variable;
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, r)) as tf.Scalar, [variable]);
+      const result = { y: Array.from(y.dataSync()), grad: Array.from(grads[variable.name]!.dataSync()) };
+      tf.dispose([y, grads[variable.name]!]);
+      return result;
+    };
+    expect(await profileKernels(() => layer.apply(x) as tf.Tensor)).toContain(EMBEDDING_GATHER_KERNEL);
+    const fast = run();
+    Layer.fastPath = false;
+    try {
+      expect(await profileKernels(() => layer.apply(x) as tf.Tensor)).toContain('GatherV2');
+      expect(run()).toEqual(fast);
+    } finally {
+      Layer.fastPath = true;
+    }
+    expect(fast.grad.some((v) => v !== 0)).toBe(true);
+    tf.dispose([x, r]);
+    layer.dispose();
+  });
+});
+
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
