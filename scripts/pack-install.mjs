@@ -16,7 +16,13 @@ const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'embedding-layer-pack-'));
 const tarballs = join(work, 'tarballs');
 mkdirSync(tarballs);
-const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_onnxruntime_node_install: 'skip' } });
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_onnxruntime_node_install: 'skip' },
+  });
 
 const workspaces = JSON.parse(run('npm', ['query', '.workspace', '--json'], root)).filter((p) => !p.private);
 const tgz = {};
@@ -84,18 +90,39 @@ for (const s of scenarios) {
       writeFileSync(
         join(dir, 'tsconfig.json'),
         JSON.stringify({
-          compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, outDir: 'out', skipLibCheck: true, types: ['node'] },
+          compilerOptions: {
+            target: 'ES2022',
+            module: 'NodeNext',
+            moduleResolution: 'NodeNext',
+            strict: true,
+            outDir: 'out',
+            skipLibCheck: true,
+            types: ['node'],
+          },
           files: ['example.ts'],
         }),
       );
       run('npx', ['tsc', '-p', 'tsconfig.json'], dir);
-      console.log(run('node', ['out/example.js'], dir).trim().split('\n').map((l) => `  ${l}`).join('\n'));
+      console.log(
+        run('node', ['out/example.js'], dir)
+          .trim()
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
     }
     if (s.cjs) {
       writeFileSync(join(dir, 'probe.cjs'), s.cjs);
       console.log(`  ${run('node', ['probe.cjs'], dir).trim()}`);
     }
-    if (s.command) console.log(run(s.command[0], s.command[1], dir).trim().split('\n').map((l) => `  ${l}`).join('\n'));
+    if (s.command)
+      console.log(
+        run(s.command[0], s.command[1], dir)
+          .trim()
+          .split('\n')
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
     console.log(`ok    ${s.name}`);
     passed++;
   } catch (error) {

@@ -2,6 +2,8 @@ import { describe, it } from 'vitest';
 import { CONFORMANCE_CASES, CONFORMANCE_GROUPS } from './cases.js';
 import type { BackendFactory } from './types.js';
 
+export type { BackendFactory } from './types.js';
+
 /** Options of {@link describeEmbeddingConformance}. */
 export interface DescribeConformanceOptions {
   /** Shown in the test titles, e.g. `'adapter-js'`. */

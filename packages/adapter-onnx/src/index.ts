@@ -3,6 +3,7 @@ export { type WriteOnnxFileOptions, type WrittenOnnxFile, writeOnnxFile } from '
 export {
   type BuildEmbeddingModelOptions,
   buildEmbeddingModel,
+  type Dim,
   defaultInputShape,
   type ExternalDataOptions,
   ONNX_NAMES,

@@ -1,5 +1,5 @@
 import { createJsBackend } from '@embedding-layer/adapter-js';
-import type { EmbeddingBackendV1 } from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackendV1 } from '@embedding-layer/core';
 
 /** A backend the CLI knows how to load, if its package is installed. */
 export interface KnownBackend {
@@ -41,7 +41,19 @@ export const KNOWN_BACKENDS: readonly KnownBackend[] = [
 ];
 
 /** A backend that loaded, or the reason it did not. */
-export type LoadedBackend = { name: string; create: () => Promise<EmbeddingBackendV1> } | { name: string; missing: string };
+export type LoadedBackend =
+  | {
+      /** The backend's short name. */
+      name: string;
+      /** Makes a fresh backend. */
+      create: () => Promise<EmbeddingBackendV1>;
+    }
+  | {
+      /** The backend's short name. */
+      name: string;
+      /** Why it could not be loaded. */
+      missing: string;
+    };
 
 /** Tries each known backend (optionally only those named) and reports which are installed. */
 export async function loadBackends(names?: readonly string[]): Promise<LoadedBackend[]> {
@@ -49,10 +61,13 @@ export async function loadBackends(names?: readonly string[]): Promise<LoadedBac
   const out: LoadedBackend[] = [];
   for (const b of wanted) {
     try {
-      await b.create();
+      // Adapters load their runtime lazily, when a layer is created: probe with a 1x1 layer.
+      const probe = await Embedding.create({ inputDim: 1, outputDim: 1, seed: 0 }, { backend: await b.create() });
+      await probe.dispose();
       out.push({ name: b.name, create: b.create });
     } catch (error) {
-      const notInstalled = (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND';
+      const code = (error as { code?: string }).code;
+      const notInstalled = code === 'ERR_MODULE_NOT_FOUND' || code === 'MISSING_PEER';
       const reason = notInstalled
         ? 'not installed'
         : `not usable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;

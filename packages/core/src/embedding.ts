@@ -40,7 +40,9 @@ export interface ApplyGradientsOptions {
 
 /** Per-batch and per-epoch hooks of {@link Embedding.fit}, as Keras callbacks. */
 export interface FitCallbacks {
+  /** After each optimizer step, with that batch's loss (Keras's `on_train_batch_end`). */
   onBatchEnd?: (batch: number, logs: { loss: number }) => void | Promise<void>;
+  /** After each epoch, with its mean loss (Keras's `on_epoch_end`). */
   onEpochEnd?: (epoch: number, logs: { loss: number }) => void | Promise<void>;
 }
 

@@ -66,7 +66,8 @@ export interface BuildEmbeddingModelOptions {
   externalData?: ExternalDataOptions;
 }
 
-type Dim = number | string;
+/** One dimension of a graph input or output: a fixed size, or a symbolic name such as `'batch'`. */
+export type Dim = number | string;
 
 function fail(option: string, value: unknown, rule: string): never {
   throw new InvalidConfigError(`${option} must be ${rule}, received ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`);
