@@ -29,7 +29,7 @@ export interface JsBackendOptions {
    * value to try on an idle multi-core one).
    */
   workers?: number;
-  /** Output bytes from which a lookup is split across the workers. Default 4 MiB. */
+  /** Output bytes from which a lookup is split across the workers. Default 32 MiB. */
   workerThreshold?: number;
 }
 
@@ -89,7 +89,7 @@ export function createJsBackend(options: JsBackendOptions = {}): EmbeddingBacken
     throw new RangeError('createJsBackend: workers need Node worker_threads and SharedArrayBuffer; pass workers: 0 here.');
   }
   const workerThreshold =
-    options.workerThreshold === undefined ? 4 * 2 ** 20 : positiveInteger('workerThreshold', options.workerThreshold, 0);
+    options.workerThreshold === undefined ? 32 * 2 ** 20 : positiveInteger('workerThreshold', options.workerThreshold, 0);
   if (kernel === 'wasm' && (storage !== 'float32' || shardBytes !== undefined)) {
     throw new RangeError(
       "createJsBackend: kernel 'wasm' holds float32 tables in one memory; it excludes storage float16/int8 and shardBytes.",
