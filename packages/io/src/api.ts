@@ -3,7 +3,7 @@ import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
 import type { ReadOptions } from './formats/common.js';
 import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
-import { readKeras3, writeKeras3 } from './formats/keras-v3.js';
+import { readKeras3, type WriteKeras3Options, writeKeras3 } from './formats/keras-v3.js';
 import { readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
 import { readOnnx, type WriteOnnxOptions, writeOnnx } from './formats/onnx.js';
 import { readSafetensors, type WriteSafetensorsOptions, writeSafetensors } from './formats/safetensors.js';
@@ -82,6 +82,8 @@ export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptio
   readonly npyDtype?: WriteNpyOptions['dtype'];
   /** Element type for safetensors (`F32`, `F16`, `BF16`). Default F32. */
   readonly safetensorsDtype?: WriteSafetensorsOptions['dtype'];
+  /** `'int8'`: write a .keras file in Keras 3's int8 layout (lossy; see {@link WriteKeras3Options}). */
+  readonly kerasQuantize?: WriteKeras3Options['quantize'];
 }
 
 /** What {@link saveEmbedding} accepts: a layer, a record read from a file, or a config and its weights. */
@@ -112,7 +114,7 @@ export async function saveEmbedding(path: string, source: EmbeddingSource, optio
     case 'keras-h5':
       return writeKerasH5(path, data, options);
     case 'keras':
-      return writeKeras3(path, data);
+      return writeKeras3(path, data, options.kerasQuantize !== undefined ? { quantize: options.kerasQuantize } : {});
     case 'tfjs':
       return writeTfjs(path, data, options);
     case 'onnx':

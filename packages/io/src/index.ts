@@ -30,7 +30,15 @@ export {
 export { detectFormat, formatForWriting, formatFromExtension } from './detect.js';
 export type { ReadOptions } from './formats/common.js';
 export { KERAS2_VERSION, keras2SequentialConfig, readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
-export { KERAS3_VERSION, keras3SequentialConfig, kerasSnakeCase, readKeras3, writeKeras3 } from './formats/keras-v3.js';
+export {
+  KERAS_ZIP_LIMITS,
+  KERAS3_VERSION,
+  keras3SequentialConfig,
+  kerasSnakeCase,
+  readKeras3,
+  type WriteKeras3Options,
+  writeKeras3,
+} from './formats/keras-v3.js';
 export { decodeNpy, encodeNpy, type NpyDtype, type NpyMatrix, readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
 export { readOnnx, type WriteOnnxOptions, writeOnnx } from './formats/onnx.js';
 export {

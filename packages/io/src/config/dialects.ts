@@ -1,6 +1,5 @@
 import {
   type EmbeddingConfig,
-  EmbeddingError,
   fromKerasConfig,
   type KerasEmbeddingLayerConfig,
   type KerasObjectJson,
@@ -23,6 +22,9 @@ export interface ReadLayerConfigResult {
 
 /** Mixed-precision and low-precision policies whose variables load as float32 here. */
 const FLOAT_POLICIES = new Set(['mixed_float16', 'mixed_bfloat16', 'float16', 'bfloat16', 'float64', 'half', 'double']);
+
+/** Keras 3's quantized dtype policy names: `int8_from_float32`, `int4/128_from_float32`, `float8_from_bfloat16`. */
+const QUANTIZED_POLICY = /^(int8|int4|float8)(?:\/\d+)?_from_(\w+)$/;
 
 function policyName(dtype: unknown): unknown {
   if (typeof dtype === 'object' && dtype !== null) return (dtype as { config?: { name?: unknown } }).config?.name;
@@ -74,6 +76,22 @@ export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConf
   if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
     throw badFile(file, `the Embedding config must be an object, found ${JSON.stringify(inner)}.`);
   const fixed: Record<string, unknown> = { ...inner };
+  // Keras 3 quantization: the layer's variables are read (dequantized) into a float32 matrix by
+  // the .keras reader, so the loaded layer is a plain float32 Embedding. Core rejects a non-null
+  // quantization_config and a quantized dtype policy, so both are normalized here.
+  if (fixed.quantization_config !== undefined && fixed.quantization_config !== null) {
+    notes.push(
+      `quantization_config ${JSON.stringify(policyName(fixed.quantization_config) ?? (fixed.quantization_config as { class_name?: unknown }).class_name ?? fixed.quantization_config)} dropped: the weights are dequantized to float32 on reading.`,
+    );
+    fixed.quantization_config = null;
+  }
+  const quantized = typeof policyName(fixed.dtype) === 'string' ? QUANTIZED_POLICY.exec(policyName(fixed.dtype) as string) : null;
+  if (quantized) {
+    notes.push(
+      `layer dtype policy ${JSON.stringify(quantized[0])} (Keras 3 quantized) read as ${JSON.stringify(quantized[2])}: the weights are dequantized on reading.`,
+    );
+    fixed.dtype = quantized[2];
+  }
   const dtype = policyName(fixed.dtype);
   if (dtype !== undefined && dtype !== null && dtype !== 'float32') {
     if (typeof dtype === 'string' && (FLOAT_POLICIES.has(dtype) || /^u?int(8|16|32|64)$/.test(dtype))) {
@@ -93,8 +111,7 @@ export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConf
     resolveConfig(config);
     return { config, notes };
   } catch (error) {
-    if (EmbeddingError.isInstance(error)) throw badFile(file, `the Embedding config is not valid: ${error.message}`, error);
-    throw error;
+    throw badFile(file, `the Embedding config is not valid: ${(error as Error)?.message ?? String(error)}`, error);
   }
 }
 

@@ -35,7 +35,7 @@ export async function readKerasH5(path: string, options: ReadOptions = {}): Prom
     const prefix = weightsRoot === file ? '' : 'model_weights/';
     const datasets = embeddingDatasets(weightsRoot);
     const records: EmbeddingRecord[] = [];
-    const read = (path_: string, dataset: Dataset): H5Matrix => readH5Matrix(dataset, path, `${prefix}${path_}`);
+    const read = (path_: string, dataset: Dataset): H5Matrix => readH5Matrix(dataset, path, `${prefix}${path_}`, size);
 
     if (modelConfigText !== undefined) {
       let modelConfig: unknown;

@@ -7,8 +7,9 @@ import type { Dataset, Group } from 'h5wasm';
 import { findEmbeddingConfigs, keras3DtypePolicy, readLayerConfig, toKeras3LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
-import { atomicWrite, readWhole } from '../util/fs.js';
-import { createH5, readH5Matrix, stringAttr, walkH5, withH5 } from '../util/h5.js';
+import { atomicWrite, ioTestHooks, readWhole } from '../util/fs.js';
+import { createH5, type H5Matrix, readH5Matrix, readH5Value, stringAttr, walkH5, withH5 } from '../util/h5.js';
+import { dequantizeInt8, quantizeInt8 } from '../util/int8.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 /** `keras_version` written into our .keras files' metadata.json: the Keras 3 release whose layout they follow. */
@@ -52,7 +53,7 @@ function keras3WeightPaths(modelConfig: unknown): Map<string, string> {
 
 /** @internal Runs `fn` on HDF5 bytes held in memory (h5wasm's Node build reads real files, so a temp file is used). */
 async function withH5Bytes<T>(bytes: Uint8Array, shownAs: string, fn: Parameters<typeof withH5<T>>[2]): Promise<T> {
-  const temp = join(tmpdir(), `embedding-layer-${process.pid}-${randomBytes(6).toString('hex')}.h5`);
+  const temp = join(ioTestHooks.scratchDir ?? tmpdir(), `embedding-layer-${process.pid}-${randomBytes(6).toString('hex')}.h5`);
   await writeFile(temp, bytes);
   try {
     return await withH5(temp, shownAs, fn);
@@ -61,14 +62,54 @@ async function withH5Bytes<T>(bytes: Uint8Array, shownAs: string, fn: Parameters
   }
 }
 
+/**
+ * Limits on what a .keras zip may inflate to, checked against each entry's declared sizes before
+ * anything is inflated (fflate inflates into a buffer of the declared size and never grows it,
+ * so the actual output is bounded by the declared size). Keras stores its entries uncompressed.
+ */
+export const KERAS_ZIP_LIMITS = {
+  /** Largest uncompressed `config.json` / `metadata.json`. */
+  maxJsonBytes: 64 * 1024 * 1024,
+  /** Largest uncompressed `model.weights.h5`. */
+  maxWeightsBytes: 8 * 1024 * 1024 * 1024,
+  /** Largest uncompressed/compressed ratio for an entry over 1 MiB (deflate tops out near 1032:1). */
+  maxRatio: 100,
+} as const;
+
+const MEMBERS: Readonly<Record<string, number>> = {
+  'config.json': KERAS_ZIP_LIMITS.maxJsonBytes,
+  'metadata.json': KERAS_ZIP_LIMITS.maxJsonBytes,
+  'model.weights.h5': KERAS_ZIP_LIMITS.maxWeightsBytes,
+};
+
 function unzip(path: string, bytes: Uint8Array): Record<string, Uint8Array> {
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04))
     throw badFile(path, 'not a .keras file: expected a zip archive (magic "PK\\x03\\x04").');
+  let refused: string | undefined;
+  let out: Record<string, Uint8Array>;
   try {
-    return unzipSync(bytes);
+    out = unzipSync(bytes, {
+      filter: (entry) => {
+        const limit = MEMBERS[entry.name];
+        if (limit === undefined || refused !== undefined) return false; // only the entries we read are inflated
+        const ratio = entry.size > 0 ? entry.originalSize / entry.size : Number.POSITIVE_INFINITY;
+        if (entry.originalSize > limit)
+          refused = `zip entry ${entry.name} declares ${entry.originalSize} bytes uncompressed, over the ${limit}-byte limit (a zip bomb?).`;
+        else if (entry.compression !== 0 && entry.originalSize > 1024 * 1024 && ratio > KERAS_ZIP_LIMITS.maxRatio)
+          refused = `zip entry ${entry.name} declares ${entry.originalSize} bytes from ${entry.size} compressed (ratio ${Math.round(ratio)}:1, over the ${KERAS_ZIP_LIMITS.maxRatio}:1 limit; a zip bomb?).`;
+        else if (entry.compression === 0 && entry.originalSize !== entry.size)
+          refused = `zip entry ${entry.name} is stored uncompressed but declares ${entry.originalSize} bytes uncompressed and ${entry.size} stored.`;
+        else if (entry.compression !== 0 && entry.compression !== 8)
+          refused = `zip entry ${entry.name} uses compression method ${entry.compression}; expected stored (0) or deflate (8).`;
+        return refused === undefined;
+      },
+    });
   } catch (error) {
-    throw badFile(path, `the zip archive is damaged or truncated (${(error as Error).message}).`, error);
+    if (refused !== undefined) throw badFile(path, refused);
+    throw badFile(path, `the zip archive is damaged or truncated (${(error as Error)?.message ?? String(error)}).`, error);
   }
+  if (refused !== undefined) throw badFile(path, refused);
+  return out;
 }
 
 function parseJson(path: string, member: string, bytes: Uint8Array | undefined): unknown {
@@ -86,7 +127,11 @@ function parseJson(path: string, member: string, bytes: Uint8Array | undefined):
  * group's `name` attribute (the layer name) or else by Keras 3's class-based naming.
  */
 export async function readKeras3(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path, options.onProgress);
+  return readKeras3Bytes(await readWhole(path, options.onProgress), path, options);
+}
+
+/** @internal {@link readKeras3} on a .keras file held in memory (`path` names it in errors). */
+export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
   const members = unzip(path, bytes);
   const modelConfig = parseJson(path, 'config.json', members['config.json']);
   const layers = findEmbeddingConfigs(modelConfig);
@@ -114,7 +159,16 @@ export async function readKeras3(path: string, options: ReadOptions = {}): Promi
           path,
           `config.json lists Embedding "${name}" but model.weights.h5 has no dataset ${layerPath ? location : 'layers/<path>/vars/0'} for it.`,
         );
-      const m = readH5Matrix(dataset as Dataset, `${path} (model.weights.h5)`, location);
+      const vars = h5file.get(`${layerPath}/vars`) as Group;
+      const policy = (sourceConfig.dtype as { config?: { name?: unknown } } | undefined)?.config?.name ?? sourceConfig.dtype;
+      if (typeof policy === 'string' && /^(int4|float8)/.test(policy))
+        throw badFile(
+          path,
+          `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 layout is read.`,
+        );
+      const m = isInt8Layout(dataset as Dataset, policy)
+        ? readInt8Matrix(vars, `${path} (model.weights.h5)`, `${layerPath}/vars`, weightsBytes.length)
+        : readH5Matrix(dataset as Dataset, `${path} (model.weights.h5)`, location, weightsBytes.length);
       return makeRecord(
         path,
         'keras',
@@ -123,6 +177,59 @@ export async function readKeras3(path: string, options: ReadOptions = {}): Promi
       );
     });
   });
+}
+
+/** True when a layer's variables use Keras 3's int8 layout (dtype policy `int8_from_*`, or an int8 `vars/0`). */
+function isInt8Layout(dataset: Dataset, policy: unknown): boolean {
+  const meta = dataset.metadata;
+  return (typeof policy === 'string' && policy.startsWith('int8_from_')) || (meta.type === 0 && meta.size === 1 && meta.signed);
+}
+
+/**
+ * Reads Keras 3's int8 Embedding layout (`Embedding.quantize('int8')`, dtype policy
+ * `int8_from_float32`): `vars/0` = `_embeddings` int8 (input_dim, output_dim), `vars/1` =
+ * `embeddings_scale` float32 (input_dim,), the per-row abs-max scale; dequantized as Keras does:
+ * `w[r, c] = q[r, c] / scale[r]` (in float32).
+ */
+function readInt8Matrix(vars: Group, file: string, location: string, fileBytes: number): H5Matrix {
+  const q = vars.get('0') as Dataset | null;
+  const s = vars.get('1') as Dataset | null;
+  if (q?.type !== 'Dataset' || s?.type !== 'Dataset')
+    throw badFile(
+      file,
+      `${location}: an int8-quantized Embedding needs vars/0 (int8 embeddings) and vars/1 (float32 embeddings_scale); found ${JSON.stringify(vars.keys())}.`,
+    );
+  const shape = q.shape ?? [];
+  const qm = q.metadata;
+  if (shape.length !== 2 || qm.type !== 0 || qm.size !== 1 || !qm.signed)
+    throw badFile(
+      file,
+      `${location}/0: expected a 2-D int8 (input_dim, output_dim) matrix, found ${JSON.stringify(q.dtype)} of shape ${JSON.stringify(shape)}.`,
+    );
+  const [rows, cols] = shape as [number, number];
+  const sm = s.metadata;
+  if (JSON.stringify(s.shape) !== JSON.stringify([rows]) || sm.type !== 1 || ![4, 8].includes(sm.size))
+    throw badFile(
+      file,
+      `${location}/1: expected the float32 embeddings_scale of shape [${rows}], found ${JSON.stringify(s.dtype)} of shape ${JSON.stringify(s.shape)}.`,
+    );
+  const count = rows * cols;
+  const values = readH5Value(q, file, `${location}/0`, count, fileBytes);
+  const scales = readH5Value(s, file, `${location}/1`, rows * sm.size, fileBytes);
+  if (
+    !(values instanceof Int8Array) ||
+    values.length !== count ||
+    !(scales instanceof Float32Array || scales instanceof Float64Array) ||
+    scales.length !== rows
+  )
+    throw badFile(file, `${location}: the int8 embeddings or their scale could not be read as ${rows} x ${cols} int8 and ${rows} floats.`);
+  return {
+    weights: dequantizeInt8(values, Float32Array.from(scales), rows, cols),
+    rows,
+    cols,
+    storedDtype: 'int8',
+    storedBytes: count + rows * sm.size,
+  };
 }
 
 function inputShape(data: EmbeddingData): (number | null)[] {
@@ -167,32 +274,64 @@ function timestamp(date: Date): string {
   return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())}@${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
 }
 
+/** Options of {@link writeKeras3}. */
+export interface WriteKeras3Options {
+  /**
+   * `'int8'`: store the table in Keras 3's int8 layout (`Embedding.quantize('int8')`): dtype
+   * policy `int8_from_float32`, `vars/0` int8 (input_dim, output_dim), `vars/1` float32
+   * `embeddings_scale` (input_dim,), per-row abs-max (lossy: each value within
+   * (max|row| + 1e-7) / 254 of the original). Default: float32.
+   */
+  readonly quantize?: 'int8';
+}
+
 /**
  * Writes a Keras 3 `.keras` zip, atomically: `metadata.json` (`keras_version`, `date_saved`),
  * `config.json` (Sequential: InputLayer + Embedding, Keras 3 dialect) and `model.weights.h5`
  * (`layers/embedding/vars/0`, each `vars` group with the layer's `name` attribute), stored
- * uncompressed as Keras does. Keras 3 has no `input_length`: a fixed length becomes the
+ * uncompressed as Keras does. `options.quantize: 'int8'` writes Keras 3's int8 layout. Keras 3 has no `input_length`: a fixed length becomes the
  * InputLayer's `batch_shape` and the layer's `build_config`, so it is not read back as `inputLength`.
  */
-export async function writeKeras3(path: string, data: EmbeddingData): Promise<void> {
+export async function writeKeras3(path: string, data: EmbeddingData, options: WriteKeras3Options = {}): Promise<void> {
+  if (options.quantize !== undefined && options.quantize !== 'int8')
+    throw badFile(path, `unknown Keras 3 quantization ${JSON.stringify(options.quantize)}; expected 'int8'.`);
+  const int8 = options.quantize === 'int8';
   const temp = join(tmpdir(), `embedding-layer-${process.pid}-${randomBytes(6).toString('hex')}.weights.h5`);
   let weights: Uint8Array;
   try {
     await createH5(temp, (file) => {
       const vars = file.create_group('layers').create_group('embedding').create_group('vars');
       vars.create_attribute('name', data.config.name);
-      vars.create_dataset({ name: '0', data: data.weights, shape: [data.config.inputDim, data.config.outputDim], dtype: '<f' });
+      const shape = [data.config.inputDim, data.config.outputDim];
+      if (int8) {
+        const q = quantizeInt8(data.weights, data.config.inputDim, data.config.outputDim);
+        vars.create_dataset({ name: '0', data: q.values, shape, dtype: '<b' });
+        vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
+      } else {
+        vars.create_dataset({ name: '0', data: data.weights, shape, dtype: '<f' });
+      }
       file.create_group('vars').create_attribute('name', 'sequential');
     });
     weights = new Uint8Array(await readFile(temp));
   } finally {
     await rm(temp, { force: true });
   }
+  const config = keras3SequentialConfig(data);
+  if (int8) {
+    const layer = ((config.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;
+    layer.dtype = {
+      module: 'keras',
+      class_name: 'QuantizedDTypePolicy',
+      config: { name: 'int8_from_float32', source_name: 'float32' },
+      registered_name: null,
+    };
+    layer.quantization_config = null;
+  }
   const metadata = { keras_version: KERAS3_VERSION, date_saved: timestamp(new Date()) };
   const zip = zipSync(
     {
       'metadata.json': strToU8(JSON.stringify(metadata)),
-      'config.json': strToU8(JSON.stringify(keras3SequentialConfig(data))),
+      'config.json': strToU8(JSON.stringify(config)),
       'model.weights.h5': weights,
     },
     { level: 0 },

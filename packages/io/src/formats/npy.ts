@@ -110,7 +110,11 @@ export function encodeNpy(data: Float32Array, rows: number, cols: number, dtype:
 
 /** Reads a .npy file as one Embedding record (the file holds only the matrix; dims come from its shape). */
 export async function readNpy(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path, options.onProgress);
+  return readNpyBytes(await readWhole(path, options.onProgress), path, options);
+}
+
+/** @internal {@link readNpy} on a file held in memory (`path` names it in errors). */
+export function readNpyBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): EmbeddingRecord[] {
   const npy = decodeNpy(bytes, path);
   const name = options.name ?? options.config?.name ?? 'embedding';
   return [

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/adapter-onnx';
 import type { EmbeddingConfig } from '@embedding-layer/core';
@@ -7,7 +6,7 @@ import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
 import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf } from '../util/float.js';
-import { atomicWriteFiles, readRange, readWhole } from '../util/fs.js';
+import { atomicWriteFiles, readRange, readWhole, writeBytes } from '../util/fs.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 const { onnx } = onnxProto;
@@ -64,7 +63,11 @@ async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, by
  * shape, unless the model carries a `keras_config` metadata property (as ours do).
  */
 export async function readOnnx(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path, options.onProgress);
+  return readOnnxBytes(await readWhole(path, options.onProgress), path, options);
+}
+
+/** @internal {@link readOnnx} on a model held in memory (`path` names it in errors and locates external data). */
+export async function readOnnxBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -165,7 +168,7 @@ export async function writeOnnx(path: string, data: EmbeddingData, options: Writ
     ...(external ? { externalData: { location, threshold: 0 } } : {}),
   });
   await atomicWriteFiles([
-    ...(external ? [{ path: join(dirname(path), location), write: (temp: string) => writeFile(temp, tableBytes(data.weights)) }] : []),
-    { path, write: (temp: string) => writeFile(temp, model) },
+    ...(external ? [{ path: join(dirname(path), location), write: (temp: string) => writeBytes(temp, tableBytes(data.weights)) }] : []),
+    { path, write: (temp: string) => writeBytes(temp, model) },
   ]);
 }

@@ -153,7 +153,11 @@ export function encodeSafetensors(tensors: readonly SafetensorsInput[], metadata
  * our metadata key when present, else from the shape.
  */
 export async function readSafetensors(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const bytes = await readWhole(path, options.onProgress);
+  return readSafetensorsBytes(await readWhole(path, options.onProgress), path, options);
+}
+
+/** @internal {@link readSafetensors} on a file held in memory (`path` names it in errors). */
+export function readSafetensorsBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): EmbeddingRecord[] {
   const file = decodeSafetensors(bytes, path);
   const records: EmbeddingRecord[] = [];
   for (const t of file.tensors) {

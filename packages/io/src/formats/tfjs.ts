@@ -1,10 +1,9 @@
-import { writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { findEmbeddingConfigs, readLayerConfig, toTfjsLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
 import { decodeHalf, encodeHalf, float32Bytes } from '../util/float.js';
-import { atomicWriteFiles, fileSize, readRange, readWhole } from '../util/fs.js';
+import { atomicWriteFiles, fileSize, readRange, readWhole, writeBytes } from '../util/fs.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 /** One entry of a TF.js `weightsManifest[].weights`. */
@@ -31,7 +30,45 @@ function entryBytes(file: string, entry: TfjsWeightEntry): number {
       file,
       `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(dtype)}, whose size is unknown; cannot locate the weights after it.`,
     );
-  return entry.shape.reduce((a, b) => a * b, 1) * size;
+  const bytes = entry.shape.reduce((a, b) => a * b, 1) * size;
+  if (!Number.isSafeInteger(bytes))
+    throw badFile(file, `weight ${JSON.stringify(entry.name)} claims shape ${JSON.stringify(entry.shape)}, too large for any file.`);
+  return bytes;
+}
+
+/** Checks a weightsManifest's structure (groups of shard paths and {name, shape, dtype} entries) before it is used. */
+function checkManifest(file: string, manifest: unknown[]): TfjsManifestGroup[] {
+  manifest.forEach((group, g) => {
+    const { paths, weights } = (typeof group === 'object' && group !== null ? group : {}) as { paths?: unknown; weights?: unknown };
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string') || !Array.isArray(weights))
+      throw badFile(
+        file,
+        `weightsManifest[${g}]: expected { paths: string[], weights: [...] }, found ${JSON.stringify(group)?.slice(0, 200)}.`,
+      );
+    for (const p of paths as string[])
+      if (p.length === 0 || /^([\\/]|[A-Za-z]:)/.test(p) || p.split(/[\\/]/).includes('..'))
+        throw badFile(file, `weightsManifest[${g}]: shard path ${JSON.stringify(p)} must be a relative path inside the model's directory.`);
+    for (const entry of weights as unknown[]) {
+      const { name, shape, dtype } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
+      if (
+        typeof name !== 'string' ||
+        typeof dtype !== 'string' ||
+        !Array.isArray(shape) ||
+        !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)
+      )
+        throw badFile(
+          file,
+          `weightsManifest[${g}]: expected weight entries { name, shape: non-negative integers, dtype }, found ${JSON.stringify(entry)?.slice(0, 200)}.`,
+        );
+      const q = (entry as { quantization?: unknown }).quantization;
+      if (q !== undefined && (typeof q !== 'object' || q === null))
+        throw badFile(
+          file,
+          `weightsManifest[${g}]: weight ${JSON.stringify(name)} has quantization ${JSON.stringify(q)}; expected an object.`,
+        );
+    }
+  });
+  return manifest as TfjsManifestGroup[];
 }
 
 /** Reads `length` bytes at `offset` of the concatenation of `shards`. */
@@ -42,11 +79,20 @@ async function readAcrossShards(
   length: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Uint8Array> {
+  // The manifest's sizes are checked against the shards before anything is allocated.
+  const sizes: number[] = [];
+  for (const shard of shards) sizes.push(await fileSize(shard));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (!Number.isSafeInteger(offset + length) || offset + length > total)
+    throw badFile(
+      file,
+      `truncated weights: the shards (${shards.map((s) => basename(s)).join(', ')}) hold ${total} bytes, the manifest needs ${offset + length}.`,
+    );
   const out = new Uint8Array(length);
   let start = 0;
   let done = 0;
-  for (const shard of shards) {
-    const size = await fileSize(shard);
+  for (const [i, shard] of shards.entries()) {
+    const size = sizes[i]!;
     const end = start + size;
     const from = Math.max(offset + done, start);
     const to = Math.min(offset + length, end);
@@ -123,7 +169,7 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
       path,
       `the model holds no Embedding layer (modelTopology has no layer with class_name "Embedding"${json.format === 'graph-model' ? '; this is a graph model' : ''}).`,
     );
-  const groups = json.weightsManifest as TfjsManifestGroup[];
+  const groups = checkManifest(path, json.weightsManifest);
   const dir = dirname(path);
   const records: EmbeddingRecord[] = [];
   for (const layer of layers) {
@@ -252,8 +298,8 @@ export async function writeTfjs(path: string, data: EmbeddingData, options: Writ
   await atomicWriteFiles([
     ...names.map((shard, i) => ({
       path: join(dir, shard),
-      write: (temp: string) => writeFile(temp, body.subarray(i * shardBytes, (i + 1) * shardBytes)),
+      write: (temp: string) => writeBytes(temp, body.subarray(i * shardBytes, (i + 1) * shardBytes)),
     })),
-    { path, write: (temp: string) => writeFile(temp, JSON.stringify(tfjsModelJson(data, manifest))) },
+    { path, write: (temp: string) => writeBytes(temp, JSON.stringify(tfjsModelJson(data, manifest))) },
   ]);
 }

@@ -21,6 +21,7 @@ export async function atomicWriteFiles(files: readonly { path: string; write: (t
       const temp = tempPathFor(file.path);
       temps.push(temp);
       await file.write(temp);
+      await ioTestHooks.afterTempWrite?.(temp, file.path);
     }
     for (let i = 0; i < files.length; i++) await rename(temps[i]!, files[i]!.path);
   } catch (error) {
@@ -31,7 +32,26 @@ export async function atomicWriteFiles(files: readonly { path: string; write: (t
 
 /** @internal Writes bytes to `path` atomically (temp file, then rename). */
 export async function atomicWrite(path: string, bytes: Uint8Array): Promise<void> {
-  await atomicWriteFiles([{ path, write: (temp) => writeFile(temp, bytes) }]);
+  await atomicWriteFiles([{ path, write: (temp) => writeBytes(temp, bytes) }]);
+}
+
+/**
+ * @internal Test seams for the atomic-write tests: `writeFile` replaces the function that writes
+ * a temp file's bytes (e.g. one that writes half and throws, as a full disk would), and
+ * `afterTempWrite` runs after each temp file is complete, before any rename (throw to simulate
+ * a failure between files). Both undefined in normal use.
+ */
+export const ioTestHooks: {
+  writeFile?: (path: string, bytes: Uint8Array) => Promise<void>;
+  afterTempWrite?: (tempPath: string, target: string) => void | Promise<void>;
+  /** Directory for the scratch copy of a .keras file's model.weights.h5 (default: the OS temp dir). */
+  scratchDir?: string;
+} = {};
+
+/** @internal Writes a temp file's bytes (through {@link ioTestHooks}.writeFile when set). */
+export function writeBytes(path: string, bytes: Uint8Array | string): Promise<void> {
+  const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
+  return ioTestHooks.writeFile ? ioTestHooks.writeFile(path, data) : writeFile(path, data);
 }
 
 /**
@@ -83,6 +103,10 @@ export async function readRange(path: string, position: number, length: number):
     throw badFile(path, `cannot open the file (${error.message}).`, error);
   });
   try {
+    // Check the claimed range against the file before allocating (a header may claim terabytes).
+    const size = (await handle.stat()).size;
+    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
+      throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file has ${size} bytes.`);
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {

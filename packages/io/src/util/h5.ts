@@ -105,7 +105,7 @@ export interface H5Matrix {
 }
 
 /** @internal Reads a 2-D float dataset (float16, float32 or float64) into float32; anything else is a BadFileError. */
-export function readH5Matrix(dataset: Dataset, file: string, location: string): H5Matrix {
+export function readH5Matrix(dataset: Dataset, file: string, location: string, fileBytes: number): H5Matrix {
   const shape = dataset.shape ?? [];
   if (shape.length !== 2)
     throw badFile(file, `dataset ${location}: expected a 2-D (input_dim, output_dim) matrix, found shape ${JSON.stringify(shape)}.`);
@@ -118,16 +118,7 @@ export function readH5Matrix(dataset: Dataset, file: string, location: string): 
       `dataset ${location}: expected float16, float32 or float64 values, found HDF5 type ${JSON.stringify(dataset.dtype)}.`,
     );
   const count = rows * cols;
-  let value: unknown;
-  try {
-    value = dataset.value;
-  } catch (error) {
-    throw badFile(
-      file,
-      `dataset ${location} could not be read (damaged or truncated): ${String((error as Error)?.message ?? error)}`,
-      error,
-    );
-  }
+  const value = readH5Value(dataset, file, location, count * meta.size, fileBytes);
   let weights: Float32Array;
   if (value instanceof Float32Array) weights = value;
   else if (value instanceof Float64Array) weights = Float32Array.from(value);
@@ -142,6 +133,38 @@ export function readH5Matrix(dataset: Dataset, file: string, location: string): 
   if (weights.length !== count) throw badFile(file, `dataset ${location}: holds ${weights.length} values, its shape says ${count}.`);
   const storedDtype: StoredDtype = meta.size === 2 ? 'float16' : meta.size === 4 ? 'float32' : 'float64';
   return { weights, rows, cols, storedDtype, storedBytes: count * meta.size };
+}
+
+/**
+ * @internal Largest dataset (in bytes) read from an HDF5 file, relative to the file: a dataset
+ * stored without filters cannot hold more bytes than the file; a compressed one may, up to this
+ * ratio. A header that claims more is refused before anything is allocated.
+ */
+export const H5_MAX_EXPANSION = 1024;
+
+/** @internal Reads a dataset's values after checking the size its header claims against the file. */
+export function readH5Value(dataset: Dataset, file: string, location: string, claimedBytes: number, fileBytes: number): unknown {
+  let filtered = false;
+  try {
+    filtered = (dataset.filters ?? []).length > 0;
+  } catch {
+    filtered = false;
+  }
+  const limit = filtered ? fileBytes * H5_MAX_EXPANSION : fileBytes;
+  if (!Number.isSafeInteger(claimedBytes) || claimedBytes > limit)
+    throw badFile(
+      file,
+      `dataset ${location}: its header claims shape ${JSON.stringify(dataset.shape)} (${claimedBytes} bytes), more than the ${fileBytes}-byte file can hold${filtered ? ` compressed ${H5_MAX_EXPANSION}:1` : ''}.`,
+    );
+  try {
+    return dataset.value;
+  } catch (error) {
+    throw badFile(
+      file,
+      `dataset ${location} could not be read (damaged or truncated): ${String((error as Error)?.message ?? error)}`,
+      error,
+    );
+  }
 }
 
 /** @internal Writes a fixed-length ASCII string-list attribute, as h5py writes numpy 'S' arrays (Keras's `layer_names`, `weight_names`). */
