@@ -5,6 +5,81 @@ import { createSubject, needsTable, preload, SkipTarget, type Subject } from './
 import type { Measurement, Memory, Timing, Workload } from './types.js';
 import { targetById, workloadBytes } from './workloads.js';
 
+/** Budget of measured calls per task, in ms: slow targets get fewer calls. */
+export const TASK_BUDGET_MS = 6_000;
+
+/** A first call slower than this is the only sample (repeating it would not fit a run of minutes). */
+export const SINGLE_CALL_MS = 15_000;
+
+/** How a target is measured after its first (checked) call. */
+export interface CallPlan {
+  /** tinybench settings; absent when the first call is the only sample. */
+  options?: { time: number; iterations: number; warmupTime: number; warmupIterations: number };
+  note?: string;
+}
+
+/**
+ * The tinybench settings for a target whose first (checked) call took `firstMs`: the
+ * workload's settings when its calls fit {@link TASK_BUDGET_MS}; else as many calls as fit
+ * (at least 1) with the first call as the only warm-up; beyond {@link SINGLE_CALL_MS}, no
+ * more calls: the first one is the sample.
+ */
+export function planCalls(workload: Workload, firstMs: number): CallPlan {
+  const options = {
+    time: workload.time,
+    iterations: workload.iterations,
+    warmupTime: workload.warmupTime,
+    warmupIterations: workload.warmupIterations,
+  };
+  if (firstMs * (workload.iterations + workload.warmupIterations) <= TASK_BUDGET_MS) return { options };
+  const seconds = (firstMs / 1000).toFixed(1);
+  if (firstMs > SINGLE_CALL_MS) return { note: `first call took ${seconds} s: it is the only sample (cold)` };
+  const iterations = Math.max(1, Math.min(workload.iterations, Math.floor(TASK_BUDGET_MS / firstMs)));
+  return {
+    options: { time: 0, iterations, warmupTime: 0, warmupIterations: 0 },
+    note: `first call took ${seconds} s: ${iterations} measured call(s), the first (checked) call as warm-up`,
+  };
+}
+
+/** Times the subject's calls with tinybench (fresh output, caller-provided output, or each copy method) into `result`. */
+async function timeCalls(
+  subject: Subject,
+  settings: NonNullable<CallPlan['options']>,
+  result: Measurement,
+  context: { workload: Workload; table: Float32Array | null; indices: Int32Array; outputBytes: number; sample: () => void },
+): Promise<void> {
+  const { workload, table, indices, outputBytes, sample } = context;
+  const bench = new Bench({ ...settings, throws: true });
+  const options = { afterEach: sample };
+  // tinybench calls a non-async function once more to learn whether it returns a promise: an
+  // extra call that costs a minute on slow targets, so lookups are wrapped in async functions.
+  // Copies stay synchronous (a microtask is a measurable share of a 3 µs copy).
+  const run = subject.run;
+  const methods = subject.methods ?? { fresh: async () => run() };
+  for (const [name, fn] of Object.entries(methods)) bench.add(name, fn as () => unknown, options);
+  let out: Float32Array | null = null;
+  if (subject.runOut) {
+    const runOut = subject.runOut;
+    const buffer = new Float32Array(indices.length * workload.outputDim);
+    out = buffer;
+    bench.add('out', async () => runOut(buffer), options);
+  }
+  await bench.run();
+  const timings: Record<string, Timing> = {};
+  for (const task of bench.tasks) timings[task.name] = summarize(task.result!.latency.samples, outputBytes);
+  if (subject.methods) {
+    const names = Object.keys(subject.methods);
+    const best = names.reduce((a, b) => (timings[b]!.medianMs < timings[a]!.medianMs ? b : a));
+    result.method = best;
+    result.timing = timings[best]!;
+    result.methods = Object.fromEntries(names.map((n) => [n, timings[n]!]));
+  } else {
+    result.timing = timings.fresh!;
+  }
+  if (timings.out) result.outTiming = timings.out;
+  if (out && subject.checkable && !agreesWithTable(out, table!, indices, workload.outputDim)) result.agrees = false;
+}
+
 function errorLine(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message.split('\n')[0]}` : String(error);
 }
@@ -21,7 +96,7 @@ export async function measureTarget(workload: Workload, targetId: string): Promi
   const base: Measurement = { target: target.id, kind: target.kind, status: 'ok' };
   await preload(target.id);
   const baseline = process.memoryUsage();
-  let peakArrayBuffers = 0;
+  let peakArrayBuffers = baseline.arrayBuffers;
   const sample = () => {
     peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
   };
@@ -43,40 +118,19 @@ export async function measureTarget(workload: Workload, targetId: string): Promi
     ...(subject.outNote ? { outNote: subject.outNote } : {}),
   };
   try {
-    const first = await subject.run();
+    const firstStart = performance.now();
+    let first: unknown = await subject.run();
+    const firstMs = performance.now() - firstStart;
     if (subject.checkable) result.agrees = agreesWithTable(first as ArrayLike<number>, table!, indices, workload.outputDim);
+    first = null;
     sample();
-    const bench = new Bench({
-      time: workload.time,
-      iterations: workload.iterations,
-      warmupTime: workload.warmupTime,
-      warmupIterations: workload.warmupIterations,
-      throws: true,
-    });
-    const options = { afterEach: sample };
-    const methods = subject.methods ?? { fresh: subject.run };
-    for (const [name, fn] of Object.entries(methods)) bench.add(name, fn as () => unknown, options);
-    let out: Float32Array | null = null;
-    if (subject.runOut) {
-      out = new Float32Array(indices.length * workload.outputDim);
-      const runOut = subject.runOut;
-      const buffer = out;
-      bench.add('out', () => runOut(buffer), options);
+    const plan = planCalls(workload, firstMs);
+    if (plan.note) result.note = result.note ? `${result.note}; ${plan.note}` : plan.note;
+    if (plan.options) await timeCalls(subject, plan.options, result, { workload, table, indices, outputBytes, sample });
+    else {
+      result.timing = summarize([firstMs], outputBytes);
+      if (subject.runOut) result.outNote = 'not measured: the first call was the only sample';
     }
-    await bench.run();
-    const timings: Record<string, Timing> = {};
-    for (const task of bench.tasks) timings[task.name] = summarize(task.result!.latency.samples, outputBytes);
-    if (subject.methods) {
-      const names = Object.keys(subject.methods);
-      const best = names.reduce((a, b) => (timings[b]!.medianMs < timings[a]!.medianMs ? b : a));
-      result.method = best;
-      result.timing = timings[best]!;
-      result.methods = Object.fromEntries(names.map((n) => [n, timings[n]!]));
-    } else {
-      result.timing = timings.fresh!;
-    }
-    if (timings.out) result.outTiming = timings.out;
-    if (out && subject.checkable && !agreesWithTable(out, table!, indices, workload.outputDim)) result.agrees = false;
   } catch (error) {
     result.status = 'error';
     result.note = `lookup failed: ${errorLine(error)}`;

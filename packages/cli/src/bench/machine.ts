@@ -1,6 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Machine } from './types.js';
 
@@ -32,10 +33,23 @@ function versionOf(name: string): string | undefined {
   return undefined;
 }
 
+/** `git describe` of the working directory (short commit, `-dirty` when it has changes), if it is a checkout. */
+function revision(): string | undefined {
+  try {
+    return (
+      execFileSync('git', ['describe', '--always', '--dirty'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() ||
+      undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU model, cores, memory, Node version and the versions of the runtimes measured. */
 export function describeMachine(): Machine {
   const list = cpus();
   const versions: Record<string, string> = {};
+  const rev = revision();
   for (const name of PACKAGES) {
     const v = versionOf(name);
     if (v) versions[name] = v;
@@ -46,6 +60,8 @@ export function describeMachine(): Machine {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     platform: `${process.platform} ${process.arch}`,
+    loadAverage: loadavg().map((l) => Math.round(l * 100) / 100),
     versions,
+    ...(rev ? { revision: rev } : {}),
   };
 }

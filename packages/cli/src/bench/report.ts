@@ -52,7 +52,7 @@ function machineLine(report: BenchReport): string {
   const versions = Object.entries(m.versions)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}${versions ? `; ${versions}` : ''}. Run ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(report.seconds)} s.`;
+  return `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}${versions ? `; ${versions}` : ''}${m.revision ? `; source ${m.revision}` : ''}. Run ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(report.seconds)} s${m.loadAverage ? `, load average at the end ${m.loadAverage.join(' / ')} (1/5/15 min)` : ''}.`;
 }
 
 function memoryCell(bytes: number | undefined, tableBytes: number): string {
@@ -62,6 +62,7 @@ function memoryCell(bytes: number | undefined, tableBytes: number): string {
 
 function label(m: Measurement): string {
   if (m.target === 'copy') return `copy limit${m.method ? ` (${m.method})` : ''}`;
+  if (m.target === 'alloc+copy') return 'alloc+copy';
   return m.target;
 }
 

@@ -17,10 +17,23 @@ export interface RunBenchOptions {
   targets?: readonly string[];
   /** The script that runs `bench --child` (default: this process's entry, `process.argv[1]`). */
   script?: string;
-  /** Kill a child after this long (default 10 minutes). */
+  /** Kill a child after this long (default 5 minutes). */
   childTimeoutMs?: number;
   /** Called before each measurement starts and once at the end. */
   onProgress?: (done: number, total: number, label: string) => void;
+}
+
+/** The most telling line of a crashed child's stderr: the thrown error's line, else the last line. */
+export function errorSummary(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0 && !l.startsWith('at ') && !/^Node\.js v/.test(l));
+  return (
+    lines.find((l) => /^(\w*Error|RangeError|TypeError|RuntimeError|FATAL|#)/.test(l) || /out of memory|heap limit/i.test(l)) ??
+    lines.pop() ??
+    ''
+  );
 }
 
 /** Runs one (workload, target) in a fresh Node process and returns what it sent back. */
@@ -42,8 +55,7 @@ function runChild(spec: ChildSpec, script: string, timeoutMs: number): Promise<M
       clearTimeout(timer);
       if (result) return resolve(result);
       const why = signal ? `killed by ${signal}${signal === 'SIGKILL' ? ' (timeout or out of memory)' : ''}` : `exited with code ${code}`;
-      const last = stderr.trim().split('\n').filter(Boolean).pop();
-      resolve(failed(`child process ${why}${last ? `: ${last}` : ''}`));
+      resolve(failed(`child process ${why}${stderr ? `: ${errorSummary(stderr)}` : ''}`));
     });
   });
 }
@@ -67,7 +79,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchReport> {
       results.push(
         target.id === 'torch'
           ? await measureTorch(workload)
-          : await runChild({ workload: name, target: target.id }, script, options.childTimeoutMs ?? 600_000),
+          : await runChild({ workload: name, target: target.id }, script, options.childTimeoutMs ?? 300_000),
       );
       done++;
     }

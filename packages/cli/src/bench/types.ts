@@ -91,7 +91,11 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   platform: string;
+  /** 1, 5 and 15 minute load averages when the run ended (other processes on the machine skew the numbers). */
+  loadAverage?: number[];
   versions: Record<string, string>;
+  /** The source measured: `git describe --always --dirty` of the working directory, when it is a checkout. */
+  revision?: string;
 }
 
 /** One workload's measurements. */
