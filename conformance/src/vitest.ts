@@ -46,3 +46,5 @@ export function describeEmbeddingConformance(options: DescribeConformanceOptions
     }
   });
 }
+
+export { type DescribePropertiesOptions, describeEmbeddingProperties } from './properties.js';
