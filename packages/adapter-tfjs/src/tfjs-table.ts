@@ -15,7 +15,7 @@ import type { TfjsRuntime } from './runtime.js';
 export class TfjsTable implements EmbeddingTableV1 {
   /** The TF.js module the variable belongs to. */
   readonly tf: TfjsRuntime;
-  /** The table. Replaced (never mutated in place) by `assign`; null after dispose. */
+  /** The table. Replaced by `assign` (`doSetWeights`); on the cpu fast path `doScatterAdd` writes into its storage when it is the sole owner. Null after dispose. */
   variable: tfjs.Variable | null;
   private readonly inputDim: number;
   private readonly outputDim: number;
