@@ -138,6 +138,21 @@ describe('sharding', () => {
     const out = await layer.predict([4, 5, 6]);
     expect(Array.from(out.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
+  for (const [name, options] of [
+    ['wasm', { kernel: 'wasm', workers: 0 }],
+    ['js', { kernel: 'js' }],
+  ] as const) {
+    it(`jsTableOf reads and writes rows on the ${name} path too`, async () => {
+      const { layer, weights } = await layerOn(options, 20, 4);
+      const t = jsTableOf(layer)!;
+      expect([t.shardCount, t.shardRows, t.rows, t.outputDim, t.storage]).toEqual([1, 20, 20, 4, 'float32']);
+      expect(t.readRows(18, 2)).toEqual(weights.subarray(72, 80));
+      const into = new Float32Array(8);
+      expect(t.readRows(0, 2, into)).toBe(into);
+      t.writeRows(19, new Float32Array([9, 8, 7, 6]));
+      expect(Array.from((await layer.predict([19])).data)).toEqual([9, 8, 7, 6]);
+    });
+  }
   it('declares tables up to one Float32Array of 2^32 - 1 floats', () => {
     expect(createJsBackend().supports.maxTableBytes).toBe((2 ** 32 - 1) * 4);
   });

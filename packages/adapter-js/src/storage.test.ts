@@ -119,6 +119,10 @@ describe('int8 storage (Keras 3 per-row abs-max)', () => {
     }
     expect(worstRatio).toBeGreaterThan(0.9); // the bound is tight, not vacuous
   });
+  it('NaN cannot be stored in int8 (it becomes 0); ±Infinity saturates to the largest finite magnitude of the row', async () => {
+    const out = await roundTrip('int8', new Float32Array([Number.NaN, 1, -2, Number.NEGATIVE_INFINITY]), 2, 2);
+    expect(Array.from(out)).toEqual([0, 1, -2, -2]);
+  });
   it('stores 1 byte per value (plus a float32 scale per row)', async () => {
     const layer = await Embedding.create(
       { inputDim: 100, outputDim: 10 },

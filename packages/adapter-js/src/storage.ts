@@ -55,15 +55,17 @@ export function halfToFloatTable(): Float32Array {
  * Keras 3's int8 embedding quantization of one row (`abs_max_quantize` along the row):
  * scale = 127 / max|row| (float32), q = round(w * scale) clipped to [-127, 127],
  * dequantized value = q / scale. An all-zero row gets scale 1 (Keras adds epsilon 1e-7
- * to max|row| instead; both give q = 0). Returns the float32 scale.
+ * to max|row| instead; both give q = 0). NaN is stored as 0 and ±Infinity as ±127 (the
+ * row's largest finite magnitude). Returns the float32 scale.
  */
 export function quantizeRowInt8(src: Float32Array, from: number, d: number, dst: Int8Array, at: number): number {
+  // max over the finite values: NaN is stored as 0 and ±Infinity saturates to ±max.
   let max = 0;
   for (let c = 0; c < d; c++) {
     const a = Math.abs(src[from + c]!);
-    if (a > max || Number.isNaN(a)) max = a;
+    if (a > max && a !== Number.POSITIVE_INFINITY) max = a;
   }
-  const scale = max > 0 && Number.isFinite(max) ? Math.fround(127 / max) : 1;
+  const scale = max > 0 ? Math.fround(127 / max) : 1;
   for (let c = 0; c < d; c++) {
     const v = src[from + c]! * scale;
     let q = Math.round(v);
