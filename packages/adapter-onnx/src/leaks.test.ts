@@ -1,0 +1,94 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Embedding } from '@embedding-layer/core';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { createOnnxBackend } from './index.js';
+import type { OnnxRuntime } from './runtime/load-runtime.js';
+import { codeOf } from './testing/helpers.js';
+
+// The approach of packages/adapter-tfjs/src/testing/heap.ts (backends share no code, so it is repeated here).
+function collectGarbage(): void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed();
+  setFlagsFromString('--expose-gc'); // V8 exposes gc() to contexts created after the flag is set
+  (runInNewContext('gc') as () => void)();
+}
+
+function settledHeap(): { heapUsed: number; arrayBuffers: number } {
+  collectGarbage();
+  collectGarbage();
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heapUsed, arrayBuffers };
+}
+
+/** Growth bound: 10 MB of JS heap and 10 MB of ArrayBuffers. */
+const HEAP_GROWTH_BOUND = 10 * 2 ** 20;
+
+function report(label: string, before: ReturnType<typeof settledHeap>, after: ReturnType<typeof settledHeap>): void {
+  const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
+  console.info(
+    `[leak] adapter-onnx ${label}: heapUsed ${mb(after.heapUsed - before.heapUsed)}, arrayBuffers ${mb(after.arrayBuffers - before.arrayBuffers)}; bound ${mb(HEAP_GROWTH_BOUND)} each`,
+  );
+}
+
+/** The real onnxruntime-node, wrapped to count sessions created and released (and nothing else retained). */
+function countingRuntime(): { runtime: OnnxRuntime; counts: { create: number; release: number } } {
+  const counts = { create: 0, release: 0 };
+  const create = async (...args: unknown[]) => {
+    counts.create++;
+    const session = await (ort.InferenceSession.create as (...a: unknown[]) => Promise<ort.InferenceSession>)(...args);
+    const release = session.release.bind(session);
+    Object.assign(session, {
+      release: () => {
+        counts.release++;
+        return release();
+      },
+    });
+    return session;
+  };
+  return { runtime: { Tensor: ort.Tensor, InferenceSession: { create } } as unknown as OnnxRuntime, counts };
+}
+
+const STORAGES = ['float32'] as const;
+
+describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
+  it('10,000 lookups and 1,000 rejected training calls leave the heap flat; dispose releases the session once', async () => {
+    const { runtime, counts } = countingRuntime();
+    const layer = await Embedding.create(
+      { inputDim: 500, outputDim: 16, maskZero: true, seed: 1 },
+      { backend: createOnnxBackend({ runtime, ...(storage === 'float32' ? {} : { storage }) }) },
+    );
+    expect(counts).toEqual({ create: 1, release: 0 });
+    const ids = new Int32Array([0, 17, 499, 3, 3, 250]);
+    const input = { data: ids, shape: [2, 3] };
+    const out = new Float32Array(6 * 16);
+    const gradient = new Float32Array(6 * 16).fill(0.5);
+    const lookups = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        await layer.predict(input);
+        await layer.predict(input, { out });
+        layer.computeMask(input);
+      }
+    };
+    const training = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        expect(await codeOf(() => layer.applyGradients(input, gradient, { learningRate: 0.001 }))).toBe('UNSUPPORTED_FEATURE');
+      }
+    };
+    await lookups(200);
+    await training(50);
+    const before = settledHeap();
+    await lookups(10_000);
+    await training(1_000);
+    const after = settledHeap();
+    report(storage, before, after);
+    expect(after.heapUsed - before.heapUsed).toBeLessThan(HEAP_GROWTH_BOUND);
+    expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(HEAP_GROWTH_BOUND);
+    expect(counts).toEqual({ create: 1, release: 0 });
+    await layer.dispose();
+    expect(counts).toEqual({ create: 1, release: 1 });
+    await layer.dispose(); // idempotent: no second release
+    expect(counts).toEqual({ create: 1, release: 1 });
+  }, 120_000);
+});
