@@ -10,7 +10,10 @@ import { codeOf } from './testing/helpers.js';
 // The approach of packages/adapter-tfjs/src/testing/heap.ts (backends share no code, so it is repeated here).
 function collectGarbage(): void {
   const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) return exposed();
+  if (exposed) {
+    exposed();
+    return;
+  }
   setFlagsFromString('--expose-gc'); // V8 exposes gc() to contexts created after the flag is set
   (runInNewContext('gc') as () => void)();
 }
