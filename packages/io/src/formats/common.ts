@@ -1,4 +1,4 @@
-import type { EmbeddingConfig } from '@embedding-layer/core';
+import { type EmbeddingConfig, EmbeddingError, resolveConfig } from '@embedding-layer/core';
 import { badFile } from '../errors.js';
 import type { EmbeddingRecord, ModelFormat, ProgressCallback, StoredDtype } from '../types.js';
 
@@ -44,6 +44,19 @@ export function makeRecord(file: string, format: ModelFormat, found: FoundMatrix
   }
   if (found.weights.length !== found.rows * found.cols)
     throw badFile(file, `the matrix at ${found.location} holds ${found.weights.length} values, expected ${found.rows * found.cols}.`);
+  // A config built from the matrix shape alone (no config in the file) is checked here, so a
+  // file whose matrix core cannot hold (0 rows, say) fails as a bad file, not at Embedding.create.
+  try {
+    resolveConfig(config);
+  } catch (error) {
+    // The caller's own config values keep their error (a ConfigError, say); the file's get BAD_FILE.
+    if (EmbeddingError.isInstance(error) && (error.code === 'BAD_FILE' || options.config !== undefined)) throw error;
+    throw badFile(
+      file,
+      `the matrix at ${found.location} does not make a valid Embedding: ${(error as Error)?.message ?? String(error)}`,
+      error,
+    );
+  }
   return {
     name: config.name ?? found.name,
     config,

@@ -1,9 +1,10 @@
-import type { Dataset, Group } from 'h5wasm';
+import type { Group } from 'h5wasm';
 import { findEmbeddingConfigs, readLayerConfig, toKeras2LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
 import { atomicWriteFiles, fileSize } from '../util/fs.js';
-import { createH5, type H5Matrix, readH5Matrix, stringAttr, walkH5, withH5, writeStringListAttr } from '../util/h5.js';
+import { createH5, type H5Matrix, type H5Snapshot, readH5Matrix, stringAttr, withH5, writeStringListAttr } from '../util/h5.js';
+import type { H5NodeInfo } from '../util/h5-worker.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 const EMBEDDINGS_DATASET = /^embeddings(:0)?$/;
@@ -11,12 +12,11 @@ const EMBEDDINGS_DATASET = /^embeddings(:0)?$/;
 /** `keras_version` written into our .h5 files: the Keras 2 line whose layout they follow. */
 export const KERAS2_VERSION = '2.15.0';
 
-function embeddingDatasets(root: Group): { path: string; dataset: Dataset }[] {
-  const out: { path: string; dataset: Dataset }[] = [];
-  walkH5(root, (path, node) => {
-    if (node.type === 'Dataset' && EMBEDDINGS_DATASET.test(path.split('/').pop()!)) out.push({ path, dataset: node as Dataset });
-  });
-  return out;
+function embeddingDatasets(file: H5Snapshot, root: string): { path: string; dataset: H5NodeInfo }[] {
+  return file
+    .below(root)
+    .filter(({ rel, node }) => node.type === 'Dataset' && EMBEDDINGS_DATASET.test(rel.split('/').pop()!))
+    .map(({ rel, node }) => ({ path: rel, dataset: node }));
 }
 
 /**
@@ -28,14 +28,13 @@ function embeddingDatasets(root: Group): { path: string; dataset: Dataset }[] {
 export async function readKerasH5(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
   const size = await fileSize(path);
   options.onProgress?.(0, size);
-  const records = await withH5(path, path, (file) => {
-    const modelConfigText = stringAttr(file, 'model_config');
-    const weightsRoot =
-      modelConfigText !== undefined && file.keys().includes('model_weights') ? (file.get('model_weights') as Group) : file;
-    const prefix = weightsRoot === file ? '' : 'model_weights/';
-    const datasets = embeddingDatasets(weightsRoot);
+  const records = await withH5(path, path, { attrs: ['model_config'], datasets: '(^|/)embeddings(:0)?$' }, async (file) => {
+    const modelConfigText = stringAttr(file.get(''), 'model_config');
+    const weightsRoot = modelConfigText !== undefined && file.get('model_weights')?.type === 'Group' ? 'model_weights' : '';
+    const prefix = weightsRoot === '' ? '' : 'model_weights/';
+    const datasets = embeddingDatasets(file, weightsRoot);
     const records: EmbeddingRecord[] = [];
-    const read = (path_: string, dataset: Dataset): H5Matrix => readH5Matrix(dataset, path, `${prefix}${path_}`, size);
+    const read = (path_: string, dataset: H5NodeInfo): Promise<H5Matrix> => readH5Matrix(file, dataset, `${prefix}${path_}`);
 
     if (modelConfigText !== undefined) {
       let modelConfig: unknown;
@@ -57,7 +56,7 @@ export async function readKerasH5(path: string, options: ReadOptions = {}): Prom
           datasets.find((d) => d.path.split('/').slice(-2, -1)[0] === name);
         if (!hit)
           throw badFile(path, `model_config lists Embedding "${name}" but there is no dataset ${prefix}${name}/${name}/embeddings:0.`);
-        const m = read(hit.path, hit.dataset);
+        const m = await read(hit.path, hit.dataset);
         records.push(
           makeRecord(path, 'keras-h5', { name, ...m, location: `${prefix}${hit.path}`, fileConfig: config, sourceConfig, notes }, options),
         );
@@ -72,7 +71,7 @@ export async function readKerasH5(path: string, options: ReadOptions = {}): Prom
       );
     for (const { path: p, dataset } of datasets) {
       const name = p.split('/')[0]!;
-      const m = read(p, dataset);
+      const m = await read(p, dataset);
       records.push(
         makeRecord(
           path,

@@ -3,12 +3,12 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
-import type { Dataset, Group } from 'h5wasm';
 import { findEmbeddingConfigs, keras3DtypePolicy, readLayerConfig, toKeras3LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
 import { atomicWrite, ioTestHooks, readWhole } from '../util/fs.js';
-import { createH5, type H5Matrix, readH5Matrix, readH5Value, stringAttr, walkH5, withH5 } from '../util/h5.js';
+import { createH5, type H5Matrix, type H5Snapshot, readH5Matrix, readH5Values, stringAttr, withH5 } from '../util/h5.js';
+import type { H5NodeInfo } from '../util/h5-worker.js';
 import { dequantizeInt8, quantizeInt8 } from '../util/int8.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
@@ -52,11 +52,11 @@ function keras3WeightPaths(modelConfig: unknown): Map<string, string> {
 }
 
 /** @internal Runs `fn` on HDF5 bytes held in memory (h5wasm's Node build reads real files, so a temp file is used). */
-async function withH5Bytes<T>(bytes: Uint8Array, shownAs: string, fn: Parameters<typeof withH5<T>>[2]): Promise<T> {
+async function withH5Bytes<T>(bytes: Uint8Array, shownAs: string, fn: Parameters<typeof withH5<T>>[3]): Promise<T> {
   const temp = join(ioTestHooks.scratchDir ?? tmpdir(), `embedding-layer-${process.pid}-${randomBytes(6).toString('hex')}.h5`);
   await writeFile(temp, bytes);
   try {
-    return await withH5(temp, shownAs, fn);
+    return await withH5(temp, shownAs, { attrs: ['name'], datasets: '(^|/)vars/[01]$' }, fn);
   } finally {
     await rm(temp, { force: true });
   }
@@ -140,49 +140,52 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
   const weightsBytes = members['model.weights.h5'];
   if (!weightsBytes) throw badFile(path, 'not a Keras 3 .keras file: the zip has no model.weights.h5.');
   const fallback = keras3WeightPaths(modelConfig);
-  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, (h5file) => {
+  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, async (h5file) => {
     const byName = new Map<string, string>();
-    walkH5(h5file, (rel, node) => {
-      if (node.type !== 'Group' || !rel.endsWith('vars')) return;
-      const name = stringAttr(node as Group, 'name');
+    for (const { rel, node } of h5file.below()) {
+      if (node.type !== 'Group' || !rel.endsWith('vars')) continue;
+      const name = stringAttr(node, 'name');
       if (name !== undefined && rel !== 'vars' && !byName.has(name)) byName.set(name, rel.slice(0, -'/vars'.length));
-    });
-    return layers.map((layer) => {
+    }
+    const records: EmbeddingRecord[] = [];
+    for (const layer of layers) {
       const sourceConfig = layer.config as Record<string, unknown>;
       const name = String(sourceConfig.name);
       const { config, notes } = readLayerConfig(layer, path);
       const layerPath = byName.get(name) ?? fallback.get(name);
       const location = `${layerPath}/vars/0`;
-      const dataset = layerPath === undefined ? null : h5file.get(location);
-      if (!dataset || (dataset as Dataset).type !== 'Dataset')
+      const dataset = layerPath === undefined ? undefined : h5file.get(location);
+      if (dataset?.type !== 'Dataset')
         throw badFile(
           path,
           `config.json lists Embedding "${name}" but model.weights.h5 has no dataset ${layerPath ? location : 'layers/<path>/vars/0'} for it.`,
         );
-      const vars = h5file.get(`${layerPath}/vars`) as Group;
       const policy = (sourceConfig.dtype as { config?: { name?: unknown } } | undefined)?.config?.name ?? sourceConfig.dtype;
       if (typeof policy === 'string' && /^(int4|float8)/.test(policy))
         throw badFile(
           path,
           `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 layout is read.`,
         );
-      const m = isInt8Layout(dataset as Dataset, policy)
-        ? readInt8Matrix(vars, `${path} (model.weights.h5)`, `${layerPath}/vars`, weightsBytes.length)
-        : readH5Matrix(dataset as Dataset, `${path} (model.weights.h5)`, location, weightsBytes.length);
-      return makeRecord(
-        path,
-        'keras',
-        { name, ...m, location: `model.weights.h5:${location}`, fileConfig: config, sourceConfig, notes },
-        options,
+      const m = isInt8Layout(dataset, policy)
+        ? await readInt8Matrix(h5file, `${layerPath}/vars`)
+        : await readH5Matrix(h5file, dataset, location);
+      records.push(
+        makeRecord(
+          path,
+          'keras',
+          { name, ...m, location: `model.weights.h5:${location}`, fileConfig: config, sourceConfig, notes },
+          options,
+        ),
       );
-    });
+    }
+    return records;
   });
 }
 
 /** True when a layer's variables use Keras 3's int8 layout (dtype policy `int8_from_*`, or an int8 `vars/0`). */
-function isInt8Layout(dataset: Dataset, policy: unknown): boolean {
+function isInt8Layout(dataset: H5NodeInfo, policy: unknown): boolean {
   const meta = dataset.metadata;
-  return (typeof policy === 'string' && policy.startsWith('int8_from_')) || (meta.type === 0 && meta.size === 1 && meta.signed);
+  return (typeof policy === 'string' && policy.startsWith('int8_from_')) || (meta?.type === 0 && meta.size === 1 && meta.signed);
 }
 
 /**
@@ -191,38 +194,41 @@ function isInt8Layout(dataset: Dataset, policy: unknown): boolean {
  * `embeddings_scale` float32 (input_dim,), the per-row abs-max scale; dequantized as Keras does:
  * `w[r, c] = q[r, c] / scale[r]` (in float32).
  */
-function readInt8Matrix(vars: Group, file: string, location: string, fileBytes: number): H5Matrix {
-  const q = vars.get('0') as Dataset | null;
-  const s = vars.get('1') as Dataset | null;
+async function readInt8Matrix(file: H5Snapshot, location: string): Promise<H5Matrix> {
+  const shown = file.shownAs;
+  const q = file.get(`${location}/0`);
+  const s = file.get(`${location}/1`);
   if (q?.type !== 'Dataset' || s?.type !== 'Dataset')
     throw badFile(
-      file,
-      `${location}: an int8-quantized Embedding needs vars/0 (int8 embeddings) and vars/1 (float32 embeddings_scale); found ${JSON.stringify(vars.keys())}.`,
+      shown,
+      `${location}: an int8-quantized Embedding needs vars/0 (int8 embeddings) and vars/1 (float32 embeddings_scale); found ${JSON.stringify(file.keys(location))}.`,
     );
   const shape = q.shape ?? [];
   const qm = q.metadata;
-  if (shape.length !== 2 || qm.type !== 0 || qm.size !== 1 || !qm.signed)
+  if (shape.length !== 2 || qm?.type !== 0 || qm.size !== 1 || !qm.signed)
     throw badFile(
-      file,
+      shown,
       `${location}/0: expected a 2-D int8 (input_dim, output_dim) matrix, found ${JSON.stringify(q.dtype)} of shape ${JSON.stringify(shape)}.`,
     );
   const [rows, cols] = shape as [number, number];
   const sm = s.metadata;
-  if (JSON.stringify(s.shape) !== JSON.stringify([rows]) || sm.type !== 1 || ![4, 8].includes(sm.size))
+  if (JSON.stringify(s.shape) !== JSON.stringify([rows]) || sm?.type !== 1 || ![4, 8].includes(sm.size))
     throw badFile(
-      file,
+      shown,
       `${location}/1: expected the float32 embeddings_scale of shape [${rows}], found ${JSON.stringify(s.dtype)} of shape ${JSON.stringify(s.shape)}.`,
     );
   const count = rows * cols;
-  const values = readH5Value(q, file, `${location}/0`, count, fileBytes);
-  const scales = readH5Value(s, file, `${location}/1`, rows * sm.size, fileBytes);
+  const [values, scales] = await readH5Values(file, [
+    { node: q, claimedBytes: count },
+    { node: s, claimedBytes: rows * sm.size },
+  ]);
   if (
     !(values instanceof Int8Array) ||
     values.length !== count ||
     !(scales instanceof Float32Array || scales instanceof Float64Array) ||
     scales.length !== rows
   )
-    throw badFile(file, `${location}: the int8 embeddings or their scale could not be read as ${rows} x ${cols} int8 and ${rows} floats.`);
+    throw badFile(shown, `${location}: the int8 embeddings or their scale could not be read as ${rows} x ${cols} int8 and ${rows} floats.`);
   return {
     weights: dequantizeInt8(values, Float32Array.from(scales), rows, cols),
     rows,
