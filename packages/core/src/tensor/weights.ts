@@ -26,7 +26,8 @@ export function toWeightArray(weights: unknown, inputDim: number, outputDim: num
   if (w instanceof Float32Array || w instanceof Float64Array) {
     if (w.length !== size)
       throw new InvalidWeightsError(`setWeights expected ${size} values (${inputDim} x ${outputDim}), received ${w.length}.`);
-    return Float32Array.from(w);
+    // slice() and the typed-array constructor copy natively; Float32Array.from would go through the iterator.
+    return w instanceof Float32Array ? w.slice() : new Float32Array(w);
   }
   if (typeof w === 'object' && w !== null && !Array.isArray(w) && 'data' in w && 'shape' in w) {
     const { data, shape } = w as { data: unknown; shape: unknown };

@@ -38,5 +38,5 @@ export function toTargetArray(y: TargetInput, outputShape: readonly number[]): F
   if (values.length !== size) {
     throw new ShapeMismatchError(`targets hold ${values.length} values; the output [${outputShape.join(', ')}] has ${size}.`);
   }
-  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  return values instanceof Float32Array ? values : new Float32Array(values as ArrayLike<number>);
 }
