@@ -81,7 +81,12 @@ async function readAcrossShards(
 ): Promise<Uint8Array> {
   // The manifest's sizes are checked against the shards before anything is allocated.
   const sizes: number[] = [];
-  for (const shard of shards) sizes.push(await fileSize(shard));
+  for (const shard of shards)
+    sizes.push(
+      await fileSize(shard).catch((error: unknown) => {
+        throw badFile(file, `weight shard ${basename(shard)} cannot be read (${(error as Error)?.message ?? String(error)})`, error);
+      }),
+    );
   const total = sizes.reduce((a, b) => a + b, 0);
   if (!Number.isSafeInteger(offset + length) || offset + length > total)
     throw badFile(
@@ -195,6 +200,8 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
         path,
         `weight ${entry.name}: expected a 2-D (input_dim, output_dim) matrix, found shape ${JSON.stringify(entry.shape)}.`,
       );
+    if (!entry.quantization && entry.dtype !== 'float32')
+      throw badFile(path, `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(entry.dtype)}; expected float32.`);
     const [rows, cols] = entry.shape as [number, number];
     const length = entryBytes(path, entry);
     const shards = group.paths.map((p) => join(dir, p));
