@@ -53,7 +53,7 @@ function countingRuntime(): { runtime: OnnxRuntime; counts: { create: number; re
   return { runtime: { Tensor: ort.Tensor, InferenceSession: { create } } as unknown as OnnxRuntime, counts };
 }
 
-const STORAGES = ['float32'] as const;
+const STORAGES = ['float32', 'float16', 'int8'] as const;
 
 describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
   it('10,000 lookups and 1,000 rejected training calls leave the heap flat; dispose releases the session once', async () => {

@@ -10,6 +10,7 @@ import {
 } from '@embedding-layer/core';
 import type * as Ort from 'onnxruntime-node';
 import { buildEmbeddingModel, ONNX_NAMES, type OnnxIndexType } from './model/build-embedding-model.js';
+import { decodeHalf, decodeInt8, encodeHalf, encodeInt8, type OnnxStorage } from './model/quantize.js';
 import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from './model/versions.js';
 import { indexFeed } from './runtime/index-feed.js';
 import { loadOnnxRuntime, type OnnxRuntime, type OnnxRuntimeSource } from './runtime/load-runtime.js';
@@ -39,6 +40,15 @@ export interface OnnxBackendOptions {
    * default (one thread per core).
    */
   intraOpNumThreads?: number;
+  /**
+   * How each layer's table is held and fed to the session. Default `'float32'`. `'float16'`:
+   * IEEE binary16 bits (round to nearest even; 2 bytes a value), cast to float32 after the
+   * Gather. `'int8'`: Keras 3's per-row abs-max int8 (1 byte a value plus a float32 scale per
+   * row), dequantized after the Gather as `q / scale`. Lookups and `getWeights` return the
+   * dequantized float32 values; `setWeights` quantizes again. Export writes those dequantized
+   * values as a float32 table (see the README).
+   */
+  storage?: OnnxStorage;
 }
 
 /** Node's typed arrays (and so core's weights) hold at most 2^32 bytes; the session itself has no limit (the table is fed). */
@@ -65,12 +75,19 @@ interface RunResult {
  * (synchronously, atomically) and the session never needs rebuilding.
  */
 export class OnnxTable implements EmbeddingTableV1 {
-  weights: Float32Array;
   readonly runtime: OnnxRuntime;
   readonly indexType: OnnxIndexType;
+  readonly storage: OnnxStorage;
   private readonly config: ResolvedEmbeddingConfig;
   private readonly session: Ort.InferenceSession;
+  /** float32 storage: the table itself. */
+  private f32: Float32Array | null = null;
+  /** float16 storage: the table's binary16 bits. */
+  private f16: Uint16Array | null = null;
+  /** int8 storage: the quantized values and each row's scale. */
+  private i8: { values: Int8Array; scales: Float32Array } | null = null;
   private tableTensor: Ort.Tensor | null = null;
+  private scalesTensor: Ort.Tensor | null = null;
   private active = 0;
   private idle: (() => void) | null = null;
   private disposed = false;
@@ -81,12 +98,40 @@ export class OnnxTable implements EmbeddingTableV1 {
     config: ResolvedEmbeddingConfig,
     weights: Float32Array,
     indexType: OnnxIndexType,
+    storage: OnnxStorage = 'float32',
   ) {
     this.runtime = runtime;
     this.session = session;
     this.config = config;
-    this.weights = weights;
     this.indexType = indexType;
+    this.storage = storage;
+    this.store(weights);
+  }
+
+  /** The table as float32: the stored array for float32 storage (no copy), else a dequantized copy. */
+  get weights(): Float32Array {
+    if (this.f32) return this.f32;
+    if (this.f16) return decodeHalf(this.f16);
+    if (this.i8) return decodeInt8(this.i8.values, this.i8.scales, this.config.outputDim);
+    return new Float32Array(0);
+  }
+
+  /** Bytes of the stored table (values, plus the row scales for int8). */
+  get storedBytes(): number {
+    return (
+      (this.f32?.byteLength ?? 0) + (this.f16?.byteLength ?? 0) + (this.i8 ? this.i8.values.byteLength + this.i8.scales.byteLength : 0)
+    );
+  }
+
+  private store(weights: Float32Array): void {
+    this.f32 = null;
+    this.f16 = null;
+    this.i8 = null;
+    if (this.storage === 'float16') this.f16 = encodeHalf(weights);
+    else if (this.storage === 'int8') this.i8 = encodeInt8(weights, this.config.inputDim, this.config.outputDim);
+    else this.f32 = weights;
+    this.tableTensor = null;
+    this.scalesTensor = null;
   }
 
   /** True after `doDispose`. */
@@ -102,11 +147,19 @@ export class OnnxTable implements EmbeddingTableV1 {
   async run(indices: Int32Array, withMask: boolean): Promise<RunResult> {
     if (this.disposed) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     const { Tensor } = this.runtime;
-    this.tableTensor ??= new Tensor('float32', this.weights, [this.config.inputDim, this.config.outputDim]);
-    const feeds = {
+    const dims = [this.config.inputDim, this.config.outputDim];
+    if (this.tableTensor === null) {
+      if (this.f16) this.tableTensor = new Tensor('float16', this.f16, dims);
+      else if (this.i8) {
+        this.tableTensor = new Tensor('int8', this.i8.values, dims);
+        this.scalesTensor = new Tensor('float32', this.i8.scales, [this.config.inputDim]);
+      } else this.tableTensor = new Tensor('float32', this.f32 ?? new Float32Array(0), dims);
+    }
+    const feeds: Record<string, Ort.Tensor> = {
       [ONNX_NAMES.indices]: new Tensor(this.indexType, indexFeed(indices, this.indexType), [indices.length]),
       [ONNX_NAMES.embeddings]: this.tableTensor,
     };
+    if (this.scalesTensor) feeds[ONNX_NAMES.scales] = this.scalesTensor;
     const fetches = withMask && this.config.maskZero ? [ONNX_NAMES.output, ONNX_NAMES.mask] : [ONNX_NAMES.output];
     this.active++;
     try {
@@ -133,21 +186,22 @@ export class OnnxTable implements EmbeddingTableV1 {
   }
 
   doSetWeights(weights: Float32Array): void {
-    // Core hands over a validated fresh copy; runs in flight keep the tensor they captured.
-    this.weights = weights;
-    this.tableTensor = null;
+    // Core hands over a validated fresh copy; runs in flight keep the tensors they captured
+    // (quantized storage encodes into new arrays).
+    this.store(weights);
   }
 
   doExport(format: string): Uint8Array {
     if (format !== 'onnx') throw new UnsupportedFeatureError(`export to ${JSON.stringify(format)}`, 'onnx', 'it exports: onnx');
-    if (this.weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD) {
+    const weights = this.weights;
+    if (weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD) {
       throw new UnsupportedFeatureError(
         'export of tables over 2 GiB as one byte array',
         'onnx',
         'a model that large needs ONNX external data; use writeOnnxFile(layer, path), which writes the table beside the .onnx file',
       );
     }
-    return buildEmbeddingModel(this.config, this.weights, { indexType: this.indexType });
+    return buildEmbeddingModel(this.config, weights, { indexType: this.indexType });
   }
 
   async doDispose(): Promise<void> {
@@ -157,7 +211,10 @@ export class OnnxTable implements EmbeddingTableV1 {
     // Runs already scheduled must finish before the native session is released.
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.tableTensor = null;
-    this.weights = new Float32Array(0);
+    this.scalesTensor = null;
+    this.f32 = null;
+    this.f16 = null;
+    this.i8 = null;
     await this.session.release();
   }
 }
@@ -182,8 +239,12 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
       `intraOpNumThreads must be a non-negative integer (0 = ONNX Runtime's default), received ${String(intraOpNumThreads)}.`,
     );
   }
+  const storage = options.storage ?? 'float32';
+  if (storage !== 'float32' && storage !== 'float16' && storage !== 'int8') {
+    throw new InvalidConfigError(`storage must be "float32", "float16" or "int8", received ${JSON.stringify(storage)}.`);
+  }
   const runtime = options.runtime;
-  return { indexType, executionProviders, intraOpNumThreads, ...(runtime === undefined ? {} : { runtime }) };
+  return { indexType, executionProviders, intraOpNumThreads, storage, ...(runtime === undefined ? {} : { runtime }) };
 }
 
 /**
@@ -205,7 +266,7 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
  *   MissingPeerError when onnxruntime-node cannot be loaded.
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBackendV1 {
-  const { indexType, executionProviders, intraOpNumThreads, runtime: source } = checkOptions(options);
+  const { indexType, executionProviders, intraOpNumThreads, storage, runtime: source } = checkOptions(options);
   let loading: Promise<OnnxRuntime> | null = null;
   const runtime = (): Promise<OnnxRuntime> => {
     loading ??= loadOnnxRuntime(source).catch((error: unknown) => {
@@ -220,7 +281,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
     supports: { dtypes: ['float32'], maxTableBytes: MAX_TABLE_BYTES, export: ['onnx'] },
     async doCreateTable(config, weights) {
       const ort = await runtime();
-      const model = buildEmbeddingModel(config, weights, { table: 'input', indexType, inputShape: ['n'] });
+      const model = buildEmbeddingModel(config, weights, { table: 'input', indexType, inputShape: ['n'], storage });
       let session: Ort.InferenceSession;
       try {
         session = await ort.InferenceSession.create(model, {
@@ -236,7 +297,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
           { cause: error },
         );
       }
-      const table = new OnnxTable(ort, session, config, weights, indexType);
+      const table = new OnnxTable(ort, session, config, weights, indexType, storage);
       TABLES.set(config, table);
       return table;
     },

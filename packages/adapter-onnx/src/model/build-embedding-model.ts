@@ -3,6 +3,7 @@
 import { InvalidConfigError, InvalidWeightsError, type ResolvedEmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
 import onnxProto from 'onnx-proto';
 import { tableBytes } from './little-endian.js';
+import type { OnnxStorage } from './quantize.js';
 import { DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_IR_VERSION, ONNX_OPSET_VERSION } from './versions.js';
 
 const { onnx } = onnxProto;
@@ -25,6 +26,17 @@ export const ONNX_NAMES = {
   zero: 'zero',
   /** Intermediate bool value `indices == 0`. */
   isPadding: 'is_padding',
+  /** int8 storage: graph input, the float32 scale of each row `[input_dim]` (value = q / scale). */
+  scales: 'scales',
+} as const;
+
+/** Intermediate values of the quantized graphs (storage float16 / int8). */
+const QUANT_NAMES = {
+  gathered: 'gathered',
+  gatheredFloat: 'gathered_float',
+  gatheredScales: 'gathered_scales',
+  scaleAxes: 'scale_axes',
+  rowScales: 'row_scales',
 } as const;
 
 /** Where the table goes when it is stored as ONNX external data. */
@@ -64,6 +76,14 @@ export interface BuildEmbeddingModelOptions {
   table?: 'initializer' | 'input';
   /** Store the table as ONNX external data (required for tables over 2 GiB). */
   externalData?: ExternalDataOptions;
+  /**
+   * Element type of the `embeddings` input, with `table: 'input'` only (exported models hold
+   * a float32 table). `'float32'` (default). `'float16'`: `embeddings` is FLOAT16 and the
+   * graph is `Cast(Gather(embeddings, indices), to=FLOAT)`. `'int8'`: `embeddings` is INT8
+   * and a second input `scales` (float32 `[input_dim]`) holds each row's scale; the graph is
+   * `Div(Cast(Gather(embeddings, indices), to=FLOAT), Unsqueeze(Gather(scales, indices), -1))`.
+   */
+  storage?: OnnxStorage;
 }
 
 /** One dimension of a graph input or output: a fixed size, or a symbolic name such as `'batch'`. */
@@ -163,6 +183,10 @@ export function buildEmbeddingModel(
   if (table !== 'initializer' && table !== 'input') fail('options.table', table, '"initializer" or "input"');
   const inputShape = options.inputShape === undefined ? defaultInputShape(config) : checkInputShape(options.inputShape);
   const external = options.externalData === undefined ? null : checkExternalData(options.externalData);
+  const storage = options.storage ?? 'float32';
+  if (storage !== 'float32' && storage !== 'float16' && storage !== 'int8')
+    fail('options.storage', storage, '"float32", "float16" or "int8"');
+  if (storage !== 'float32' && table !== 'input') fail('options.storage', storage, '"float32" when the table is an initializer');
 
   const indexElem = indexType === 'int32' ? DataType.INT32 : DataType.INT64;
   const N = ONNX_NAMES;
@@ -172,7 +196,11 @@ export function buildEmbeddingModel(
   const initializers: onnxProto.onnx.ITensorProto[] = [];
 
   if (table === 'input') {
-    inputs.push({ name: N.embeddings, type: tensorType(DataType.FLOAT, [inputDim, outputDim]), docString: 'The embedding table.' });
+    const tableElem = storage === 'float16' ? DataType.FLOAT16 : storage === 'int8' ? DataType.INT8 : DataType.FLOAT;
+    inputs.push({ name: N.embeddings, type: tensorType(tableElem, [inputDim, outputDim]), docString: `The embedding table (${storage}).` });
+    if (storage === 'int8') {
+      inputs.push({ name: N.scales, type: tensorType(DataType.FLOAT, [inputDim]), docString: 'The scale of each row: value = q / scale.' });
+    }
   } else {
     const tensor: onnxProto.onnx.ITensorProto = {
       name: N.embeddings,
@@ -197,21 +225,42 @@ export function buildEmbeddingModel(
     initializers.push(tensor);
   }
 
+  const Q = QUANT_NAMES;
+  const axis0 = [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }];
+  const toFloat = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }];
+  const outputShape = [...inputShape, outputDim];
+  const valueInfo: onnxProto.onnx.IValueInfoProto[] = [];
   const nodes: onnxProto.onnx.INodeProto[] = [
     {
       name: 'gather',
       opType: 'Gather',
       domain: '',
       input: [N.embeddings, N.indices],
-      output: [N.output],
-      attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 }],
+      output: [storage === 'float32' ? N.output : Q.gathered],
+      attribute: axis0,
     },
   ];
-  const outputShape = [...inputShape, outputDim];
+  if (storage === 'float16') {
+    nodes.push({ name: 'cast', opType: 'Cast', domain: '', input: [Q.gathered], output: [N.output], attribute: toFloat });
+    valueInfo.push({ name: Q.gathered, type: tensorType(DataType.FLOAT16, outputShape) });
+  } else if (storage === 'int8') {
+    initializers.push({ name: Q.scaleAxes, dataType: DataType.INT64, dims: [1], rawData: new Uint8Array(8).fill(0xff) }); // int64 -1 (all bytes 0xff in any byte order)
+    nodes.push(
+      { name: 'cast', opType: 'Cast', domain: '', input: [Q.gathered], output: [Q.gatheredFloat], attribute: toFloat },
+      { name: 'gather_scales', opType: 'Gather', domain: '', input: [N.scales, N.indices], output: [Q.gatheredScales], attribute: axis0 },
+      { name: 'unsqueeze_scales', opType: 'Unsqueeze', domain: '', input: [Q.gatheredScales, Q.scaleAxes], output: [Q.rowScales] },
+      { name: 'dequantize', opType: 'Div', domain: '', input: [Q.gatheredFloat, Q.rowScales], output: [N.output] },
+    );
+    valueInfo.push(
+      { name: Q.gathered, type: tensorType(DataType.INT8, outputShape) },
+      { name: Q.gatheredFloat, type: tensorType(DataType.FLOAT, outputShape) },
+      { name: Q.gatheredScales, type: tensorType(DataType.FLOAT, inputShape) },
+      { name: Q.rowScales, type: tensorType(DataType.FLOAT, [...inputShape, 1]) },
+    );
+  }
   const outputs: onnxProto.onnx.IValueInfoProto[] = [
     { name: N.output, type: tensorType(DataType.FLOAT, outputShape), docString: 'Embeddings, [...indices.shape, output_dim].' },
   ];
-  const valueInfo: onnxProto.onnx.IValueInfoProto[] = [];
   if (config.maskZero) {
     initializers.push({
       name: N.zero,
