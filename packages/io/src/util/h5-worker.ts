@@ -86,8 +86,8 @@ parentPort.on('message', async (msg) => {
 });
 `;
 
-/** @internal Time limit of one HDF5 request (scan or read) before it is treated as a hang. */
-export const h5WorkerLimits = { timeoutMs: 60_000 };
+/** @internal Time limit of one HDF5 request (scan or read) before it is treated as a hang, and how many worker threads read HDF5 files concurrently. */
+export const h5WorkerLimits = { timeoutMs: 60_000, workers: 1 };
 
 function h5wasmUrl(): string {
   try {
@@ -109,42 +109,54 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-let worker: Worker | undefined;
-let nextId = 1;
-const pending = new Map<number, Pending>();
-/** Requests run one at a time (the worker is single-threaded anyway), so a timeout blames the right file. */
-let queue: Promise<unknown> = Promise.resolve();
+/** One worker and the request it is running (requests run one at a time per worker, so a timeout blames the right file). */
+interface Slot {
+  worker?: Worker;
+  pending: Map<number, Pending>;
+  queue: Promise<unknown>;
+}
 
-function getWorker(): Worker {
-  if (worker) return worker;
+let nextId = 1;
+const slots: Slot[] = [];
+
+function getWorker(slot: Slot): Worker {
+  if (slot.worker) return slot.worker;
   const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5wasmUrl: h5wasmUrl() } });
   w.unref();
   w.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: string }) => {
-    const p = pending.get(msg.id);
+    const p = slot.pending.get(msg.id);
     if (!p) return;
-    pending.delete(msg.id);
+    slot.pending.delete(msg.id);
     if (msg.ok) p.resolve(msg.result);
     else p.reject(new Error(msg.error));
   });
   const fail = (error: unknown) => {
-    if (worker === w) worker = undefined;
-    for (const p of pending.values()) p.reject(error);
-    pending.clear();
+    if (slot.worker === w) slot.worker = undefined;
+    for (const p of slot.pending.values()) p.reject(error);
+    slot.pending.clear();
   };
   w.on('error', fail);
   w.on('exit', (code) => fail(new Error(`the HDF5 worker exited (code ${code}).`)));
-  worker = w;
+  slot.worker = w;
   return w;
 }
 
+function pickSlot(): Slot {
+  const count = Math.max(1, Math.floor(h5WorkerLimits.workers));
+  while (slots.length < count) slots.push({ pending: new Map(), queue: Promise.resolve() });
+  const active = slots.slice(0, count);
+  return active.find((s) => s.pending.size === 0) ?? active[nextId % count]!;
+}
+
 function request<T>(message: Record<string, unknown>, shownAs: string, what: string): Promise<T> {
+  const slot = pickSlot();
   const run = () =>
     new Promise<T>((resolvePromise, reject) => {
-      const w = getWorker();
+      const w = getWorker(slot);
       const id = nextId++;
       const timer = setTimeout(() => {
-        pending.delete(id);
-        if (worker === w) worker = undefined;
+        slot.pending.delete(id);
+        if (slot.worker === w) slot.worker = undefined;
         void w.terminate();
         reject(
           badFile(
@@ -153,7 +165,7 @@ function request<T>(message: Record<string, unknown>, shownAs: string, what: str
           ),
         );
       }, h5WorkerLimits.timeoutMs);
-      pending.set(id, {
+      slot.pending.set(id, {
         resolve: (v) => {
           clearTimeout(timer);
           resolvePromise(v as T);
@@ -166,10 +178,10 @@ function request<T>(message: Record<string, unknown>, shownAs: string, what: str
       w.ref();
       w.postMessage({ ...message, id });
     }).finally(() => {
-      if (pending.size === 0) worker?.unref();
+      if (slot.pending.size === 0) slot.worker?.unref();
     });
-  const result = queue.then(run, run);
-  queue = result.catch(() => undefined);
+  const result = slot.queue.then(run, run);
+  slot.queue = result.catch(() => undefined);
   return result;
 }
 
