@@ -36,6 +36,23 @@ describe('createOnnxWebBackend', () => {
     }
   });
 
+  it('float16 and int8 storage give the bits of the onnxruntime-node backend', async () => {
+    for (const storage of ['float16', 'int8'] as const) {
+      const web = await Embedding.create(CONFIG, { backend: createOnnxWebBackend({ runtime: ort, storage }) });
+      const node = await Embedding.create(CONFIG, { backend: createOnnxBackend({ storage }) });
+      try {
+        const [a, b] = [await web.predict(INPUT), await node.predict(INPUT)];
+        expect(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)).toEqual(
+          Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
+        );
+        expect(web.getWeights()[0]).toEqual(node.getWeights()[0]);
+      } finally {
+        await Promise.all([web.dispose(), node.dispose()]);
+      }
+    }
+    expect(() => createOnnxWebBackend({ storage: 'int4' as never })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG' }));
+  });
+
   it('rejects a runtime that is not onnxruntime-web with INVALID_CONFIG naming onnxruntime-web', async () => {
     const error = await Embedding.create(CONFIG, { backend: createOnnxWebBackend({ runtime: {} as never }) }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'INVALID_CONFIG' });

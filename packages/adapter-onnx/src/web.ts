@@ -1,9 +1,11 @@
 import { type EmbeddingBackendV1, InvalidConfigError, MissingPeerError } from '@embedding-layer/core';
 import type * as OrtWeb from 'onnxruntime-web';
 import type { OnnxIndexType } from './model/build-embedding-model.js';
+import type { OnnxStorage } from './model/quantize.js';
 import { createOnnxBackend } from './onnx-backend.js';
 
 export type { OnnxIndexType } from './model/build-embedding-model.js';
+export type { OnnxStorage } from './model/quantize.js';
 
 /**
  * The parts of the `onnxruntime-web` module this package uses (`InferenceSession` and
@@ -33,6 +35,8 @@ export interface OnnxWebBackendOptions {
    * `BigInt64Array`. Also the index type of `layer.export('onnx')`.
    */
   indexType?: OnnxIndexType;
+  /** Table storage, as `createOnnxBackend`'s: `'float32'` (default), `'float16'` or `'int8'`. */
+  storage?: OnnxStorage;
 }
 
 const PEER = 'onnxruntime-web';
@@ -92,9 +96,9 @@ export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): Embed
   if (typeof options !== 'object' || options === null) {
     throw new InvalidConfigError(`createOnnxWebBackend options must be an object, received ${String(options)}.`);
   }
-  const { runtime: source, executionProviders = ['wasm'], indexType = 'int32' } = options;
+  const { runtime: source, executionProviders = ['wasm'], indexType = 'int32', storage = 'float32' } = options;
   // Threads come from ort.env.wasm.numThreads on the web, so no intra-op option is passed (0).
-  const settings = { executionProviders, indexType, intraOpNumThreads: 0 } as const;
+  const settings = { executionProviders, indexType, intraOpNumThreads: 0, storage } as const;
   // Validates the options now; its `supports` is this backend's.
   const shape = createOnnxBackend(settings);
   let loading: Promise<EmbeddingBackendV1> | null = null;
