@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { buildEmbeddingModel, createOnnxBackend, predictTensor, toOnnx } from './index.js';
 import { onnxTableOf } from './onnx-backend.js';
 import { codeOf, loadStrictly } from './testing/helpers.js';
+import { checkModel, decodeModel } from './testing/onnx-checker.js';
 
 type Quantized = 'float16' | 'int8';
 
@@ -139,12 +140,14 @@ describe('the quantized graphs and storage', () => {
       await layer.dispose();
     }
   });
-  it('declare the stored types (FLOAT16; INT8 plus float32 scales) and pass ONNX strict type and shape inference', async () => {
+  it('declare the stored types (FLOAT16; INT8 plus float32 scales) and pass the ONNX checker rules and strict type and shape inference', async () => {
     const config = (await onnxLayer('float32', new Float32Array(40), 4, 10)).config;
     for (const storage of ['float16', 'int8'] as const) {
       for (const indexType of ['int32', 'int64'] as const) {
         for (const inputShape of [['n'], ['batch', 3]]) {
           const model = buildEmbeddingModel(config, new Float32Array(40), { table: 'input', storage, indexType, inputShape });
+          const inferred = checkModel(decodeModel(model));
+          expect(inferred.get('output')).toEqual({ elem: 1, shape: [...inputShape, 10] }); // FLOAT
           await loadStrictly(model);
           const session = await ort.InferenceSession.create(model);
           const types = Object.fromEntries(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : null]));

@@ -1,20 +1,38 @@
 // Test helper: the rules of ONNX's own checker (onnx/checker.cc: check_model, check_graph,
 // check_value_info, check_tensor, check_node) that apply to this package's graphs, plus the
-// shape/type inference of the three operators used, re-stated in TypeScript because the
+// shape/type inference of the operators used (Gather, Equal, Not; Cast, Unsqueeze, Div for quantized storage), re-stated in TypeScript because the
 // Python `onnx` package is not available here. Not part of the public API.
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
 const T = onnx.TensorProto.DataType;
 
-const ELEMENT_BYTES: Record<number, number> = { [T.FLOAT]: 4, [T.INT32]: 4, [T.INT64]: 8, [T.BOOL]: 1 };
+const ELEMENT_BYTES: Record<number, number> = { [T.FLOAT]: 4, [T.INT32]: 4, [T.INT64]: 8, [T.BOOL]: 1, [T.FLOAT16]: 2, [T.INT8]: 1 };
 
 /** Operator schemas at opset 13 for the operators the builder uses: input/output counts and attributes. */
 const SCHEMAS: Record<string, { inputs: number; outputs: number; attributes: Record<string, number> }> = {
   Gather: { inputs: 2, outputs: 1, attributes: { axis: onnx.AttributeProto.AttributeType.INT } },
   Equal: { inputs: 2, outputs: 1, attributes: {} },
   Not: { inputs: 1, outputs: 1, attributes: {} },
+  // The quantized-storage graphs (float16: Cast; int8: Cast, Unsqueeze, Div).
+  Cast: { inputs: 1, outputs: 1, attributes: { to: onnx.AttributeProto.AttributeType.INT } },
+  Unsqueeze: { inputs: 2, outputs: 1, attributes: {} },
+  Div: { inputs: 2, outputs: 1, attributes: {} },
 };
+
+/** Numpy broadcasting of two shapes (symbolic dimensions must match by name or meet a 1). */
+function broadcast(a: Dim[], b: Dim[], fail: (rule: string) => never): Dim[] {
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = a[a.length - n + i] ?? 1;
+    const y = b[b.length - n + i] ?? 1;
+    if (x === y || y === 1) out.push(x);
+    else if (x === 1) out.push(y);
+    else fail(`Div: shapes ${JSON.stringify(a)} and ${JSON.stringify(b)} do not broadcast`);
+  }
+  return out;
+}
 
 type Dim = number | string;
 interface ValueType {
@@ -67,6 +85,7 @@ export function checkModel(
   if (!g.name) fail("Field 'name' of graph is required to be non-empty");
 
   const known = new Map<string, ValueType>();
+  const constants = new Map<string, onnxProto.onnx.TensorProto>();
   const checkValueInfo = (v: onnxProto.onnx.IValueInfoProto) => {
     if (!v.name) fail("Field 'name' of value_info is required to be non-empty");
     if (!v.type) fail(`Field 'type' of value_info ${v.name} is required but missing`);
@@ -107,6 +126,7 @@ export function checkModel(
       fail(`initializer ${t.name} also a graph input`);
     }
     known.set(t.name!, { elem: t.dataType!, shape: t.dims.map(num) });
+    constants.set(t.name!, t);
   }
 
   for (const v of g.valueInfo) checkValueInfo(v);
@@ -141,6 +161,27 @@ export function checkModel(
       if (ins[0]!.elem !== ins[1]!.elem) fail('Equal: inputs must have the same type T');
       if (ins[1]!.shape.length !== 0) fail('Equal: this graph compares with a scalar');
       out = { elem: T.BOOL, shape: ins[0]!.shape };
+    } else if (n.opType === 'Cast') {
+      const to = num(n.attribute.find((a) => a.name === 'to')?.i ?? 0);
+      if (!ELEMENT_BYTES[to]) fail('Cast: missing or unsupported "to"');
+      out = { elem: to, shape: ins[0]!.shape };
+    } else if (n.opType === 'Unsqueeze') {
+      const axesTensor = constants.get(n.input[1]!);
+      if (!axesTensor || axesTensor.dataType !== T.INT64 || !axesTensor.rawData) fail('Unsqueeze: axes must be an int64 initializer');
+      const raw = axesTensor!.rawData;
+      const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+      const rank = ins[0]!.shape.length + raw.byteLength / 8;
+      const axes = Array.from({ length: raw.byteLength / 8 }, (_, i) => Number(view.getBigInt64(8 * i, true))).map((a) =>
+        a < 0 ? a + rank : a,
+      );
+      if (axes.some((a) => a < 0 || a >= rank) || new Set(axes).size !== axes.length) fail('Unsqueeze: axes out of range or repeated');
+      const shape: Dim[] = [];
+      const rest = [...ins[0]!.shape];
+      for (let i = 0; i < rank; i++) shape.push(axes.includes(i) ? 1 : rest.shift()!);
+      out = { elem: ins[0]!.elem, shape };
+    } else if (n.opType === 'Div') {
+      if (ins[0]!.elem !== ins[1]!.elem) fail('Div: inputs must have the same type T');
+      out = { elem: ins[0]!.elem, shape: broadcast(ins[0]!.shape, ins[1]!.shape, fail) };
     } else {
       if (ins[0]!.elem !== T.BOOL) fail('Not: input must be bool');
       out = { elem: T.BOOL, shape: ins[0]!.shape };
