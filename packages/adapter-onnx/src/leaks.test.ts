@@ -3,7 +3,7 @@ import { runInNewContext } from 'node:vm';
 import { Embedding } from '@embedding-layer/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { createOnnxBackend } from './index.js';
+import { createOnnxBackend, predictTensor } from './index.js';
 import type { OnnxRuntime } from './runtime/load-runtime.js';
 import { codeOf } from './testing/helpers.js';
 
@@ -56,7 +56,7 @@ function countingRuntime(): { runtime: OnnxRuntime; counts: { create: number; re
 const STORAGES = ['float32', 'float16', 'int8'] as const;
 
 describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
-  it('10,000 lookups and 1,000 rejected training calls leave the heap flat; dispose releases the session once', async () => {
+  it('10,000 lookups (predict, predict into out, computeMask, predictTensor; setWeights every 10th) and 1,000 rejected training calls leave the heap flat; dispose releases the session once', async () => {
     const { runtime, counts } = countingRuntime();
     const layer = await Embedding.create(
       { inputDim: 500, outputDim: 16, maskZero: true, seed: 1 },
@@ -67,11 +67,15 @@ describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
     const input = { data: ids, shape: [2, 3] };
     const out = new Float32Array(6 * 16);
     const gradient = new Float32Array(6 * 16).fill(0.5);
+    const tensor = new ort.Tensor('int32', ids, [2, 3]);
+    const table = Float32Array.from({ length: 500 * 16 }, (_, i) => Math.sin(i));
     const lookups = async (n: number) => {
       for (let i = 0; i < n; i++) {
         await layer.predict(input);
         await layer.predict(input, { out });
         layer.computeMask(input);
+        await predictTensor(layer, tensor);
+        if (i % 10 === 0) layer.setWeights([table]); // re-encodes the table (quantized storage)
       }
     };
     const training = async (n: number) => {
