@@ -843,3 +843,25 @@ describe('bad model files corpus', () => {
     else expect(summary).toEqual(JSON.parse(readFileSync(corpusFile, 'utf8')));
   }, 240_000);
 });
+
+describe('files the fuzzer found', () => {
+  it('keras-h5-hdf5-loop.h5 (fuzz case 114, seed 20261130: a bit flip and 6 inserted bytes) loops h5wasm; it fails with BadFileError at the time limit and the worker is replaced', async () => {
+    const { h5WorkerLimits } = await import('../src/util/h5-worker.js');
+    const path = join(dirname(new URL(import.meta.url).pathname), 'fixtures/fuzz-found/keras-h5-hdf5-loop.h5');
+    const goodPath = join(tmp.dir, 'good-keras-h5', 'm.h5');
+    const layer = await loadEmbedding(goodPath, { backend: createJsBackend() });
+    const seed = Array.from((await layer.predict(SEED_INDICES)).data as Float32Array);
+    h5WorkerLimits.timeoutMs = 2000;
+    try {
+      const error = await loadEmbedding(path, { backend: createJsBackend() }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadFileError);
+      expect((error as BadFileError).code).toBe('BAD_FILE');
+      expect((error as Error).message).toMatch(new RegExp(`^${path}: HDF5 scan did not finish within 2 s`));
+    } finally {
+      h5WorkerLimits.timeoutMs = 60_000;
+    }
+    expect(Array.from((await layer.predict(SEED_INDICES)).data as Float32Array)).toEqual(seed);
+    const again = await loadEmbedding(goodPath, { backend: createJsBackend() });
+    expect(Array.from((await again.predict(SEED_INDICES)).data as Float32Array)).toEqual(seed);
+  });
+});

@@ -261,8 +261,10 @@ export async function fuzz(options: {
   seed: number;
   count: number;
   bases: readonly FuzzBase[];
-  read: (bytes: Uint8Array, base: FuzzBase, rand: () => number) => Promise<readonly EmbeddingRecord[]>;
+  read: (bytes: Uint8Array, base: FuzzBase, rand: () => number, lane: number) => Promise<readonly EmbeddingRecord[]>;
   inflight: string;
+  /** Cases run at once (each on its own lane: scratch file, HDF5 worker). Default 1. */
+  concurrency?: number;
 }): Promise<FuzzStats> {
   const stats: FuzzStats = {
     format: options.format,
@@ -276,19 +278,20 @@ export async function fuzz(options: {
   };
   const runStarted = performance.now();
   const start = Number(process.env.IO_FUZZ_START ?? 0);
-  for (let i = start; i < start + options.count; i++) {
+  const lanes = Math.max(1, options.concurrency ?? 1);
+  const runCase = async (i: number, lane: number) => {
     const rand = prng(caseSeed(options.seed, options.format, i));
     const base = pickBase(options.bases, rand);
     const { bytes, log } = mutate(base.bytes, rand, base.json === true);
     const describe = () =>
       `format ${options.format}, seed ${options.seed}, case ${i}, base ${base.label}, mutations ${JSON.stringify(log)}`;
-    writeFileSync(options.inflight, describe());
+    writeFileSync(`${options.inflight}.${lane}`, describe());
     stats.files++;
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     try {
       const records = await Promise.race([
-        options.read(bytes, base, rand),
+        options.read(bytes, base, rand, lane),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`HANG: no result after ${HANG_LIMIT_MS} ms`)), HANG_LIMIT_MS);
         }),
@@ -299,15 +302,31 @@ export async function fuzz(options: {
       if (error instanceof BadFileError && error.code === 'BAD_FILE' && typeof error.message === 'string' && error.message.length > 0) {
         stats.badFile++;
         if (error.message.includes('did not finish within')) stats.guardedHangs++;
-      } else stats.failures.push(`${describe()}: ${(error as Error)?.stack ?? String(error)}`);
+      } else stats.failures.push(`${describe()}: ${(error as Error)?.stack ?? String(error)}${keep(bytes, i)}`);
     } finally {
       clearTimeout(timer);
     }
-    if (performance.now() - started > HANG_LIMIT_MS) stats.failures.push(`${describe()}: HANG: took over ${HANG_LIMIT_MS} ms`);
-    if (stats.failures.length >= 20) break;
+    if (performance.now() - started > HANG_LIMIT_MS)
+      stats.failures.push(`${describe()}: HANG: took over ${HANG_LIMIT_MS} ms${keep(bytes, i)}`);
+  };
+  for (let i = start; i < start + options.count && stats.failures.length < 20; i += lanes) {
+    const batch: Promise<void>[] = [];
+    for (let lane = 0; lane < lanes && i + lane < start + options.count; lane++) batch.push(runCase(i + lane, lane));
+    await Promise.all(batch);
   }
   stats.ms = Math.round(performance.now() - runStarted);
   return stats;
+}
+
+/**
+ * Keeps a failing case's bytes in the OS temp dir and says where: our own exports carry HDF5
+ * timestamps, so their bases (and the mutated bytes) differ from run to run; the kept file
+ * replays the failure exactly.
+ */
+function keep(bytes: Uint8Array, index: number): string {
+  const path = join(tmpdir(), `io-fuzz-failure-${process.pid}-${index}.bin`);
+  writeFileSync(path, bytes);
+  return `\n(the mutated file is kept at ${path})`;
 }
 
 /** Writes `bytes` to `path` (reusing one path per format). */
