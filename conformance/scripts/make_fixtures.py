@@ -538,10 +538,30 @@ def main():
         ('seed-negative', {'inputDim': 10, 'outputDim': 4, 'seed': -1}, 'negative seed'),
         ('name-empty', {'inputDim': 10, 'outputDim': 4, 'name': ''}, 'empty name'),
         ('unknown-argument', {'inputDim': 10, 'outputDim': 4, 'inputDims': 3}, 'a misspelt argument'),
+        ('input-dim-null', {'inputDim': None, 'outputDim': 4}, 'input_dim null'),
+        ('input-dim-bool', {'inputDim': True, 'outputDim': 4}, 'input_dim a boolean'),
+        ('output-dim-nan', {'inputDim': 10, 'outputDim': N('NaN')}, 'output_dim NaN'),
+        ('output-dim-infinity', {'inputDim': 10, 'outputDim': N('Infinity')}, 'output_dim Infinity'),
+        ('output-dim-string', {'inputDim': 10, 'outputDim': '4'}, 'output_dim as a string'),
+        ('initializer-number', {'inputDim': 10, 'outputDim': 4, 'embeddingsInitializer': 42}, 'an initializer that is a number'),
+        ('initializer-nan-param', {'inputDim': 10, 'outputDim': 4, 'embeddingsInitializer': {'className': 'RandomNormal', 'config': {'stddev': N('NaN')}}}, 'stddev NaN'),
+        ('initializer-infinite-param', {'inputDim': 10, 'outputDim': 4, 'embeddingsInitializer': {'className': 'RandomUniform', 'config': {'maxval': N('Infinity')}}}, 'maxval Infinity'),
+        ('regularizer-array', {'inputDim': 10, 'outputDim': 4, 'embeddingsRegularizer': ['l2']}, 'a regularizer given as an array'),
+        ('regularizer-infinite', {'inputDim': 10, 'outputDim': 4, 'activityRegularizer': {'className': 'L1', 'config': {'l1': N('Infinity')}}}, 'l1 Infinity'),
+        ('constraint-negative', {'inputDim': 10, 'outputDim': 4, 'embeddingsConstraint': {'className': 'MaxNorm', 'config': {'max_value': -1}}}, 'max_value -1'),
+        ('input-length-string', {'inputDim': 10, 'outputDim': 4, 'inputLength': 'ten'}, 'input_length a string'),
+        ('input-length-nan', {'inputDim': 10, 'outputDim': 4, 'inputLength': N('NaN')}, 'input_length NaN'),
+        ('seed-string', {'inputDim': 10, 'outputDim': 4, 'seed': 'abc'}, 'seed a string'),
+        ('seed-huge', {'inputDim': 10, 'outputDim': 4, 'seed': 2 ** 60}, 'seed beyond 2^53'),
+        ('name-number', {'inputDim': 10, 'outputDim': 4, 'name': 5}, 'name a number'),
+        ('dropout-one', {'inputDim': 10, 'outputDim': 4, 'embeddingsDropout': 1}, 'embeddings_dropout 1'),
+        ('dropout-negative', {'inputDim': 10, 'outputDim': 4, 'embeddingsDropout': -0.1}, 'embeddings_dropout -0.1'),
     ]
     config_errors = [{'id': cid, 'title': title, 'source': 'keras/tfjs validation', 'config': cfg, 'expect': {'error': 'INVALID_CONFIG'}}
                      for cid, cfg, title in bad]
     config_errors += [
+        {'id': 'table-too-large', 'title': '100,000 x 100,000 floats (40 GB) is refused before anything is allocated', 'source': 'contract',
+         'config': {'inputDim': 100000, 'outputDim': 100000}, 'expect': {'error': 'UNSUPPORTED_FEATURE'}},
         {'id': 'keras-config-wrong-class', 'title': 'fromConfig of a Dense layer', 'source': 'keras',
          'kerasConfig': {'class_name': 'Dense', 'config': {'units': 3}}, 'expect': {'error': 'INVALID_CONFIG'}},
         {'id': 'keras-config-quantized', 'title': 'fromConfig of a Keras 3 int8-quantized Embedding', 'source': 'keras 3',
@@ -577,6 +597,13 @@ def main():
         ie('shape-length-mismatch', 'data length is not the product of shape', {'dtype': 'int32', 'data': [1, 2, 3], 'shape': [2, 2]}, code='SHAPE_MISMATCH'),
         ie('negative-shape', 'a negative dimension', {'dtype': 'int32', 'data': [], 'shape': [-1, 0]}, code='SHAPE_MISMATCH'),
         ie('scalar', 'a bare number (rank 0)', 3, code='SHAPE_MISMATCH'),
+        ie('rank-0-shape', '{ data, shape: [] } (rank 0)', {'dtype': 'int32', 'data': [1], 'shape': []}, code='SHAPE_MISMATCH'),
+        ie('bigint-beyond-int64', 'a BigInt beyond int64 in nested arrays', [[1, {'$bigint': '1180591620717411303424'}]], position=[0, 1]),
+        ie('bigint-negative-nested', 'a negative BigInt in nested arrays', [[{'$bigint': '-3'}]], position=[0, 0]),
+        ie('object-element', 'an object in nested arrays', [[1, {}]], position=[0, 1]),
+        ie('string-input', 'a string instead of indices', 'hello', code='SHAPE_MISMATCH'),
+        ie('nan-in-nested', 'NaN in nested arrays', [[1, N('NaN')]], position=[0, 1]),
+        ie('negative-zero-then-bad', '-0 is the valid index 0; the 11 after it is not', {'dtype': 'float32', 'data': [N('-0'), 11], 'shape': [2]}, position=[1]),
         ie('input-length-disagree', 'predict on a (2, 3) input when input_length is 2', [[1, 2, 3], [4, 5, 6]], code='SHAPE_MISMATCH',
            config={'inputDim': 10, 'outputDim': 3, 'inputLength': 2}),
     ]
@@ -719,7 +746,7 @@ def main():
          'config': {'inputDim': 3, 'outputDim': 2, 'seed': 4}, 'expect': {'copy': True}},
         {'id': 'nan-weights-allowed', 'title': 'NaN weights are accepted (as in Keras) and looked up as NaN', 'source': 'keras',
          'config': {'inputDim': 2, 'outputDim': 2, 'seed': 1}, 'setWeights': [[1, {'$number': 'NaN'}, 3, 4]], 'input': [0],
-         'expect': {'weights': [[1, {'$number': 'NaN'}], [3, 4]], 'output': [1, {'$number': 'NaN'}]}},
+         'expect': {'weights': [[1, {'$number': 'NaN'}], [3, 4]], 'output': [1, {'$number': 'NaN'}], 'nonFinite': 1}},
     ]
     write('weights.json', 'weights', 'getWeights/setWeights: Keras semantics; a failed setWeights changes nothing.', weights)
 

@@ -278,6 +278,15 @@ const weights: Runner = async (fixture, context) => {
     if (expect.weights) checkFloats('getWeights', layer.getWeights()[0]!, flatten(expect.weights));
     if (expect.output)
       checkFloats('lookup', (await layer.predict(decodeInput(fixture.input!, layer.config.inputDim))).data, flatten(expect.output));
+    if (expect.nonFinite !== undefined) {
+      const report = layer.validate();
+      check(
+        !report.ok && report.nan + report.infinite === expect.nonFinite,
+        () => `validate(): expected ${expect.nonFinite} non-finite values, found ${report.nan + report.infinite}.`,
+      );
+    } else {
+      check(layer.validate().ok, 'validate(): expected only finite weights.');
+    }
     if (expect.copy) {
       const copy = layer.getWeights()[0]!;
       copy.fill(123);

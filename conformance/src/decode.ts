@@ -1,11 +1,12 @@
 import { type IndexInput, Xoshiro128 } from '@embedding-layer/core';
 import type { FixtureInput, FixtureNumber } from './types.js';
 
-/** Decodes `{ "$number": ... }` and leaves everything else alone, recursively. */
+/** Decodes `{ "$number": ... }` and `{ "$bigint": ... }` (what JSON cannot hold) and leaves everything else alone, recursively. */
 export function decodeNumbers(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(decodeNumbers);
   if (typeof value === 'object' && value !== null) {
     if ('$number' in value) return Number((value as { $number: string }).$number);
+    if ('$bigint' in value) return BigInt((value as { $bigint: string }).$bigint);
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, decodeNumbers(v)]));
   }
   return value;

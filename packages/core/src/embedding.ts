@@ -12,6 +12,7 @@ import { toIndexTensor } from './tensor/indices.js';
 import { computeMask } from './tensor/mask.js';
 import { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 import type { EmbeddingOutput, IndexInput, IndexTensor, MaskTensor } from './tensor/types.js';
+import { validateWeights, type WeightReport } from './tensor/validate.js';
 import { toWeightArray, type WeightInput } from './tensor/weights.js';
 import type { LossIdentifier } from './training/losses.js';
 import type { OptimizerIdentifier } from './training/optimizers/registry.js';
@@ -103,6 +104,9 @@ function splitBatches(
   return out;
 }
 
+/** The longest Float32Array V8 allocates (Node 20): core's initial table is one array. */
+const MAX_TABLE_ELEMENTS = 2 ** 32 - 1;
+
 function checkBackend(backend: unknown): EmbeddingBackendV1 {
   const b = backend as Partial<EmbeddingBackendV1> | undefined;
   if (typeof b !== 'object' || b === null || typeof b.doCreateTable !== 'function') {
@@ -149,8 +153,9 @@ export class Embedding {
     const resolved = resolveConfig(config);
     const { inputDim, outputDim } = resolved;
     const bytes = inputDim * outputDim * 4;
-    const max = backend.supports.maxTableBytes;
-    if (max !== undefined && bytes > max) {
+    // Core creates the initial table as one Float32Array: at most 2^32 - 1 elements in V8.
+    const max = Math.min(backend.supports.maxTableBytes ?? Number.POSITIVE_INFINITY, MAX_TABLE_ELEMENTS * 4);
+    if (bytes > max) {
       throw new UnsupportedFeatureError(
         'tables of this size',
         backend.name,
@@ -241,6 +246,11 @@ export class Embedding {
   setWeights(weights: readonly WeightInput[]): void {
     const table = this.live();
     table.doSetWeights(toWeightArray(weights, this.config.inputDim, this.config.outputDim));
+  }
+
+  /** Reports NaN and infinite weights (which `setWeights` accepts, as Keras does). */
+  validate(): WeightReport {
+    return validateWeights(this.live().doGetWeights(), this.config.outputDim);
   }
 
   /** Keras 2's `get_config()`: snake_case keys, initializer as `{ class_name, config }`. */

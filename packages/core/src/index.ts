@@ -29,6 +29,7 @@ export { toIndexTensor, unravelIndex } from './tensor/indices.js';
 export { computeMask } from './tensor/mask.js';
 export { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 export type { EmbeddingOutput, IndexData, IndexInput, IndexTensor, MaskTensor, NestedIndices } from './tensor/types.js';
+export { validateWeights, type WeightReport } from './tensor/validate.js';
 export { toWeightArray, type WeightInput } from './tensor/weights.js';
 export { embeddingDropoutScales } from './training/dropout.js';
 export { LOSSES, type LossIdentifier, lossAndGradient } from './training/losses.js';
