@@ -131,7 +131,10 @@ function getWorker(slot: Slot): Worker {
     else p.reject(new Error(msg.error));
   });
   const fail = (error: unknown) => {
-    if (slot.worker === w) slot.worker = undefined;
+    // A worker terminated after a timeout exits later, when its slot already has a new worker
+    // running the next request: only the slot's current worker may fail the slot's requests.
+    if (slot.worker !== w) return;
+    slot.worker = undefined;
     for (const p of slot.pending.values()) p.reject(error);
     slot.pending.clear();
   };
