@@ -25,6 +25,7 @@ export { addRegularizerGradient, regularizerPenalty } from './regularizers/penal
 export { REGULARIZERS } from './regularizers/registry.js';
 export type { KerasClassSpec, KerasIdentifier, KerasObject, ParamRule } from './serialization/keras-object.js';
 export type { BackendCapabilitiesV1, EmbeddingBackendV1, EmbeddingTableV1 } from './spec/v1/index.js';
+export { decodeHalf, decodeInt8, encodeHalf, encodeInt8, halfToFloatTable, quantizeRowInt8, toHalf } from './storage/quantize.js';
 export { toIndexTensor, unravelIndex } from './tensor/indices.js';
 export { computeMask } from './tensor/mask.js';
 export { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
