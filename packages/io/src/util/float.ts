@@ -1,41 +1,8 @@
+import { halfToFloatTable, toHalf } from '@embedding-layer/core';
+
+// float16 encoding and decoding are core's (shared with the adapters' float16 storage).
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
-
-/** @internal IEEE 754 binary16 bits to a float (exact). */
-export function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >>> 10) & 0x1f;
-  const mant = h & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
-
-/** @internal A float32 value to binary16 bits, rounding to nearest even (as NumPy's astype(float16)). */
-export function floatToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && h & 1)) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
-  return sign | h;
-}
 
 /** @internal bfloat16 bits to a float (exact). */
 export function bfloat16ToFloat(b: number): number {
@@ -55,7 +22,8 @@ export function floatToBfloat16(value: number): number {
 export function decodeHalf(bytes: Uint8Array, count: number, littleEndian = true): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = halfToFloat(view.getUint16(i * 2, littleEndian));
+  const table = halfToFloatTable();
+  for (let i = 0; i < count; i++) out[i] = table[view.getUint16(i * 2, littleEndian)]!;
   return out;
 }
 
@@ -95,7 +63,7 @@ export function float32Bytes(values: Float32Array): Uint8Array {
 /** @internal Encodes float32 values as little-endian binary16 bytes. */
 export function encodeHalf(values: Float32Array): Uint8Array {
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]!);
+  for (let i = 0; i < values.length; i++) out[i] = toHalf(values[i]!);
   return new Uint8Array(out.buffer);
 }
 
