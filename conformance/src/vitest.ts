@@ -47,4 +47,5 @@ export function describeEmbeddingConformance(options: DescribeConformanceOptions
   });
 }
 
+export { collectGarbage, HEAP_GROWTH_BOUND, type HeapFigures, reportHeapGrowth, settledHeap } from './heap.js';
 export { type DescribePropertiesOptions, describeEmbeddingProperties } from './properties.js';

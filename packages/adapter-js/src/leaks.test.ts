@@ -1,36 +1,7 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { HEAP_GROWTH_BOUND, reportHeapGrowth, settledHeap } from '@embedding-layer/conformance/vitest';
 import { Embedding } from '@embedding-layer/core';
 import { describe, expect, it } from 'vitest';
 import { createJsBackend } from './index.js';
-
-// The approach of packages/adapter-tfjs/src/testing/heap.ts (backends share no code, so it is repeated here).
-function collectGarbage(): void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) {
-    exposed();
-    return;
-  }
-  setFlagsFromString('--expose-gc'); // V8 exposes gc() to contexts created after the flag is set
-  (runInNewContext('gc') as () => void)();
-}
-
-function settledHeap(): { heapUsed: number; arrayBuffers: number } {
-  collectGarbage();
-  collectGarbage();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return { heapUsed, arrayBuffers };
-}
-
-/** Growth bound: 10 MB of JS heap and 10 MB of ArrayBuffers. */
-const HEAP_GROWTH_BOUND = 10 * 2 ** 20;
-
-function report(label: string, before: ReturnType<typeof settledHeap>, after: ReturnType<typeof settledHeap>): void {
-  const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
-  console.info(
-    `[leak] adapter-js ${label}: heapUsed ${mb(after.heapUsed - before.heapUsed)}, arrayBuffers ${mb(after.arrayBuffers - before.arrayBuffers)}; bound ${mb(HEAP_GROWTH_BOUND)} each`,
-  );
-}
 
 describe.each(['float32', 'float16', 'int8'] as const)('no leaks on adapter-js, storage %s', (storage) => {
   it('10,000 lookups (predict, predict into out, computeMask) and 1,000 training steps (rmsprop, mse) leave the heap flat', async () => {
@@ -60,7 +31,7 @@ describe.each(['float32', 'float16', 'int8'] as const)('no leaks on adapter-js, 
     await lookups(10_000);
     await training(1_000);
     const after = settledHeap();
-    report(storage, before, after);
+    reportHeapGrowth(`adapter-js ${storage}`, before, after);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(HEAP_GROWTH_BOUND);
     expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(HEAP_GROWTH_BOUND);
     await layer.dispose();

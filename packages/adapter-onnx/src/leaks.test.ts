@@ -1,39 +1,10 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { HEAP_GROWTH_BOUND, reportHeapGrowth, settledHeap } from '@embedding-layer/conformance/vitest';
 import { Embedding } from '@embedding-layer/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { createOnnxBackend, predictTensor } from './index.js';
 import type { OnnxRuntime } from './runtime/load-runtime.js';
 import { codeOf } from './testing/helpers.js';
-
-// The approach of packages/adapter-tfjs/src/testing/heap.ts (backends share no code, so it is repeated here).
-function collectGarbage(): void {
-  const exposed = (globalThis as { gc?: () => void }).gc;
-  if (exposed) {
-    exposed();
-    return;
-  }
-  setFlagsFromString('--expose-gc'); // V8 exposes gc() to contexts created after the flag is set
-  (runInNewContext('gc') as () => void)();
-}
-
-function settledHeap(): { heapUsed: number; arrayBuffers: number } {
-  collectGarbage();
-  collectGarbage();
-  const { heapUsed, arrayBuffers } = process.memoryUsage();
-  return { heapUsed, arrayBuffers };
-}
-
-/** Growth bound: 10 MB of JS heap and 10 MB of ArrayBuffers. */
-const HEAP_GROWTH_BOUND = 10 * 2 ** 20;
-
-function report(label: string, before: ReturnType<typeof settledHeap>, after: ReturnType<typeof settledHeap>): void {
-  const mb = (n: number) => `${(n / 2 ** 20).toFixed(2)} MB`;
-  console.info(
-    `[leak] adapter-onnx ${label}: heapUsed ${mb(after.heapUsed - before.heapUsed)}, arrayBuffers ${mb(after.arrayBuffers - before.arrayBuffers)}; bound ${mb(HEAP_GROWTH_BOUND)} each`,
-  );
-}
 
 /** The real onnxruntime-node, wrapped to count sessions created and released (and nothing else retained). */
 function countingRuntime(): { runtime: OnnxRuntime; counts: { create: number; release: number } } {
@@ -89,7 +60,7 @@ describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
     await lookups(10_000);
     await training(1_000);
     const after = settledHeap();
-    report(storage, before, after);
+    reportHeapGrowth(`adapter-onnx ${storage}`, before, after);
     expect(after.heapUsed - before.heapUsed).toBeLessThan(HEAP_GROWTH_BOUND);
     expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(HEAP_GROWTH_BOUND);
     expect(counts).toEqual({ create: 1, release: 0 });

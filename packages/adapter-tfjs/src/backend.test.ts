@@ -1,3 +1,4 @@
+import { HEAP_GROWTH_BOUND, settledHeap } from '@embedding-layer/conformance/vitest';
 import {
   computeMask,
   Embedding,
@@ -10,7 +11,6 @@ import {
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { computeMaskTensor, createTfjsBackend, lookupTensor, registerEmbeddingLayer } from './index.js';
-import { HEAP_GROWTH_BOUND, settledHeap } from './testing/heap.js';
 
 async function codeOf(action: () => unknown): Promise<string> {
   try {

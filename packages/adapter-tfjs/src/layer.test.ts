@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HEAP_GROWTH_BOUND, settledHeap } from '@embedding-layer/conformance/vitest';
 import { Embedding as CoreEmbedding, EmbeddingError, initializeEmbeddings, resolveConfig } from '@embedding-layer/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,6 @@ import {
   registerEmbeddingLayer,
   toTfjsLoss,
 } from './index.js';
-import { HEAP_GROWTH_BOUND, settledHeap } from './testing/heap.js';
 
 const Embedding = registerEmbeddingLayer(tf);
 
