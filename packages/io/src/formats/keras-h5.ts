@@ -2,8 +2,8 @@ import type { Group } from 'h5wasm';
 import { findEmbeddingConfigs, readLayerConfig, toKeras2LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
-import { atomicWriteFiles, fileSize } from '../util/fs.js';
-import { createH5, type H5Matrix, type H5Snapshot, readH5Matrix, stringAttr, withH5, writeStringListAttr } from '../util/h5.js';
+import { atomicWriteFiles, fileSize, writeBytes } from '../util/fs.js';
+import { createH5Bytes, type H5Matrix, type H5Snapshot, readH5Matrix, stringAttr, withH5, writeStringListAttr } from '../util/h5.js';
 import type { H5NodeInfo } from '../util/h5-worker.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
@@ -138,28 +138,31 @@ export async function writeKerasH5(path: string, data: EmbeddingData, options: W
   await atomicWriteFiles([
     {
       path,
-      write: (temp) =>
-        createH5(temp, (file) => {
-          let root: Group = file;
-          if (!options.weightsOnly) {
-            file.create_attribute('keras_version', KERAS2_VERSION);
-            file.create_attribute('backend', 'tensorflow');
-            file.create_attribute('model_config', modelConfig);
-            root = file.create_group('model_weights');
-          }
-          root.create_attribute('backend', 'tensorflow');
-          root.create_attribute('keras_version', KERAS2_VERSION);
-          writeStringListAttr(root, 'layer_names', options.weightsOnly ? [name] : [inputName, name]);
-          if (!options.weightsOnly) writeStringListAttr(root.create_group(inputName), 'weight_names', []);
-          const layerGroup = root.create_group(name);
-          writeStringListAttr(layerGroup, 'weight_names', [`${name}/embeddings:0`]);
-          layerGroup.create_group(name).create_dataset({
-            name: 'embeddings:0',
-            data: data.weights,
-            shape: [data.config.inputDim, data.config.outputDim],
-            dtype: '<f',
-          });
-        }),
+      write: async (temp) =>
+        writeBytes(
+          temp,
+          await createH5Bytes((file) => {
+            let root: Group = file;
+            if (!options.weightsOnly) {
+              file.create_attribute('keras_version', KERAS2_VERSION);
+              file.create_attribute('backend', 'tensorflow');
+              file.create_attribute('model_config', modelConfig);
+              root = file.create_group('model_weights');
+            }
+            root.create_attribute('backend', 'tensorflow');
+            root.create_attribute('keras_version', KERAS2_VERSION);
+            writeStringListAttr(root, 'layer_names', options.weightsOnly ? [name] : [inputName, name]);
+            if (!options.weightsOnly) writeStringListAttr(root.create_group(inputName), 'weight_names', []);
+            const layerGroup = root.create_group(name);
+            writeStringListAttr(layerGroup, 'weight_names', [`${name}/embeddings:0`]);
+            layerGroup.create_group(name).create_dataset({
+              name: 'embeddings:0',
+              data: data.weights,
+              shape: [data.config.inputDim, data.config.outputDim],
+              dtype: '<f',
+            });
+          }),
+        ),
     },
   ]);
 }

@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
-import { readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
+import { strFromU8, strToU8, zipSync } from 'fflate';
 import { findEmbeddingConfigs, keras3DtypePolicy, readLayerConfig, toKeras3LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
-import { atomicWrite, ioTestHooks, readWhole } from '../util/fs.js';
-import { createH5, type H5Matrix, type H5Snapshot, readH5Matrix, readH5Values, stringAttr, withH5 } from '../util/h5.js';
+import { atomicWrite, readWhole } from '../util/fs.js';
+import { createH5Bytes, type H5Matrix, type H5Snapshot, readH5Matrix, readH5Values, stringAttr, withH5Bytes } from '../util/h5.js';
 import type { H5NodeInfo } from '../util/h5-worker.js';
 import { dequantizeInt8, quantizeInt8 } from '../util/int8.js';
+import { readZip } from '../util/zip.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 /** `keras_version` written into our .keras files' metadata.json: the Keras 3 release whose layout they follow. */
@@ -51,28 +48,20 @@ function keras3WeightPaths(modelConfig: unknown): Map<string, string> {
   return paths;
 }
 
-/** @internal Runs `fn` on HDF5 bytes held in memory (h5wasm's Node build reads real files, so a temp file is used). */
-async function withH5Bytes<T>(bytes: Uint8Array, shownAs: string, fn: Parameters<typeof withH5<T>>[3]): Promise<T> {
-  const temp = join(ioTestHooks.scratchDir ?? tmpdir(), `embedding-layer-${process.pid}-${randomBytes(6).toString('hex')}.h5`);
-  await writeFile(temp, bytes);
-  try {
-    return await withH5(temp, shownAs, { attrs: ['name'], datasets: '(^|/)vars/[01]$' }, fn);
-  } finally {
-    await rm(temp, { force: true });
-  }
-}
-
 /**
- * Limits on what a .keras zip may inflate to, checked against each entry's declared sizes before
- * anything is inflated (fflate inflates into a buffer of the declared size and never grows it,
- * so the actual output is bounded by the declared size). Keras stores its entries uncompressed.
+ * Limits on what a .keras zip may inflate to. The whole central directory is checked first
+ * (entry count against its size, unique names, no shared bytes), then each member read is
+ * inflated to at most its declared size, its limit here and `maxRatio` times the bytes its
+ * deflate stream really consumes. Keras stores its entries uncompressed.
  */
 export const KERAS_ZIP_LIMITS = {
   /** Largest uncompressed `config.json` / `metadata.json`. */
   maxJsonBytes: 64 * 1024 * 1024,
   /** Largest uncompressed `model.weights.h5`. */
   maxWeightsBytes: 8 * 1024 * 1024 * 1024,
-  /** Largest uncompressed/compressed ratio for an entry over 1 MiB (deflate tops out near 1032:1). */
+  /** Largest total of the three members, uncompressed. */
+  maxTotalBytes: 8 * 1024 * 1024 * 1024 + 128 * 1024 * 1024,
+  /** Largest uncompressed/compressed ratio for an entry over 1 MiB, on the bytes its deflate stream really consumes (deflate tops out near 1032:1). */
   maxRatio: 100,
 } as const;
 
@@ -85,31 +74,7 @@ const MEMBERS: Readonly<Record<string, number>> = {
 function unzip(path: string, bytes: Uint8Array): Record<string, Uint8Array> {
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04))
     throw badFile(path, 'not a .keras file: expected a zip archive (magic "PK\\x03\\x04").');
-  let refused: string | undefined;
-  let out: Record<string, Uint8Array>;
-  try {
-    out = unzipSync(bytes, {
-      filter: (entry) => {
-        const limit = MEMBERS[entry.name];
-        if (limit === undefined || refused !== undefined) return false; // only the entries we read are inflated
-        const ratio = entry.size > 0 ? entry.originalSize / entry.size : Number.POSITIVE_INFINITY;
-        if (entry.originalSize > limit)
-          refused = `zip entry ${entry.name} declares ${entry.originalSize} bytes uncompressed, over the ${limit}-byte limit (a zip bomb?).`;
-        else if (entry.compression !== 0 && entry.originalSize > 1024 * 1024 && ratio > KERAS_ZIP_LIMITS.maxRatio)
-          refused = `zip entry ${entry.name} declares ${entry.originalSize} bytes from ${entry.size} compressed (ratio ${Math.round(ratio)}:1, over the ${KERAS_ZIP_LIMITS.maxRatio}:1 limit; a zip bomb?).`;
-        else if (entry.compression === 0 && entry.originalSize !== entry.size)
-          refused = `zip entry ${entry.name} is stored uncompressed but declares ${entry.originalSize} bytes uncompressed and ${entry.size} stored.`;
-        else if (entry.compression !== 0 && entry.compression !== 8)
-          refused = `zip entry ${entry.name} uses compression method ${entry.compression}; expected stored (0) or deflate (8).`;
-        return refused === undefined;
-      },
-    });
-  } catch (error) {
-    if (refused !== undefined) throw badFile(path, refused);
-    throw badFile(path, `the zip archive is damaged or truncated (${(error as Error)?.message ?? String(error)}).`, error);
-  }
-  if (refused !== undefined) throw badFile(path, refused);
-  return out;
+  return readZip(path, bytes, { members: MEMBERS, maxTotalBytes: KERAS_ZIP_LIMITS.maxTotalBytes, maxRatio: KERAS_ZIP_LIMITS.maxRatio });
 }
 
 function parseJson(path: string, member: string, bytes: Uint8Array | undefined): unknown {
@@ -140,7 +105,7 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
   const weightsBytes = members['model.weights.h5'];
   if (!weightsBytes) throw badFile(path, 'not a Keras 3 .keras file: the zip has no model.weights.h5.');
   const fallback = keras3WeightPaths(modelConfig);
-  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, async (h5file) => {
+  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, { attrs: ['name'], datasets: '(^|/)vars/[01]$' }, async (h5file) => {
     const byName = new Map<string, string>();
     for (const { rel, node } of h5file.below()) {
       if (node.type !== 'Group' || !rel.endsWith('vars')) continue;
@@ -302,26 +267,19 @@ export async function writeKeras3(path: string, data: EmbeddingData, options: Wr
   if (options.quantize !== undefined && options.quantize !== 'int8')
     throw badFile(path, `unknown Keras 3 quantization ${JSON.stringify(options.quantize)}; expected 'int8'.`);
   const int8 = options.quantize === 'int8';
-  const temp = join(tmpdir(), `embedding-layer-${process.pid}-${randomBytes(6).toString('hex')}.weights.h5`);
-  let weights: Uint8Array;
-  try {
-    await createH5(temp, (file) => {
-      const vars = file.create_group('layers').create_group('embedding').create_group('vars');
-      vars.create_attribute('name', data.config.name);
-      const shape = [data.config.inputDim, data.config.outputDim];
-      if (int8) {
-        const q = quantizeInt8(data.weights, data.config.inputDim, data.config.outputDim);
-        vars.create_dataset({ name: '0', data: q.values, shape, dtype: '<b' });
-        vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
-      } else {
-        vars.create_dataset({ name: '0', data: data.weights, shape, dtype: '<f' });
-      }
-      file.create_group('vars').create_attribute('name', 'sequential');
-    });
-    weights = new Uint8Array(await readFile(temp));
-  } finally {
-    await rm(temp, { force: true });
-  }
+  const weights = await createH5Bytes((file) => {
+    const vars = file.create_group('layers').create_group('embedding').create_group('vars');
+    vars.create_attribute('name', data.config.name);
+    const shape = [data.config.inputDim, data.config.outputDim];
+    if (int8) {
+      const q = quantizeInt8(data.weights, data.config.inputDim, data.config.outputDim);
+      vars.create_dataset({ name: '0', data: q.values, shape, dtype: '<b' });
+      vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
+    } else {
+      vars.create_dataset({ name: '0', data: data.weights, shape, dtype: '<f' });
+    }
+    file.create_group('vars').create_attribute('name', 'sequential');
+  });
   const config = keras3SequentialConfig(data);
   if (int8) {
     const layer = ((config.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;

@@ -1,30 +1,68 @@
-import { existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { badFile } from '../errors.js';
 
 /*
- * HDF5 files are read in a worker thread. The HDF5 library (h5wasm) can loop forever on a
- * damaged file (the fuzzer found an attribute whose corrupted header never returns), and a loop
- * inside WebAssembly cannot be interrupted on the thread that runs it. In a worker it can: a
- * request that does not answer within the time limit terminates the worker (a new one is
- * started for the next request) and fails as a BadFileError.
+ * HDF5 files are read in a worker thread, from memory.
  *
- * The worker answers two requests: `scan` (every group and dataset below the root: path, type,
- * attributes as JSON values, dataset shape, type metadata and whether it has filters) and
- * `read` (the values of named datasets). Its source is a string, so it runs the same from the
- * TypeScript sources and from the bundle.
+ * - From memory: the worker runs h5wasm's ESM build, whose only filesystem is Emscripten's
+ *   in-memory FS. The file's bytes are copied into it and opened there; the HDF5 library never
+ *   sees the host filesystem. A file that asks HDF5 for another file (external raw storage, an
+ *   external link, a virtual dataset's source) gets nothing from the host: every open of a path
+ *   other than the file itself is refused (and recorded, so the error says what was asked for),
+ *   external links and virtual datasets are refused when the scan meets them.
+ * - In a worker: h5wasm can loop forever on a damaged file (the fuzzer found an attribute whose
+ *   corrupted header never returns), and a loop inside WebAssembly cannot be interrupted on the
+ *   thread that runs it. The worker's CPU time is measured (Linux: /proc/self/task/<tid>/stat);
+ *   a request that burns more CPU than its limit terminates the worker (a new one is started
+ *   for the next request) and fails as a BadFileError. CPU time, not wall time, so a loaded
+ *   machine never turns a good file into an error; where the thread's CPU time cannot be read, a
+ *   wall-clock limit (longer) applies.
+ *
+ * Requests: `open` (bytes, transferred), `scan` (every group and dataset: path, type, the wanted
+ * attributes as JSON values, shape and type metadata for the wanted datasets), `read` (values of
+ * named datasets) and `close`. Its source is a string, so it runs the same from the TypeScript
+ * sources and from the bundle.
  */
 
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-// h5wasm prints the HDF5 error stack (HDF5-DIAG) through console.error on every damaged file;
-// the BadFileError carries what matters. Silenced before h5wasm binds it.
+const fs = require('node:fs');
+// h5wasm prints the HDF5 error stack (HDF5-DIAG) on every damaged file; the BadFileError
+// carries what matters. Silenced before h5wasm binds it.
 console.error = () => {};
-const ready = import(workerData.h5wasmUrl).then(async (m) => { const h5 = m.default ?? m; await h5.ready; return h5; });
-function scan(file, want) {
+console.warn = () => {};
+console.log = () => {};
+let tid = null;
+try { tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop()); } catch (e) { tid = null; }
+parentPort.postMessage({ hello: true, tid: Number.isInteger(tid) ? tid : null });
+const FILE = '/model/file.h5';
+let asked = [];
+const ready = import(workerData.h5wasmUrl).then(async (m) => {
+  const h5 = m.default ?? m;
+  const Module = await h5.ready;
+  const FS = Module.FS;
+  FS.mkdir('/model');
+  // The only file HDF5 may open is the one it was given.
+  for (const name of ['open', 'stat', 'lstat']) {
+    const original = FS[name];
+    FS[name] = function (path, ...rest) {
+      const p = typeof path === 'string' ? path : String(path);
+      if (p !== FILE && !(name !== 'open' && (p === '/model' || p === '/'))) {
+        if (asked.length < 8 && !asked.includes(p)) asked.push(p);
+        throw new FS.ErrnoError(44);
+      }
+      return original.call(this, path, ...rest);
+    };
+  }
+  return { h5, FS };
+});
+let file = null;
+function refuse(message) { const e = new Error(message); e.refused = true; throw e; }
+function scan(want) {
   const nodes = [];
   const detail = new RegExp(want.datasets);
   const attrs = (node) => {
@@ -45,15 +83,19 @@ function scan(file, want) {
       const node = group.get(key);
       const path = prefix ? prefix + '/' + key : key;
       if (!node) continue;
+      if (typeof node.filename === 'string' && typeof node.obj_path === 'string')
+        refuse('"' + path + '" is an external link to ' + JSON.stringify(node.filename.slice(0, 200)) + ':' + JSON.stringify(node.obj_path.slice(0, 200)) + '; links to other files are refused.');
       if (node.type === 'Group') {
         nodes.push({ path, type: 'Group', attrs: attrs(node) });
         if (nodes.length > 100000) throw new Error('more than 100000 objects');
         walk(node, path, depth + 1);
       } else if (node.type === 'Dataset') {
         if (!detail.test(path)) { nodes.push({ path, type: 'Dataset', attrs: {} }); continue; }
+        const m = node.metadata;
+        if (m && Array.isArray(m.virtual_sources))
+          refuse('dataset "' + path + '" is a virtual dataset (its data lives in ' + JSON.stringify(m.virtual_sources.slice(0, 3).map((s) => s.file_name.slice(0, 200))) + '); virtual datasets are refused.');
         let filtered = false;
         try { filtered = (node.filters ?? []).length > 0; } catch (e) { filtered = false; }
-        const m = node.metadata;
         nodes.push({ path, type: 'Dataset', attrs: attrs(node), shape: node.shape, dtype: node.dtype,
           metadata: { type: m.type, size: m.size, signed: m.signed, littleEndian: m.littleEndian }, filtered });
       }
@@ -62,46 +104,93 @@ function scan(file, want) {
   walk(file, '', 0);
   return nodes;
 }
+function checkAsked() {
+  if (asked.length > 0) {
+    const list = asked.map((p) => JSON.stringify(p.slice(0, 200))).join(', ');
+    asked = [];
+    refuse('it asks HDF5 for another file (' + list + '): external storage, external links and virtual datasets are refused; only the file itself is read.');
+  }
+}
 parentPort.on('message', async (msg) => {
-  let file;
   try {
-    const h5 = await ready;
-    file = new h5.File(msg.path, 'r');
-    if (msg.op === 'scan') {
-      parentPort.postMessage({ id: msg.id, ok: true, result: scan(file, msg.want) });
-    } else {
-      const values = msg.datasets.map((d) => {
+    const { h5, FS } = await ready;
+    let result = null;
+    let transfer = [];
+    if (msg.op === 'open') {
+      if (file) { try { file.close(); } catch (e) {} file = null; }
+      try { FS.unlink(FILE); } catch (e) {}
+      asked = [];
+      FS.writeFile(FILE, new Uint8Array(msg.bytes));
+      file = new h5.File(FILE, 'r');
+    } else if (msg.op === 'scan') {
+      result = scan(msg.want);
+    } else if (msg.op === 'read') {
+      result = msg.datasets.map((d) => {
         const node = file.get(d);
         if (!node || node.type !== 'Dataset') throw new Error('no dataset ' + d);
+        const m = node.metadata;
+        if (m && Array.isArray(m.virtual_sources)) refuse('dataset "' + d + '" is a virtual dataset; virtual datasets are refused.');
         return node.value;
       });
-      const transfer = values.filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer);
-      parentPort.postMessage({ id: msg.id, ok: true, result: values }, transfer);
+      transfer = result.filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer);
+    } else if (msg.op === 'close') {
+      if (file) { try { file.close(); } catch (e) {} file = null; }
+      try { FS.unlink(FILE); } catch (e) {}
     }
+    checkAsked();
+    parentPort.postMessage({ id: msg.id, ok: true, result }, transfer);
   } catch (error) {
-    parentPort.postMessage({ id: msg.id, ok: false, error: String((error && error.message) || error) });
-  } finally {
-    try { if (file) file.close(); } catch (e) {}
+    let message = String((error && error.message) || error);
+    let refused = Boolean(error && error.refused);
+    if (asked.length > 0) { try { checkAsked(); } catch (e) { message = e.message; refused = true; } }
+    parentPort.postMessage({ id: msg.id, ok: false, error: message, refused });
   }
 });
 `;
 
-/** @internal Time limit of one HDF5 request (scan or read) before it is treated as a hang, and how many worker threads read HDF5 files concurrently. */
-export const h5WorkerLimits = { timeoutMs: 60_000, workers: 1 };
+/**
+ * @internal Limits of the HDF5 worker: CPU time of one request (scan, read) before it is treated
+ * as a hang, plus `cpuMsPerMiB` for each MiB of the file; the wall-clock limit used where the
+ * worker's CPU time cannot be read (and as a backstop, `wallFactor` times the CPU limit); how
+ * many worker threads read HDF5 files concurrently.
+ */
+export const h5WorkerLimits = { cpuMs: 20_000, cpuMsPerMiB: 200, wallFactor: 10, workers: 1 };
 
 function h5wasmUrl(): string {
+  // The ESM build (MEMFS only), never h5wasm/node (which mounts the host filesystem).
   try {
     const meta = import.meta as ImportMeta & { resolve?: (s: string) => string };
-    if (typeof meta.resolve === 'function') return meta.resolve('h5wasm/node');
+    if (typeof meta.resolve === 'function') return meta.resolve('h5wasm');
   } catch {
     // fall through to a search of node_modules
   }
   const require = createRequire(import.meta.url);
   for (const dir of require.resolve.paths('h5wasm') ?? []) {
-    const file = join(dir, 'h5wasm', 'dist', 'node', 'hdf5_hl.js');
-    if (existsSync(file)) return pathToFileURL(file).href;
+    const file = join(dir, 'h5wasm', 'dist', 'esm', 'hdf5_hl.js');
+    try {
+      readFileSync(join(dirname(file), '..', '..', 'package.json'));
+      return pathToFileURL(file).href;
+    } catch {
+      // not in this folder
+    }
   }
-  throw new Error('cannot find the h5wasm package (h5wasm/node).');
+  throw new Error('cannot find the h5wasm package.');
+}
+
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/** CPU time (ms) a thread of this process has used, from /proc (Linux); undefined elsewhere. */
+function threadCpuMs(tid: number | null): number | undefined {
+  if (tid === null) return undefined;
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // After the command name: state is field 3; utime and stime are fields 14 and 15.
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Pending {
@@ -109,11 +198,25 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-/** One worker and the request it is running (requests run one at a time per worker, so a timeout blames the right file). */
+interface WorkerReply {
+  id?: number;
+  ok?: boolean;
+  result?: unknown;
+  error?: string;
+  refused?: boolean;
+  hello?: boolean;
+  tid?: number | null;
+}
+
+/** One worker, the request it runs, and the file it holds open. */
 interface Slot {
   worker?: Worker;
+  tid?: number | null;
+  hello?: Promise<void>;
   pending: Map<number, Pending>;
-  queue: Promise<unknown>;
+  /** Tail of the chain of sessions: one file per worker at a time. */
+  lock: Promise<unknown>;
+  busy: number;
 }
 
 let nextId = 1;
@@ -121,20 +224,34 @@ const slots: Slot[] = [];
 
 function getWorker(slot: Slot): Worker {
   if (slot.worker) return slot.worker;
-  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5wasmUrl: h5wasmUrl() } });
+  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5wasmUrl: h5wasmUrl() }, stderr: true, stdout: true });
   w.unref();
-  w.on('message', (msg: { id: number; ok: boolean; result?: unknown; error?: string }) => {
-    const p = slot.pending.get(msg.id);
+  // The worker's own stdout/stderr stay in the worker (nothing of HDF5 reaches the terminal).
+  w.stderr.resume();
+  w.stdout.resume();
+  let sayHello: () => void = () => {};
+  slot.hello = new Promise<void>((resolve) => {
+    sayHello = resolve;
+  });
+  slot.tid = null;
+  w.on('message', (msg: WorkerReply) => {
+    if (msg.hello) {
+      slot.tid = msg.tid ?? null;
+      sayHello();
+      return;
+    }
+    const p = slot.pending.get(msg.id ?? -1);
     if (!p) return;
-    slot.pending.delete(msg.id);
+    slot.pending.delete(msg.id ?? -1);
     if (msg.ok) p.resolve(msg.result);
-    else p.reject(new Error(msg.error));
+    else p.reject(Object.assign(new Error(msg.error), { refused: msg.refused === true }));
   });
   const fail = (error: unknown) => {
     // A worker terminated after a timeout exits later, when its slot already has a new worker
     // running the next request: only the slot's current worker may fail the slot's requests.
     if (slot.worker !== w) return;
     slot.worker = undefined;
+    sayHello();
     for (const p of slot.pending.values()) p.reject(error);
     slot.pending.clear();
   };
@@ -146,46 +263,57 @@ function getWorker(slot: Slot): Worker {
 
 function pickSlot(): Slot {
   const count = Math.max(1, Math.floor(h5WorkerLimits.workers));
-  while (slots.length < count) slots.push({ pending: new Map(), queue: Promise.resolve() });
+  while (slots.length < count) slots.push({ pending: new Map(), lock: Promise.resolve(), busy: 0 });
   const active = slots.slice(0, count);
-  return active.find((s) => s.pending.size === 0) ?? active[nextId % count]!;
+  return active.reduce((best, s) => (s.busy < best.busy ? s : best), active[0]!);
 }
 
-function request<T>(message: Record<string, unknown>, shownAs: string, what: string): Promise<T> {
-  const slot = pickSlot();
-  const run = () =>
-    new Promise<T>((resolvePromise, reject) => {
-      const w = getWorker(slot);
-      const id = nextId++;
-      const timer = setTimeout(() => {
-        slot.pending.delete(id);
-        if (slot.worker === w) slot.worker = undefined;
-        void w.terminate();
-        reject(
-          badFile(
-            shownAs,
-            `HDF5 ${what} did not finish within ${h5WorkerLimits.timeoutMs / 1000} s; the file is damaged in a way that loops the HDF5 library.`,
-          ),
-        );
-      }, h5WorkerLimits.timeoutMs);
-      slot.pending.set(id, {
-        resolve: (v) => {
-          clearTimeout(timer);
-          resolvePromise(v as T);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      });
-      w.ref();
-      w.postMessage({ ...message, id });
-    }).finally(() => {
-      if (slot.pending.size === 0) slot.worker?.unref();
+/** A request to the slot's worker, failed as a hang when its CPU time (or wall time) passes the limit. */
+async function request<T>(
+  slot: Slot,
+  message: Record<string, unknown>,
+  limitMs: number,
+  onHang: () => Error,
+  transfer: ArrayBuffer[] = [],
+): Promise<T> {
+  const w = getWorker(slot);
+  await slot.hello;
+  if (slot.worker !== w) throw new Error('the HDF5 worker exited before it started.');
+  const id = nextId++;
+  const tid = slot.tid ?? null;
+  const startCpu = threadCpuMs(tid);
+  const started = Date.now();
+  const wallLimit = startCpu === undefined ? limitMs : limitMs * h5WorkerLimits.wallFactor;
+  return new Promise<T>((resolvePromise, reject) => {
+    const timer = setInterval(
+      () => {
+        const cpu = startCpu === undefined ? undefined : threadCpuMs(tid);
+        const used = cpu === undefined || startCpu === undefined ? undefined : cpu - startCpu;
+        if ((used !== undefined && used > limitMs) || Date.now() - started > wallLimit) {
+          clearInterval(timer);
+          slot.pending.delete(id);
+          if (slot.worker === w) slot.worker = undefined;
+          void w.terminate();
+          reject(onHang());
+        }
+      },
+      Math.min(250, Math.max(20, limitMs / 8)),
+    );
+    slot.pending.set(id, {
+      resolve: (v) => {
+        clearInterval(timer);
+        resolvePromise(v as T);
+      },
+      reject: (e) => {
+        clearInterval(timer);
+        reject(e);
+      },
     });
-  const result = slot.queue.then(run, run);
-  slot.queue = result.catch(() => undefined);
-  return result;
+    w.ref();
+    w.postMessage({ ...message, id }, transfer);
+  }).finally(() => {
+    if (slot.pending.size === 0) slot.worker?.unref();
+  });
 }
 
 /** @internal One object of an HDF5 file, as the worker's scan reports it. */
@@ -206,28 +334,60 @@ export interface H5ScanWant {
   readonly datasets: string;
 }
 
-/**
- * @internal Lists every group and dataset of an HDF5 file (in the worker), with the attributes
- * named in `want` and shape/type only for the datasets it matches (reading every attribute of a
- * large model is what costs).
- */
-export function scanH5File(path: string, shownAs: string, want: H5ScanWant): Promise<H5NodeInfo[]> {
-  return request<H5NodeInfo[]>({ op: 'scan', path: resolve(path), want }, shownAs, 'scan').catch((error: unknown) => {
-    if ((error as { code?: unknown })?.code === 'BAD_FILE') throw error;
-    throw badFile(shownAs, `HDF5 could not read it (damaged or truncated): ${String((error as Error)?.message ?? error)}`, error);
-  });
+/** @internal An HDF5 file open in a worker: scan it, read datasets; closed when the session's function returns. */
+export interface H5Session {
+  /** Every group and dataset of the file, with the attributes named in `want` and shape/type only for the datasets it matches. */
+  scan(want: H5ScanWant): Promise<H5NodeInfo[]>;
+  /** The values of datasets, by path. */
+  read(datasets: readonly string[]): Promise<unknown[]>;
 }
 
-/** @internal Reads the values of datasets of an HDF5 file (in the worker). */
-export function readH5Datasets(path: string, shownAs: string, datasets: readonly string[]): Promise<unknown[]> {
-  return request<unknown[]>({ op: 'read', path: resolve(path), datasets }, shownAs, `read of ${datasets.join(', ')}`).catch(
-    (error: unknown) => {
-      if ((error as { code?: unknown })?.code === 'BAD_FILE') throw error;
-      throw badFile(
-        shownAs,
-        `dataset ${datasets.join(', ')} could not be read (damaged or truncated): ${String((error as Error)?.message ?? error)}`,
-        error,
-      );
-    },
-  );
+function toBadFile(shownAs: string, what: string, error: unknown): Error {
+  if ((error as { code?: unknown })?.code === 'BAD_FILE') return error as Error;
+  const message = String((error as Error)?.message ?? error);
+  if ((error as { refused?: unknown })?.refused) return badFile(shownAs, message, error);
+  return badFile(shownAs, `${what} (damaged or truncated): ${message}`, error);
+}
+
+/**
+ * @internal Opens HDF5 bytes in a worker (copied into its in-memory filesystem; `bytes` is
+ * left untouched) and runs `fn` with a session on it; the file is closed and its memory freed
+ * afterwards. One file per worker at a time, so a hang blames the right file.
+ */
+export async function withH5Session<T>(bytes: Uint8Array, shownAs: string, fn: (session: H5Session) => Promise<T>): Promise<T> {
+  const slot = pickSlot();
+  slot.busy++;
+  let release: () => void = () => {};
+  const previous = slot.lock;
+  slot.lock = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  await previous.catch(() => undefined);
+  const limitMs = h5WorkerLimits.cpuMs + (h5WorkerLimits.cpuMsPerMiB * bytes.byteLength) / (1024 * 1024);
+  const hang = (what: string) => () =>
+    badFile(
+      shownAs,
+      `HDF5 ${what} did not finish within ${Math.round(limitMs) / 1000} s of CPU time; the file is damaged in a way that loops the HDF5 library.`,
+    );
+  try {
+    const copy = bytes.slice().buffer;
+    await request(slot, { op: 'open', bytes: copy }, limitMs, hang('open'), [copy]).catch((error: unknown) => {
+      throw toBadFile(shownAs, 'HDF5 could not open it', error);
+    });
+    const session: H5Session = {
+      scan: (want) =>
+        request<H5NodeInfo[]>(slot, { op: 'scan', want }, limitMs, hang('scan')).catch((error: unknown) => {
+          throw toBadFile(shownAs, 'HDF5 could not read it', error);
+        }),
+      read: (datasets) =>
+        request<unknown[]>(slot, { op: 'read', datasets }, limitMs, hang(`read of ${datasets.join(', ')}`)).catch((error: unknown) => {
+          throw toBadFile(shownAs, `dataset ${datasets.join(', ')} could not be read`, error);
+        }),
+    };
+    return await fn(session);
+  } finally {
+    if (slot.worker) await request(slot, { op: 'close' }, limitMs, hang('close')).catch(() => undefined);
+    slot.busy--;
+    release();
+  }
 }

@@ -1,19 +1,11 @@
-import { rm, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { EmbeddingError } from '@embedding-layer/core';
 import type { Group, File as H5File } from 'h5wasm';
-import h5wasm from 'h5wasm/node';
+import h5wasm from 'h5wasm';
 import { badFile } from '../errors.js';
 import type { StoredDtype } from '../types.js';
 import { decodeHalf } from './float.js';
-import { readRange } from './fs.js';
-import { type H5NodeInfo, type H5ScanWant, readH5Datasets, scanH5File } from './h5-worker.js';
-
-/** @internal The h5wasm module, once its WebAssembly is ready. */
-export async function h5(): Promise<typeof h5wasm> {
-  await h5wasm.ready;
-  return h5wasm;
-}
+import { readWhole } from './fs.js';
+import { type H5NodeInfo, type H5ScanWant, type H5Session, withH5Session } from './h5-worker.js';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -26,8 +18,8 @@ export function isHdf5Signature(bytes: Uint8Array): boolean {
 export class H5Snapshot {
   private readonly byPath: Map<string, H5NodeInfo>;
   constructor(
-    /** Path on disk. */
-    readonly path: string,
+    /** The open file in the worker. */
+    readonly session: H5Session,
     /** How errors name the file. */
     readonly shownAs: string,
     readonly nodes: readonly H5NodeInfo[],
@@ -54,39 +46,68 @@ export class H5Snapshot {
   }
 }
 
-/** @internal Opens an HDF5 file for reading (signature checked first, so a wrong file gets a clear error) and scans it in the worker. */
-export async function openH5(path: string, shownAs: string, want: H5ScanWant): Promise<H5Snapshot> {
-  const head = await readRange(path, 0, 8).catch(() => {
-    throw badFile(shownAs, 'not an HDF5 file: it is shorter than the 8-byte HDF5 signature.');
+/**
+ * @internal Runs `fn` on HDF5 bytes held in memory, scanned in the worker (signature checked
+ * first, so a wrong file gets a clear error); any error that is not already typed becomes a
+ * BadFileError. The HDF5 library sees these bytes and nothing else.
+ */
+export async function withH5Bytes<T>(
+  bytes: Uint8Array,
+  shownAs: string,
+  want: H5ScanWant,
+  fn: (file: H5Snapshot) => T | Promise<T>,
+): Promise<T> {
+  if (bytes.length < 8) throw badFile(shownAs, 'not an HDF5 file: it is shorter than the 8-byte HDF5 signature.');
+  if (!isHdf5Signature(bytes)) throw badFile(shownAs, 'not an HDF5 file: expected the signature "\\x89HDF\\r\\n\\x1a\\n" at the start.');
+  return withH5Session(bytes, shownAs, async (session) => {
+    const file = new H5Snapshot(session, shownAs, await session.scan(want), bytes.byteLength);
+    try {
+      return await fn(file);
+    } catch (error) {
+      if (EmbeddingError.isInstance(error)) throw error;
+      throw badFile(shownAs, `HDF5 read failed (damaged or truncated file): ${String((error as Error)?.message ?? error)}`, error);
+    }
   });
-  if (!isHdf5Signature(head)) throw badFile(shownAs, 'not an HDF5 file: expected the signature "\\x89HDF\\r\\n\\x1a\\n" at the start.');
-  const size = (await stat(path)).size;
-  return new H5Snapshot(path, shownAs, await scanH5File(path, shownAs, want), size);
 }
 
-/** @internal Runs `fn` on a scanned HDF5 file; any error that is not already typed becomes a BadFileError. */
+/** @internal {@link withH5Bytes} on a file on disk (read whole, as a regular file, into memory). */
 export async function withH5<T>(path: string, shownAs: string, want: H5ScanWant, fn: (file: H5Snapshot) => T | Promise<T>): Promise<T> {
-  const file = await openH5(path, shownAs, want);
-  try {
-    return await fn(file);
-  } catch (error) {
-    if (EmbeddingError.isInstance(error)) throw error;
-    throw badFile(shownAs, `HDF5 read failed (damaged or truncated file): ${String((error as Error)?.message ?? error)}`, error);
-  }
+  return withH5Bytes(await readWhole(path), shownAs, want, fn);
 }
 
-/** @internal Creates an HDF5 file at `tempPath`, fills it, closes it; removes it on failure. */
-export async function createH5(tempPath: string, fill: (file: H5File) => void): Promise<void> {
-  const lib = await h5();
-  const file = new lib.File(resolve(tempPath), 'w');
+let scratch = 0;
+
+/**
+ * @internal Creates an HDF5 file in h5wasm's in-memory filesystem, fills it, closes it and
+ * returns its bytes (nothing touches the host filesystem; the caller writes the bytes).
+ */
+export async function createH5Bytes(fill: (file: H5File) => void): Promise<Uint8Array> {
+  const { FS } = (await h5wasm.ready) as unknown as { FS: EmscriptenFs };
+  const name = `/embedding-layer-write-${++scratch}.h5`;
+  const file = new h5wasm.File(name, 'w');
   try {
     fill(file);
-  } catch (error) {
     file.close();
-    await rm(tempPath, { force: true });
+    return FS.readFile(name);
+  } catch (error) {
+    try {
+      file.close();
+    } catch {
+      // already closed
+    }
     throw error;
+  } finally {
+    try {
+      FS.unlink(name);
+    } catch {
+      // never created
+    }
   }
-  file.close();
+}
+
+interface EmscriptenFs {
+  readFile(path: string): Uint8Array;
+  unlink(path: string): void;
 }
 
 /** @internal A string attribute (vlen or fixed, str or bytes), or undefined. */
@@ -155,11 +176,7 @@ export async function readH5Values(file: H5Snapshot, items: readonly { node: H5N
         `dataset ${node.path}: its header claims shape ${JSON.stringify(node.shape)} (${claimedBytes} bytes), more than the ${file.fileBytes}-byte file can hold${node.filtered ? ` compressed ${H5_MAX_EXPANSION}:1` : ''}.`,
       );
   }
-  return readH5Datasets(
-    file.path,
-    file.shownAs,
-    items.map((i) => i.node.path),
-  );
+  return file.session.read(items.map((i) => i.node.path));
 }
 
 /** @internal Writes a fixed-length ASCII string-list attribute, as h5py writes numpy 'S' arrays (Keras's `layer_names`, `weight_names`). */
