@@ -55,9 +55,41 @@ export type LoadedBackend =
       missing: string;
     };
 
+/**
+ * The npm package a failed import names: `Cannot find package 'onnxruntime-node' imported from
+ * ...` (Node's ESM resolver) or `Cannot find module '/x/node_modules/@scope/name/dist/index.js'`.
+ */
+export function missingPackageOf(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : String(error);
+  const match = /Cannot find (?:package|module) '([^']+)'/.exec(message);
+  if (!match) return undefined;
+  const spec = match[1]!;
+  const inNodeModules = spec.lastIndexOf('node_modules/');
+  const rest = inNodeModules >= 0 ? spec.slice(inNodeModules + 'node_modules/'.length) : spec;
+  if (rest.startsWith('.') || rest.startsWith('/')) return undefined;
+  const parts = rest.split('/');
+  return rest.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
+
+/**
+ * Why a known backend could not be loaded, naming the package that is actually missing: the
+ * adapter itself, or its runtime peer (`onnxruntime-node` absent while
+ * `@embedding-layer/adapter-onnx` is installed says so, not "adapter-onnx not installed").
+ */
+export function describeLoadFailure(packageName: string, error: unknown): string {
+  const { code, peer } = (error ?? {}) as { code?: string; peer?: string };
+  if (code === 'MISSING_PEER' && peer) return `${peer} not installed (the runtime peer of ${packageName}): npm install ${peer}`;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    const missing = missingPackageOf(error);
+    if (missing === undefined || missing === packageName) return `${packageName} not installed`;
+    return `${missing} not installed (needed by ${packageName}): npm install ${missing}`;
+  }
+  return `${packageName} not usable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+}
+
 /** Tries each known backend (optionally only those named) and reports which are installed. */
-export async function loadBackends(names?: readonly string[]): Promise<LoadedBackend[]> {
-  const wanted = names ? KNOWN_BACKENDS.filter((b) => names.includes(b.name)) : KNOWN_BACKENDS;
+export async function loadBackends(names?: readonly string[], known: readonly KnownBackend[] = KNOWN_BACKENDS): Promise<LoadedBackend[]> {
+  const wanted = names ? known.filter((b) => names.includes(b.name)) : known;
   const out: LoadedBackend[] = [];
   for (const b of wanted) {
     try {
@@ -66,12 +98,7 @@ export async function loadBackends(names?: readonly string[]): Promise<LoadedBac
       await probe.dispose();
       out.push({ name: b.name, create: b.create });
     } catch (error) {
-      const code = (error as { code?: string }).code;
-      const notInstalled = code === 'ERR_MODULE_NOT_FOUND' || code === 'MISSING_PEER';
-      const reason = notInstalled
-        ? 'not installed'
-        : `not usable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
-      out.push({ name: b.name, missing: `${b.packageName} ${reason}` });
+      out.push({ name: b.name, missing: describeLoadFailure(b.packageName, error) });
     }
   }
   return out;
