@@ -1,4 +1,4 @@
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/adapter-onnx';
 import type { EmbeddingConfig } from '@embedding-layer/core';
 import onnxProto from 'onnx-proto';
@@ -6,7 +6,8 @@ import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
 import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf } from '../util/float.js';
-import { atomicWriteFiles, readRange, readWhole, writeBytes } from '../util/fs.js';
+import { fileSize, ReadRanges, readRange, readWhole, replaceFileSet, resolveInside, writeBytes } from '../util/fs.js';
+import { parseFileJson, showValue } from '../util/json.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 const { onnx } = onnxProto;
@@ -23,22 +24,21 @@ function toNumber(value: number | { toNumber(): number } | null | undefined): nu
   return typeof value === 'number' ? value : value.toNumber();
 }
 
-async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, byteLength: number): Promise<Uint8Array> {
-  const where = `initializer ${JSON.stringify(tensor.name)}`;
+async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, byteLength: number, ranges: ReadRanges): Promise<Uint8Array> {
+  const where = `initializer ${showValue(tensor.name)}`;
   if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
     const location = entries.get('location');
     if (!location) throw badFile(path, `${where} is stored as external data without a location.`);
-    if (/^([\\/]|[A-Za-z]:)/.test(location) || location.split(/[\\/]/).includes('..'))
-      throw badFile(
-        path,
-        `${where}: external data location ${JSON.stringify(location)} must be a relative path inside the model's directory.`,
-      );
+    const real = await resolveInside(path, location, path, `${where}: external data location`);
     const offset = Number(entries.get('offset') ?? 0);
     const length = entries.has('length') ? Number(entries.get('length')) : byteLength;
     if (length !== byteLength)
       throw badFile(path, `${where}: external data length ${length} does not match its dims (${byteLength} bytes).`);
-    return readRange(join(dirname(path), location), offset, length);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw badFile(path, `${where}: external data offset ${showValue(entries.get('offset'))} is not a non-negative integer.`);
+    ranges.claim(real, offset, offset + length, where);
+    return readRange(real, offset, length, `${path} (external data ${location})`);
   }
   const raw = tensor.rawData;
   if (raw && raw.length > 0) {
@@ -81,15 +81,13 @@ export async function readOnnxBytes(bytes: Uint8Array, path: string, options: Re
   let kerasConfig: { config: EmbeddingConfig; notes: readonly string[]; source: Record<string, unknown> } | null = null;
   const kerasText = meta.get('keras_config');
   if (kerasText) {
-    let source: Record<string, unknown>;
-    try {
-      source = JSON.parse(kerasText);
-    } catch (error) {
-      throw badFile(path, `the keras_config metadata property is not JSON (${(error as Error).message}).`, error);
-    }
+    const source = parseFileJson(kerasText, path, 'the keras_config metadata property') as Record<string, unknown>;
+    if (typeof source !== 'object' || source === null || Array.isArray(source))
+      throw badFile(path, `the keras_config metadata property is not a JSON object: ${showValue(source)}.`);
     kerasConfig = { ...readLayerConfig(source, path), source: (source.config ?? source) as Record<string, unknown> };
   }
   const seen = new Set<string>();
+  const ranges = new ReadRanges(path);
   const records: EmbeddingRecord[] = [];
   const gathers = graph.node.filter((n) => n.opType === 'Gather' && (n.domain ?? '') in { '': 1, 'ai.onnx': 1 });
   for (const node of gathers) {
@@ -103,7 +101,7 @@ export async function readOnnxBytes(bytes: Uint8Array, path: string, options: Re
     seen.add(dataName);
     const [rows, cols] = dims as [number, number];
     const count = rows * cols;
-    const raw = await tensorBytes(path, tensor, count * type.bytes);
+    const raw = await tensorBytes(path, tensor, count * type.bytes, ranges);
     const weights =
       type.stored === 'float32'
         ? decodeFloat32(raw, count)
@@ -144,6 +142,16 @@ export async function readOnnxBytes(bytes: Uint8Array, path: string, options: Re
   return records;
 }
 
+/** The external data files an existing .onnx at `path` names (so a save can remove those it no longer uses). */
+async function oldExternalData(path: string): Promise<string[]> {
+  if ((await fileSize(path).catch(() => Number.POSITIVE_INFINITY)) > 64 * 1024 * 1024) return [];
+  const model = onnx.ModelProto.decode(await readWhole(path));
+  return (model.graph?.initializer ?? [])
+    .filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+    .map((t) => (t.externalData ?? []).find((e) => e.key === 'location')?.value ?? '')
+    .filter((l) => l.endsWith('.data'));
+}
+
 /** Options of {@link writeOnnx}. */
 export interface WriteOnnxOptions {
   /** Element type of the `indices` input. Default `'int32'` (Keras casts indices to int32); PyTorch exports use int64. */
@@ -162,13 +170,15 @@ export interface WriteOnnxOptions {
  */
 export async function writeOnnx(path: string, data: EmbeddingData, options: WriteOnnxOptions = {}): Promise<void> {
   const external = options.onnxExternalData === true || data.weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD;
-  const location = `${basename(path)}.data`;
-  const model = buildEmbeddingModel(data.config, data.weights, {
-    indexType: options.onnxIndexType ?? 'int32',
-    ...(external ? { externalData: { location, threshold: 0 } } : {}),
-  });
-  await atomicWriteFiles([
-    ...(external ? [{ path: join(dirname(path), location), write: (temp: string) => writeBytes(temp, tableBytes(data.weights)) }] : []),
-    { path, write: (temp: string) => writeBytes(temp, model) },
-  ]);
+  const build = (location?: string) =>
+    buildEmbeddingModel(data.config, data.weights, {
+      indexType: options.onnxIndexType ?? 'int32',
+      ...(location !== undefined ? { externalData: { location, threshold: 0 } } : {}),
+    });
+  await replaceFileSet(
+    path,
+    external ? [{ name: `${basename(path)}.data`, write: (temp: string) => writeBytes(temp, tableBytes(data.weights)) }] : [],
+    (temp, names) => writeBytes(temp, build(names[0])),
+    () => oldExternalData(path),
+  );
 }

@@ -3,7 +3,8 @@ import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
 import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, encodeBfloat16, encodeHalf, float32Bytes } from '../util/float.js';
-import { atomicWrite, readWhole } from '../util/fs.js';
+import { atomicWrite, ReadRanges, readWhole } from '../util/fs.js';
+import { parseFileJson, showValue } from '../util/json.js';
 import { layerNameFromTensor, makeRecord, type ReadOptions } from './common.js';
 
 /*
@@ -66,20 +67,25 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<safetensors>'): Sa
       `not a safetensors file or truncated: the header size is ${size} bytes, the file has ${bytes.length - 8} after it.`,
     );
   const headerEnd = 8 + Number(size);
-  let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
   } catch (error) {
-    throw badFile(file, `not a safetensors file: the header is not JSON (${(error as Error).message}).`, error);
+    throw badFile(file, `not a safetensors file: the header is not UTF-8 (${(error as Error).message}).`, error);
   }
+  const header = parseFileJson(text, file, 'not a safetensors file: the header');
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     throw badFile(file, 'not a safetensors file: the header is not a JSON object.');
   const buffer = bytes.subarray(headerEnd);
+  // The format forbids tensors that share bytes: overlapping data_offsets are refused.
+  const ranges = new ReadRanges(file);
   const tensors: SafetensorsTensor[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = (entry ?? {}) as Record<string, string>;
+      if (typeof entry !== 'object' || entry === null || Array.isArray(entry) || !Object.values(entry).every((v) => typeof v === 'string'))
+        throw badFile(file, `__metadata__ must map strings to strings, found ${showValue(entry)}.`);
+      metadata = entry as Record<string, string>;
       continue;
     }
     const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
@@ -91,21 +97,19 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<safetensors>'): Sa
       offsets.length !== 2 ||
       !offsets.every((d) => Number.isInteger(d) && d >= 0)
     )
-      throw badFile(
-        file,
-        `tensor ${JSON.stringify(name)}: expected { dtype, shape, data_offsets: [begin, end] }, found ${JSON.stringify(entry)}.`,
-      );
+      throw badFile(file, `tensor ${showValue(name)}: expected { dtype, shape, data_offsets: [begin, end] }, found ${showValue(entry)}.`);
     const [begin, end] = offsets as [number, number];
     const element = ELEMENT_BYTES[dtype];
-    if (element === undefined) throw badFile(file, `tensor ${JSON.stringify(name)} has unknown dtype ${JSON.stringify(dtype)}.`);
+    if (element === undefined) throw badFile(file, `tensor ${showValue(name)} has unknown dtype ${showValue(dtype)}.`);
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * element;
     if (end - begin !== expected)
       throw badFile(
         file,
-        `tensor ${JSON.stringify(name)}: shape ${JSON.stringify(shape)} of ${dtype} needs ${expected} bytes, data_offsets span ${end - begin}.`,
+        `tensor ${showValue(name)}: shape ${showValue(shape)} of ${dtype} needs ${expected} bytes, data_offsets span ${end - begin}.`,
       );
     if (end > buffer.length)
-      throw badFile(file, `truncated: tensor ${JSON.stringify(name)} ends at byte ${end} of the data, which has ${buffer.length} bytes.`);
+      throw badFile(file, `truncated: tensor ${showValue(name)} ends at byte ${end} of the data, which has ${buffer.length} bytes.`);
+    ranges.claim('data', begin, end, `tensor ${showValue(name)}`);
     tensors.push({ name, dtype, shape: shape as number[], bytes: buffer.subarray(begin, end) });
   }
   return { tensors, metadata };
@@ -178,11 +182,10 @@ export function readSafetensorsBytes(bytes: Uint8Array, path: string, options: R
     let sourceConfig: Record<string, unknown> | null = null;
     let notes: readonly string[] = [];
     if (typeof configText === 'string') {
-      try {
-        sourceConfig = JSON.parse(configText) as Record<string, unknown>;
-      } catch (error) {
-        throw badFile(path, `metadata ${SAFETENSORS_CONFIG_KEY_PREFIX}${t.name} is not JSON.`, error);
-      }
+      sourceConfig = parseFileJson(configText, path, `metadata ${SAFETENSORS_CONFIG_KEY_PREFIX}${showValue(t.name)}`) as Record<
+        string,
+        unknown
+      >;
       ({ config: fileConfig, notes } = readLayerConfig(sourceConfig, path));
     }
     records.push(
@@ -208,7 +211,7 @@ export function readSafetensorsBytes(bytes: Uint8Array, path: string, options: R
   if (records.length === 0)
     throw badFile(
       path,
-      `no Embedding matrix: expected a 2-D F32, F16, BF16 or F64 tensor, found ${file.tensors.map((t) => `${t.name} ${t.dtype} ${JSON.stringify(t.shape)}`).join(', ') || 'no tensors'}.`,
+      `no Embedding matrix: expected a 2-D F32, F16, BF16 or F64 tensor, found ${showValue(file.tensors.slice(0, 8).map((t) => `${t.name} ${t.dtype} [${t.shape.join(', ')}]`))}${file.tensors.length > 8 ? ` and ${file.tensors.length - 8} more` : ''}${file.tensors.length === 0 ? ' (no tensors)' : ''}.`,
     );
   return records;
 }

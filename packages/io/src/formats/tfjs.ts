@@ -3,7 +3,9 @@ import { findEmbeddingConfigs, readLayerConfig, toTfjsLayerConfig } from '../con
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
 import { decodeHalf, encodeHalf, float32Bytes } from '../util/float.js';
-import { atomicWriteFiles, fileSize, readRange, readWhole, writeBytes } from '../util/fs.js';
+import { fileSize, ReadRanges, readRange, readWhole, replaceFileSet, resolveInside, writeBytes } from '../util/fs.js';
+import { parseFileJson, showValue } from '../util/json.js';
+import { checkFiniteForQuantizing, checkLayerNameForFile } from '../util/writable.js';
 import { makeRecord, type ReadOptions } from './common.js';
 
 /** One entry of a TF.js `weightsManifest[].weights`. */
@@ -38,16 +40,23 @@ function entryBytes(file: string, entry: TfjsWeightEntry): number {
 
 /** Checks a weightsManifest's structure (groups of shard paths and {name, shape, dtype} entries) before it is used. */
 function checkManifest(file: string, manifest: unknown[]): TfjsManifestGroup[] {
+  const seen = new Map<string, number>();
   manifest.forEach((group, g) => {
     const { paths, weights } = (typeof group === 'object' && group !== null ? group : {}) as { paths?: unknown; weights?: unknown };
     if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string') || !Array.isArray(weights))
-      throw badFile(
-        file,
-        `weightsManifest[${g}]: expected { paths: string[], weights: [...] }, found ${JSON.stringify(group)?.slice(0, 200)}.`,
-      );
-    for (const p of paths as string[])
+      throw badFile(file, `weightsManifest[${g}]: expected { paths: string[], weights: [...] }, found ${showValue(group)}.`);
+    for (const p of paths as string[]) {
       if (p.length === 0 || /^([\\/]|[A-Za-z]:)/.test(p) || p.split(/[\\/]/).includes('..'))
-        throw badFile(file, `weightsManifest[${g}]: shard path ${JSON.stringify(p)} must be a relative path inside the model's directory.`);
+        throw badFile(file, `weightsManifest[${g}]: shard path ${showValue(p)} must be a relative path inside the model's directory.`);
+      const key = p.replace(/\\/g, '/').replace(/(^|\/)\.\//g, '$1');
+      const before = seen.get(key);
+      if (before !== undefined)
+        throw badFile(
+          file,
+          `weightsManifest[${g}]: shard ${showValue(p)} is already listed${before === g ? ' in this group' : ` in weightsManifest[${before}]`}; each shard holds its own bytes and may be listed once.`,
+        );
+      seen.set(key, g);
+    }
     for (const entry of weights as unknown[]) {
       const { name, shape, dtype } = (typeof entry === 'object' && entry !== null ? entry : {}) as Record<string, unknown>;
       if (
@@ -58,14 +67,11 @@ function checkManifest(file: string, manifest: unknown[]): TfjsManifestGroup[] {
       )
         throw badFile(
           file,
-          `weightsManifest[${g}]: expected weight entries { name, shape: non-negative integers, dtype }, found ${JSON.stringify(entry)?.slice(0, 200)}.`,
+          `weightsManifest[${g}]: expected weight entries { name, shape: non-negative integers, dtype }, found ${showValue(entry)}.`,
         );
       const q = (entry as { quantization?: unknown }).quantization;
       if (q !== undefined && (typeof q !== 'object' || q === null))
-        throw badFile(
-          file,
-          `weightsManifest[${g}]: weight ${JSON.stringify(name)} has quantization ${JSON.stringify(q)}; expected an object.`,
-        );
+        throw badFile(file, `weightsManifest[${g}]: weight ${showValue(name)} has quantization ${showValue(q)}; expected an object.`);
     }
   });
   return manifest as TfjsManifestGroup[];
@@ -74,24 +80,31 @@ function checkManifest(file: string, manifest: unknown[]): TfjsManifestGroup[] {
 /** Reads `length` bytes at `offset` of the concatenation of `shards`. */
 async function readAcrossShards(
   file: string,
-  shards: string[],
+  names: readonly string[],
   offset: number,
   length: number,
+  ranges: ReadRanges,
+  label: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Uint8Array> {
-  // The manifest's sizes are checked against the shards before anything is allocated.
+  // Each shard must be a regular file inside the model's real folder; the manifest's sizes are
+  // checked against the shards before anything is allocated.
+  const shards: string[] = [];
   const sizes: number[] = [];
-  for (const shard of shards)
+  for (const name of names) {
+    const real = await resolveInside(file, name, file, 'weight shard');
+    shards.push(real);
     sizes.push(
-      await fileSize(shard).catch((error: unknown) => {
-        throw badFile(file, `weight shard ${basename(shard)} cannot be read (${(error as Error)?.message ?? String(error)})`, error);
+      await fileSize(real, `${file} (weight shard ${name})`).catch((error: unknown) => {
+        throw badFile(file, `weight shard ${showValue(name)} cannot be read (${(error as Error)?.message ?? String(error)})`, error);
       }),
     );
+  }
   const total = sizes.reduce((a, b) => a + b, 0);
   if (!Number.isSafeInteger(offset + length) || offset + length > total)
     throw badFile(
       file,
-      `truncated weights: the shards (${shards.map((s) => basename(s)).join(', ')}) hold ${total} bytes, the manifest needs ${offset + length}.`,
+      `truncated weights: the shards (${names.join(', ').slice(0, 300)}) hold ${total} bytes, the manifest needs ${offset + length}.`,
     );
   const out = new Uint8Array(length);
   let start = 0;
@@ -102,6 +115,7 @@ async function readAcrossShards(
     const from = Math.max(offset + done, start);
     const to = Math.min(offset + length, end);
     if (from < to) {
+      ranges.claim(shard, from - start, to - start, label);
       out.set(await readRange(shard, from - start, to - from), from - offset);
       done += to - from;
       onProgress?.(done, length);
@@ -112,7 +126,7 @@ async function readAcrossShards(
   if (done < length)
     throw badFile(
       file,
-      `truncated weights: the shards (${shards.map((s) => basename(s)).join(', ')}) hold ${start} bytes, the manifest needs ${offset + length}.`,
+      `truncated weights: the shards (${names.join(', ').slice(0, 300)}) hold ${start} bytes, the manifest needs ${offset + length}.`,
     );
   return out;
 }
@@ -157,12 +171,11 @@ function decodeEntry(
  */
 export async function readTfjs(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
   const text = new TextDecoder().decode(await readWhole(path));
-  let json: { format?: unknown; modelTopology?: unknown; weightsManifest?: unknown };
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw badFile(path, `not a TF.js model.json: the file is not JSON (${(error as Error).message}).`, error);
-  }
+  const json = parseFileJson(text, path, 'not a TF.js model.json: the file') as {
+    format?: unknown;
+    modelTopology?: unknown;
+    weightsManifest?: unknown;
+  };
   if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null)
     throw badFile(path, 'not a TF.js layers model: expected a JSON object with modelTopology and weightsManifest.');
   if (!Array.isArray(json.weightsManifest)) throw badFile(path, 'not a TF.js layers model: weightsManifest is missing or not a list.');
@@ -175,11 +188,15 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
       `the model holds no Embedding layer (modelTopology has no layer with class_name "Embedding"${json.format === 'graph-model' ? '; this is a graph model' : ''}).`,
     );
   const groups = checkManifest(path, json.weightsManifest);
-  const dir = dirname(path);
   const records: EmbeddingRecord[] = [];
+  const ranges = new ReadRanges(path);
+  const names = new Set<string>();
   for (const layer of layers) {
     const sourceConfig = layer.config as Record<string, unknown>;
     const name = String(sourceConfig.name);
+    if (names.has(name))
+      throw badFile(path, `modelTopology lists the Embedding ${showValue(name)} more than once; layer names are unique.`);
+    names.add(name);
     const { config, notes } = readLayerConfig(layer, path);
     let found: { group: TfjsManifestGroup; entry: TfjsWeightEntry; offset: number } | undefined;
     for (const group of groups) {
@@ -204,8 +221,7 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
       throw badFile(path, `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(entry.dtype)}; expected float32.`);
     const [rows, cols] = entry.shape as [number, number];
     const length = entryBytes(path, entry);
-    const shards = group.paths.map((p) => join(dir, p));
-    const bytes = await readAcrossShards(path, shards, offset, length, options.onProgress);
+    const bytes = await readAcrossShards(path, group.paths, offset, length, ranges, `weight ${showValue(entry.name)}`, options.onProgress);
     const { weights, stored } = decodeEntry(path, entry, bytes, rows * cols);
     const location = `${entry.name} (${group.paths.join(', ')} at byte ${offset})`;
     records.push(
@@ -218,6 +234,16 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
     );
   }
   return records;
+}
+
+/** The shard names an existing model.json at `path` lists (so a save can remove those it no longer uses); none if it is not one. */
+async function oldShards(path: string): Promise<string[]> {
+  if ((await fileSize(path).catch(() => Number.POSITIVE_INFINITY)) > 64 * 1024 * 1024) return [];
+  const json = parseFileJson(new TextDecoder().decode(await readWhole(path)), path, 'model.json') as { weightsManifest?: unknown };
+  if (!Array.isArray(json?.weightsManifest)) return [];
+  return json.weightsManifest.flatMap((g: { paths?: unknown }) =>
+    Array.isArray(g?.paths) ? g.paths.filter((p): p is string => typeof p === 'string' && p.endsWith('.bin')) : [],
+  );
 }
 
 /** TF.js quantization of the written weights. */
@@ -284,6 +310,9 @@ export async function writeTfjs(path: string, data: EmbeddingData, options: Writ
   if (!Number.isInteger(shardBytes) || shardBytes <= 0)
     throw badFile(path, `shardBytes must be a positive integer, received ${shardBytes}.`);
   const { inputDim, outputDim, name } = data.config;
+  checkLayerNameForFile(name, path);
+  if (options.quantize === 'uint8' || options.quantize === 'uint16')
+    checkFiniteForQuantizing(data.weights, outputDim, path, `TF.js ${options.quantize} quantization`);
   const entry: TfjsWeightEntry = { name: `${name}/embeddings`, shape: [inputDim, outputDim], dtype: 'float32' };
   let body: Uint8Array;
   if (options.quantize === 'float16') {
@@ -299,14 +328,11 @@ export async function writeTfjs(path: string, data: EmbeddingData, options: Writ
   const count = Math.max(1, Math.ceil(body.length / shardBytes));
   const stem = basename(path, extname(path));
   const prefix = basename(path) === 'model.json' ? 'group1' : `${stem}.group1`;
-  const names = Array.from({ length: count }, (_, i) => `${prefix}-shard${i + 1}of${count}.bin`);
-  const manifest = [{ paths: names, weights: [entry] }];
-  const dir = dirname(path);
-  await atomicWriteFiles([
-    ...names.map((shard, i) => ({
-      path: join(dir, shard),
-      write: (temp: string) => writeBytes(temp, body.subarray(i * shardBytes, (i + 1) * shardBytes)),
-    })),
-    { path, write: (temp: string) => writeBytes(temp, JSON.stringify(tfjsModelJson(data, manifest))) },
-  ]);
+  const wanted = Array.from({ length: count }, (_, i) => `${prefix}-shard${i + 1}of${count}.bin`);
+  await replaceFileSet(
+    path,
+    wanted.map((name, i) => ({ name, write: (temp: string) => writeBytes(temp, body.subarray(i * shardBytes, (i + 1) * shardBytes)) })),
+    (temp, names) => writeBytes(temp, JSON.stringify(tfjsModelJson(data, [{ paths: [...names], weights: [entry] }]))),
+    () => oldShards(path),
+  );
 }

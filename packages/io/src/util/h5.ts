@@ -6,6 +6,7 @@ import type { StoredDtype } from '../types.js';
 import { decodeHalf } from './float.js';
 import { readWhole } from './fs.js';
 import { type H5NodeInfo, type H5ScanWant, type H5Session, withH5Session } from './h5-worker.js';
+import { showValue } from './json.js';
 
 const SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
@@ -17,6 +18,8 @@ export function isHdf5Signature(bytes: Uint8Array): boolean {
 /** @internal An HDF5 file as the worker scanned it: every group and dataset, with attributes; values are read on request. */
 export class H5Snapshot {
   private readonly byPath: Map<string, H5NodeInfo>;
+  /** Datasets read so far in this load, and the bytes they claimed (unfiltered, filtered): one budget per load. */
+  readonly spent = { datasets: new Set<string>(), plain: 0, filtered: 0 };
   constructor(
     /** The open file in the worker. */
     readonly session: H5Session,
@@ -168,14 +171,35 @@ export const H5_MAX_EXPANSION = 1024;
 
 /** @internal Reads datasets' values after checking the size each header claims against the file. */
 export async function readH5Values(file: H5Snapshot, items: readonly { node: H5NodeInfo; claimedBytes: number }[]): Promise<unknown[]> {
+  // One budget per load: each dataset is read once, and the datasets read in all claim no more
+  // than the file can hold (unfiltered) or H5_MAX_EXPANSION times it (compressed).
+  let plain = file.spent.plain;
+  let filtered = file.spent.filtered;
+  const paths = new Set<string>();
   for (const { node, claimedBytes } of items) {
+    if (file.spent.datasets.has(node.path) || paths.has(node.path))
+      throw badFile(
+        file.shownAs,
+        `dataset ${showValue(node.path)} is used by more than one layer; each layer's weights are its own dataset (a crafted model_config?).`,
+      );
+    paths.add(node.path);
     const limit = node.filtered ? file.fileBytes * H5_MAX_EXPANSION : file.fileBytes;
+    if (node.filtered) filtered += claimedBytes;
+    else plain += claimedBytes;
     if (!Number.isSafeInteger(claimedBytes) || claimedBytes < 0 || claimedBytes > limit)
       throw badFile(
         file.shownAs,
-        `dataset ${node.path}: its header claims shape ${JSON.stringify(node.shape)} (${claimedBytes} bytes), more than the ${file.fileBytes}-byte file can hold${node.filtered ? ` compressed ${H5_MAX_EXPANSION}:1` : ''}.`,
+        `dataset ${node.path}: its header claims shape ${showValue(node.shape)} (${claimedBytes} bytes), more than the ${file.fileBytes}-byte file can hold${node.filtered ? ` compressed ${H5_MAX_EXPANSION}:1` : ''}.`,
+      );
+    if (plain > file.fileBytes || filtered > file.fileBytes * H5_MAX_EXPANSION)
+      throw badFile(
+        file.shownAs,
+        `the datasets read claim ${plain + filtered} bytes in all, more than the ${file.fileBytes}-byte file can hold${node.filtered ? ` compressed ${H5_MAX_EXPANSION}:1` : ''}.`,
       );
   }
+  for (const path of paths) file.spent.datasets.add(path);
+  file.spent.plain = plain;
+  file.spent.filtered = filtered;
   return file.session.read(items.map((i) => i.node.path));
 }
 
