@@ -248,9 +248,33 @@ def project(constraint, w, rows, cols):
     return w
 
 
-def simulate(config, table, optimizer, loss, batches):
-    """Keras 3's training step, densely, in float64: returns the losses and the final weights."""
+def dropout_scales(ids, shape, rate, rng):
+    """Word-embedding dropout (Gal and Ghahramani 2016, 4.2), as core documents it: per sequence
+    (an entry of the batch dimension) each distinct index is dropped with probability `rate`,
+    one draw of the layer's generator per distinct index in order of first appearance; kept rows
+    are scaled by 1 / (1 - rate)."""
+    scales = [0.0] * len(ids)
+    batch = shape[0]
+    per = len(ids) // batch if batch else 0
+    kept = f32(1 / (1 - rate))
+    for s in range(batch):
+        decided = {}
+        for j in range(s * per, (s + 1) * per):
+            i = ids[j]
+            if i not in decided:
+                decided[i] = 0.0 if rng.next_f64() < rate else kept
+            scales[j] = decided[i]
+    return scales
+
+
+def simulate(config, table, optimizer, loss, batches, adagrad_epsilon_outside=False):
+    """Keras 3's training step, densely, in float64: returns the losses and the final weights.
+
+    `adagrad_epsilon_outside` computes the wrong formula lr * g / (sqrt(acc) + epsilon), only to
+    show that a fixture tells it from Keras's lr * g / sqrt(acc + epsilon)."""
     rows, cols = config['inputDim'], config['outputDim']
+    rate = config.get('embeddingsDropout', 0)
+    dropout_rng = Xoshiro128(config['seed']) if rate > 0 else None
     name = optimizer if isinstance(optimizer, str) else optimizer['className'].lower()
     opt = dict(OPT_DEFAULTS[name], **({} if isinstance(optimizer, str) else optimizer.get('config', {})))
     w = [v for row in table for v in row]
@@ -263,12 +287,17 @@ def simulate(config, table, optimizer, loss, batches):
     losses = []
     for step, (ids, shape, target) in enumerate(batches, start=1):
         out = [w[i * cols + c] for i in ids for c in range(cols)]
+        scales = dropout_scales(ids, shape, rate, dropout_rng) if rate > 0 else None
+        if scales:
+            out = [v * scales[k // cols] for k, v in enumerate(out)]
         value, grad_out = loss_and_grad(loss, target, out, cols)
         act = config.get('activityRegularizer')
         if act is not None:
             value += penalty(act, out) / shape[0]
             ag = reg_grad(act, out)
             grad_out = [g + a / shape[0] for g, a in zip(grad_out, ag)]
+        if scales:
+            grad_out = [g * scales[k // cols] for k, g in enumerate(grad_out)]
         emb_reg = config.get('embeddingsRegularizer')
         grad = [0.0] * size
         for k, i in enumerate(ids):
@@ -315,9 +344,24 @@ def simulate(config, table, optimizer, loss, batches):
                 w[j] -= alpha * s1[j] / (math.sqrt(v) + opt['epsilon'])
             else:
                 s1[j] += g * g
-                w[j] -= opt['learning_rate'] * g / math.sqrt(s1[j] + opt['epsilon'])
+                if adagrad_epsilon_outside:
+                    w[j] -= opt['learning_rate'] * g / (math.sqrt(s1[j]) + opt['epsilon'])
+                else:
+                    w[j] -= opt['learning_rate'] * g / math.sqrt(s1[j] + opt['epsilon'])
         w = project(config.get('embeddingsConstraint'), w, rows, cols)
     return losses, [w[r * cols:(r + 1) * cols] for r in range(rows)]
+
+
+# The conformance suite's default training tolerance (conformance/src/vitest.ts): relative, 1e-5 * (1 + |expected|).
+TRAINING_TOLERANCE = 1e-5
+
+
+def assert_feature_matters(cid, with_feature, without_feature):
+    """Fails the generator unless the feature moves some loss or weight by at least 1000x the
+    conformance tolerance: a fixture that cannot see its feature is no test of it."""
+    excess = max(abs(a - b) / (TRAINING_TOLERANCE * (1 + abs(a))) for a, b in zip(with_feature, without_feature))
+    assert excess >= 1000, 'fit-%s: the feature changes the result by only %.3g x the tolerance' % (cid, excess)
+    return excess
 
 
 def training_cases():
@@ -345,15 +389,32 @@ def training_cases():
         ('sgd-l2-regularizer', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'embeddingsRegularizer': 'l2'}),
         ('adam-l1-regularizer', {'className': 'Adam', 'config': {'learning_rate': 0.01}}, 'mse', {'embeddingsRegularizer': {'className': 'L1', 'config': {'l1': 0.001}}}),
         ('sgd-activity-regularizer', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'activityRegularizer': {'className': 'L2', 'config': {'l2': 0.1}}}),
-        ('sgd-max-norm', {'className': 'SGD', 'config': {'learning_rate': 0.5}}, 'mse', {'embeddingsConstraint': {'className': 'MaxNorm', 'config': {'max_value': 0.8}}}),
+        ('sgd-max-norm', {'className': 'SGD', 'config': {'learning_rate': 0.5}}, 'mse', {'embeddingsConstraint': {'className': 'MaxNorm', 'config': {'max_value': 0.5}}}),
         ('rmsprop-unit-norm-rows', {'className': 'RMSprop', 'config': {'learning_rate': 0.01}}, 'mse', {'embeddingsConstraint': {'className': 'UnitNorm', 'config': {'axis': 1}}}),
         ('adagrad-non-neg', {'className': 'Adagrad', 'config': {'learning_rate': 0.05}}, 'mse', {'embeddingsConstraint': 'non_neg'}),
-        ('sgd-min-max-norm', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'embeddingsConstraint': {'className': 'MinMaxNorm', 'config': {'min_value': 0.5, 'max_value': 1.0, 'rate': 0.5}}}),
+        ('sgd-min-max-norm', {'className': 'SGD', 'config': {'learning_rate': 0.1}}, 'mse', {'embeddingsConstraint': {'className': 'MinMaxNorm', 'config': {'min_value': 0.5, 'max_value': 0.6, 'rate': 0.5, 'axis': 1}}}),
+        ('adagrad-epsilon', {'className': 'Adagrad', 'config': {'learning_rate': 0.1, 'initial_accumulator_value': 0.0, 'epsilon': 0.01}}, 'mse', {}),
+        ('sgd-embedding-dropout', {'className': 'SGD', 'config': {'learning_rate': 0.5}}, 'mse', {'embeddingsDropout': 0.5, 'seed': 11}),
     ]
+    # What each feature fixture is for, and the same run without the feature: a backend that
+    # ignores the feature (or, for adagrad, puts epsilon outside the square root) must land far
+    # outside the conformance tolerance (|a - b| <= 1e-5 * (1 + |b|)). Checked below.
+    without = {
+        'sgd-max-norm': lambda c, o: (dict(c, embeddingsConstraint=None), o, {}),
+        'sgd-min-max-norm': lambda c, o: (dict(c, embeddingsConstraint=None), o, {}),
+        'rmsprop-unit-norm-rows': lambda c, o: (dict(c, embeddingsConstraint=None), o, {}),
+        'adagrad-non-neg': lambda c, o: (dict(c, embeddingsConstraint=None), o, {}),
+        'adagrad-epsilon': lambda c, o: (c, o, {'adagrad_epsilon_outside': True}),
+        'sgd-embedding-dropout': lambda c, o: (dict(c, embeddingsDropout=0), o, {}),
+    }
     cases = []
     for cid, optimizer, loss, extra in variants:
         config = dict({'inputDim': rows, 'outputDim': cols}, **extra)
         losses, final = simulate(config, table, optimizer, loss, batches)
+        if cid in without:
+            other_config, other_optimizer, flags = without[cid](config, optimizer)
+            other_losses, other_final = simulate(other_config, table, other_optimizer, loss, batches, **flags)
+            assert_feature_matters(cid, losses + flat_of(final), other_losses + flat_of(other_final))
         cases.append({
             'id': 'fit-' + cid,
             'title': '%s steps of %s on %s%s: losses and weights as Keras 3 computes them' % (len(batches), json.dumps(optimizer), loss, (' with ' + ', '.join(extra)) if extra else ''),

@@ -225,6 +225,8 @@ const REJECTED_TRAINING = [
   'training/fit-rmsprop-unit-norm-rows',
   'training/fit-adagrad-non-neg',
   'training/fit-sgd-min-max-norm',
+  'training/fit-adagrad-epsilon',
+  'training/fit-sgd-embedding-dropout',
 ];
 const REJECTED_TRAINING_REASON = 'compares the weights after a rejected training call bitwise with the float32 fixture (no training here)';
 
