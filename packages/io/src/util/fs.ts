@@ -272,7 +272,7 @@ export async function resolveInside(modelPath: string, relative: string, owner: 
     throw badFile(
       owner,
       code === 'ENOENT'
-        ? `${what} ${showValue(relative)} does not exist beside the model.`
+        ? `cannot read ${what} ${showValue(relative)}: it does not exist beside the model.`
         : `${what} ${showValue(relative)} cannot be resolved (${(error as Error).message}).`,
       error,
     );

@@ -367,7 +367,7 @@ export async function withH5Session<T>(bytes: Uint8Array, shownAs: string, fn: (
   const hang = (what: string) => () =>
     badFile(
       shownAs,
-      `HDF5 ${what} did not finish within ${Math.round(limitMs) / 1000} s of CPU time; the file is damaged in a way that loops the HDF5 library.`,
+      `HDF5 ${what} did not finish within ${Math.round(limitMs / 100) / 10} s of CPU time; the file is damaged in a way that loops the HDF5 library.`,
     );
   try {
     const copy = bytes.slice().buffer;

@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { readKeras3Bytes } from '../../src/formats/keras-v3.js';
-import { ioTestHooks } from '../../src/util/fs.js';
 import { h5WorkerLimits } from '../../src/util/h5-worker.js';
 import { ownExports, realBase } from './bases.js';
 import { cleanup, FUZZ_CASES, FUZZ_SEED, fuzz, scratchDir } from './harness.js';
@@ -9,15 +8,13 @@ import { report } from './report.js';
 
 const dir = scratchDir('keras');
 afterAll(async () => {
-  ioTestHooks.scratchDir = undefined;
-  h5WorkerLimits.timeoutMs = 60_000;
+  h5WorkerLimits.cpuMs = 20_000;
   h5WorkerLimits.workers = 1;
   await cleanup(dir);
 });
 
 it(`fuzzes the Keras 3 .keras reader with ${FUZZ_CASES} mutated files (seed ${FUZZ_SEED})`, async () => {
-  ioTestHooks.scratchDir = dir;
-  h5WorkerLimits.timeoutMs = 1000;
+  h5WorkerLimits.cpuMs = 1000;
   h5WorkerLimits.workers = 2;
   const bases = [
     await realBase('aura-keras3-sentiment/sentiment_model.keras', 0.4),
