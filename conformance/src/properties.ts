@@ -13,8 +13,28 @@ export interface DescribePropertiesOptions {
   createBackend: BackendFactory;
   /** Runs per property. Default 1000. */
   numRuns?: number;
-  /** fast-check seed; printed by fast-check on failure so the run can be replayed. Default: random. */
+  /**
+   * fast-check seed. Default: the `EMBEDDING_LAYER_PROPERTY_SEED` environment variable, else a
+   * fresh random seed. The seed is in the describe title, so every report (and fast-check's
+   * failure message) says how to replay the run.
+   */
   seed?: number;
+}
+
+/** Environment variable that fixes the property tests' seed: `EMBEDDING_LAYER_PROPERTY_SEED=42 npx vitest run ...` replays a run. */
+export const PROPERTY_SEED_ENV = 'EMBEDDING_LAYER_PROPERTY_SEED';
+
+/** The seed a property run uses: `option`, else {@link PROPERTY_SEED_ENV}, else fresh (a 31-bit random integer). */
+export function propertySeed(option?: number): number {
+  if (option !== undefined) return option;
+  const fromEnv = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[PROPERTY_SEED_ENV];
+  if (fromEnv !== undefined && fromEnv.trim() !== '') {
+    const seed = Number(fromEnv);
+    if (!Number.isInteger(seed) || seed < -(2 ** 31) || seed >= 2 ** 31)
+      throw new Error(`${PROPERTY_SEED_ENV} must be a 32-bit integer, received ${JSON.stringify(fromEnv.slice(0, 40))}.`);
+    return seed;
+  }
+  return Math.floor(Math.random() * 2 ** 31);
 }
 
 const shapeAndIndices = (inputDim: number) =>
@@ -95,8 +115,9 @@ const configCase = fc.record({
  */
 export function describeEmbeddingProperties(options: DescribePropertiesOptions): void {
   const numRuns = options.numRuns ?? 1000;
-  const params = { numRuns, ...(options.seed !== undefined ? { seed: options.seed } : {}) };
-  describe(`${options.name} properties (${numRuns} runs each)`, () => {
+  const seed = propertySeed(options.seed);
+  const params = { numRuns, seed };
+  describe(`${options.name} properties (${numRuns} runs each, seed ${seed}; ${PROPERTY_SEED_ENV}=${seed} replays it)`, () => {
     it('lookups equal the float64 reference bit for bit, and masks equal index != 0', async () => {
       await fc.assert(
         fc.asyncProperty(lookupCase, async ({ config, weights, input }) => {
