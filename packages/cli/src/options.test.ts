@@ -31,9 +31,10 @@ describe('lists', () => {
 
 describe('bench options', () => {
   it('defaults every report into --out-dir', () => {
-    const parsed = parseBenchOptions({ workload: 'S,M,L,XL', outDir: 'bench/results' });
+    const parsed = parseBenchOptions({ workload: 'S,M,L,XL', outDir: 'bench/results' }, {});
     expect(parsed.workloads).toEqual(['S', 'M', 'L', 'XL']);
     expect(parsed.targets).toBeUndefined();
+    expect(parsed.python).toBe('python3');
     expect(parsed.outputs).toEqual({
       json: 'bench/results/bench.json',
       markdown: 'bench/results/bench.md',
@@ -48,6 +49,14 @@ describe('bench options', () => {
     expect(parsed.outputs.svg).toBe('chart.svg');
     expect(parsed.outputs.json).toBe('x/bench.json');
     expect(() => parseBenchOptions({ workload: 'S', outDir: 'x', target: 'webgl' })).toThrow(/Unknown --target value "webgl"/);
+  });
+
+  it('names the torch interpreter by --python, else EMBEDDING_LAYER_PYTHON, else python3', () => {
+    const env = { EMBEDDING_LAYER_PYTHON: '/usr/bin/python3' };
+    expect(parseBenchOptions({ workload: 'S', outDir: 'x' }, env).python).toBe('/usr/bin/python3');
+    expect(parseBenchOptions({ workload: 'S', outDir: 'x', python: '/opt/py/bin/python' }, env).python).toBe('/opt/py/bin/python');
+    expect(parseBenchOptions({ workload: 'S', outDir: 'x' }, {}).python).toBe('python3');
+    expect(parseBenchOptions({ workload: 'S', outDir: 'x', readme: 'README.md' }, {}).outputs.readme).toBe('README.md');
   });
 });
 

@@ -3,10 +3,13 @@ import {
   formatBenchMarkdown,
   formatBenchSvg,
   formatBytes,
+  formatGoalsMarkdown,
   formatMs,
   formatRatio,
   formatWorkloadMarkdown,
   primaryPeer,
+  README_MARKERS,
+  replaceReadmeSection,
   timeRatio,
 } from './report.js';
 import { summarize } from './stats.js';
@@ -98,7 +101,8 @@ describe('number formatting', () => {
     expect(s.gbps).toBeCloseTo(1e6 / 3e6);
   });
 
-  it('maps each backend to the raw peer it wraps', () => {
+  it('maps each backend to the raw peer it wraps (adapter-js: PyTorch)', () => {
+    expect(primaryPeer('js')).toBe('torch');
     expect(primaryPeer('tfjs-cpu')).toBe('tf.gather@cpu');
     expect(primaryPeer('tfjs-wasm')).toBe('tf.gather@wasm');
     expect(primaryPeer('onnx')).toBe('ort-session');
@@ -112,7 +116,7 @@ describe('markdown report', () => {
   it('has one row per target with ratios to the copy limit, to alloc+copy and to the raw peer', () => {
     expect(row('copy limit (copyWithin)')).toContain('| 1.00x | 0.20x |');
     expect(row('js')).toContain('| 2.50 ms | 50.0 µs | 75.0 µs | 1.64 | 25.0x | 5.00x |');
-    expect(row('js')).toContain('0.03x tf.gather@cpu');
+    expect(row('js')).toContain('| torch did not run |');
     expect(row('onnx')).toContain('1.25x ort-session');
     expect(row('onnx')).toContain('80.0 µs (40.0x copy limit)');
     expect(row('js')).toContain('n/a: predict(x, { out }) is not in the public API yet');
@@ -130,6 +134,58 @@ describe('markdown report', () => {
     expect(full).toContain('| workload | backend | tf.gather@cpu | ort-session | torch |');
     expect(full).toContain('| S | onnx | 0.05x | 1.25x | - |');
     expect(full).toContain('- S torch: skipped, python3 cannot import torch');
+  });
+});
+
+describe('goals table', () => {
+  const torch: Measurement = {
+    target: 'torch',
+    kind: 'peer',
+    status: 'ok',
+    timing: timing(0.04),
+    outTiming: timing(0.02),
+    threads: 1,
+    memory,
+  };
+  const tfjs: Measurement = {
+    target: 'tfjs-cpu',
+    kind: 'backend',
+    status: 'ok',
+    timing: timing(0.055),
+    memory: { ...memory, createRss: 384_000 },
+  };
+  const jsOut = { ...results[2]!, outTiming: timing(0.004) };
+  const withPeers: BenchReport = {
+    ...report,
+    workloads: [
+      { ...report.workloads[0]!, results: [results[0]!, results[1]!, jsOut, tfjs, results[3]!, results[5]!, torch] },
+      { ...report.workloads[0]!, workload: WORKLOADS.M, results: [results[0]!, jsOut] },
+    ],
+  };
+  const goals = formatGoalsMarkdown(withPeers).split('\n');
+
+  it('gives each goal as a ratio of medians and marks the missed ones', () => {
+    // js 50 µs / torch 40 µs; js out 4 µs / torch out 20 µs; js out 4 µs / copy 2 µs (no goal on S);
+    // onnx 100 / ort 80 µs and 80 / 70 µs out; tfjs-cpu 55 / js 50 µs; worst RSS: onnx and js at 512 kB / 256 kB.
+    expect(goals[2]).toBe('| S | 1.25x (missed) | 0.20x | 2.00x | 1.25x (missed) | 1.14x (missed) | 1.10x | - | 2.00x (missed) js |');
+  });
+
+  it('holds M into a buffer to 1.5x the copy limit', () => {
+    expect(goals[3]).toContain('| M | - | - | 2.00x (missed) |');
+  });
+});
+
+describe('README section', () => {
+  const readme = `# x\n\nbefore\n${README_MARKERS.begin}\nold table\n${README_MARKERS.end}\n\nafter\n`;
+
+  it('replaces only the text between the markers', () => {
+    expect(replaceReadmeSection(readme, 'new table\n')).toBe(
+      `# x\n\nbefore\n${README_MARKERS.begin}\nnew table\n${README_MARKERS.end}\n\nafter\n`,
+    );
+  });
+
+  it('refuses a README without the markers', () => {
+    expect(() => replaceReadmeSection('# x\n', 'new')).toThrow(/lacks the markers/);
   });
 });
 

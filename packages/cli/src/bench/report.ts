@@ -126,6 +126,61 @@ export function formatPeerRatiosMarkdown(report: BenchReport): string {
   return lines.join('\n');
 }
 
+/** `a`'s median (fresh output, or caller-provided output with `out`) over `b`'s. */
+function ratioOf(w: WorkloadResult, a: string, b: string, out = false): number | undefined {
+  const x = resultOf(w, a);
+  const y = resultOf(w, b);
+  return out ? timeRatio(x?.outTiming, y?.outTiming) : timeRatio(x?.timing, y?.timing);
+}
+
+function goalCell(value: number | undefined, ok: (v: number) => boolean): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  return `${formatRatio(value)}${ok(value) ? '' : ' (missed)'}`;
+}
+
+/** The largest "RSS after create" over the table among the backends, with the backend's name. */
+function worstCreateRss(w: WorkloadResult): { target: string; ratio: number } | undefined {
+  let worst: { target: string; ratio: number } | undefined;
+  for (const m of w.results) {
+    if (m.kind !== 'backend' || m.status !== 'ok' || !m.memory) continue;
+    const ratio = m.memory.createRss / w.tableBytes;
+    if (!worst || ratio > worst.ratio) worst = { target: m.target, ratio };
+  }
+  return worst;
+}
+
+/**
+ * The performance goals of issue 16, one row per workload, each a ratio of two medians of the
+ * same run, marked "(missed)" where the goal does not hold: adapter-js against PyTorch (fresh
+ * output, and into a caller's buffer against `index_select(out=)`), adapter-js into a buffer
+ * over the copy limit (M: at most 1.5x), adapter-onnx over a bare ORT session (at most 1.1x),
+ * adapter-tfjs cpu over adapter-js (at most 1.2x), tf.gather@wasm over adapter-tfjs wasm (at
+ * least 5x), and the largest RSS after create over the table (at most 1.3x).
+ */
+export function formatGoalsMarkdown(report: BenchReport): string {
+  const lines = [
+    '| workload | js / torch | js out / torch out= | js out / copy limit | onnx / ort-session | onnx out / ort-session out | tfjs-cpu / js | tf.gather@wasm / tfjs-wasm | RSS after create / table (worst backend) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ];
+  for (const w of report.workloads) {
+    const copyGoal = w.workload.name === 'M' ? (v: number) => v <= 1.5 : () => true;
+    const rss = worstCreateRss(w);
+    lines.push(
+      `| ${w.workload.name} | ${[
+        goalCell(ratioOf(w, 'js', 'torch'), (v) => v <= 1),
+        goalCell(ratioOf(w, 'js', 'torch', true), (v) => v <= 1),
+        goalCell(timeRatio(resultOf(w, 'js')?.outTiming, resultOf(w, 'copy')?.timing), copyGoal),
+        goalCell(ratioOf(w, 'onnx', 'ort-session'), (v) => v <= 1.1),
+        goalCell(ratioOf(w, 'onnx', 'ort-session', true), (v) => v <= 1.1),
+        goalCell(ratioOf(w, 'tfjs-cpu', 'js'), (v) => v <= 1.2),
+        goalCell(ratioOf(w, 'tf.gather@wasm', 'tfjs-wasm'), (v) => v >= 5),
+        rss ? `${goalCell(rss.ratio, (v) => v <= 1.3)} ${rss.target}` : '-',
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
 /** The whole report in Markdown: machine, how to read it, one table per workload, the peer ratios, and what was skipped. */
 export function formatBenchMarkdown(report: BenchReport): string {
   const skipped = report.workloads.flatMap((w) =>
@@ -143,11 +198,34 @@ export function formatBenchMarkdown(report: BenchReport): string {
     "taken after the runtime loaded; it includes the caller's source table (1x) and live outputs.",
     '',
   ];
+  parts.push(
+    'Goals (issue 16; each a ratio of two medians of this run; "out" = into a caller-provided buffer; "(missed)" where the goal does not hold):',
+    '',
+    formatGoalsMarkdown(report),
+    '',
+  );
   for (const w of report.workloads) parts.push(formatWorkloadMarkdown(w), '');
   parts.push('Backends against each raw peer (median time of the backend / median time of the peer; below 1 is faster):', '');
   parts.push(formatPeerRatiosMarkdown(report));
   if (uniqueSkips.length > 0) parts.push('', 'Not measured:', '', ...uniqueSkips);
   return parts.join('\n');
+}
+
+/** The markers around the generated benchmark section of a README. */
+export const README_MARKERS = {
+  begin: '<!-- bench:begin (written by embedding-layer bench --readme) -->',
+  end: '<!-- bench:end -->',
+} as const;
+
+/**
+ * `readme` with the text between {@link README_MARKERS} replaced by `section` (the markers
+ * stay); throws when the markers are missing or out of order, so a README is never appended to blindly.
+ */
+export function replaceReadmeSection(readme: string, section: string): string {
+  const from = readme.indexOf(README_MARKERS.begin);
+  const to = readme.indexOf(README_MARKERS.end);
+  if (from < 0 || to < from) throw new Error(`the README lacks the markers ${README_MARKERS.begin} ... ${README_MARKERS.end}`);
+  return `${readme.slice(0, from + README_MARKERS.begin.length)}\n${section.trim()}\n${readme.slice(to)}`;
 }
 
 const COLORS: Readonly<Record<string, string>> = {

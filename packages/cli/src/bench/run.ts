@@ -2,7 +2,7 @@ import { fork } from 'node:child_process';
 import { describeMachine } from './machine.js';
 import { measureTorch } from './torch.js';
 import type { BenchReport, Measurement, WorkloadName } from './types.js';
-import { TARGETS, targetById, WORKLOADS, workloadBytes } from './workloads.js';
+import { BENCH_THREADS, TARGETS, targetById, WORKLOADS, workloadBytes } from './workloads.js';
 
 /** What a child process is asked to measure (`embedding-layer bench --child <json>`). */
 export interface ChildSpec {
@@ -19,6 +19,8 @@ export interface RunBenchOptions {
   script?: string;
   /** Kill a child after this long (default 5 minutes). */
   childTimeoutMs?: number;
+  /** The Python interpreter of the torch peer (default `python3`; see `resolvePython`). */
+  python?: string;
   /** Called before each measurement starts and once at the end. */
   onProgress?: (done: number, total: number, label: string) => void;
 }
@@ -78,7 +80,7 @@ export async function runBench(options: RunBenchOptions): Promise<BenchReport> {
       options.onProgress?.(done, total, `${name} ${target.id}`);
       results.push(
         target.id === 'torch'
-          ? await measureTorch(workload)
+          ? await measureTorch(workload, { threads: BENCH_THREADS, ...(options.python ? { python: options.python } : {}) })
           : await runChild({ workload: name, target: target.id }, script, options.childTimeoutMs ?? 300_000),
       );
       done++;

@@ -3,7 +3,12 @@ import { summarize } from './stats.js';
 import type { Measurement, Workload } from './types.js';
 import { workloadBytes } from './workloads.js';
 
-/** The Python side: F.embedding (fresh output) and index_select(out=) timed with perf_counter, peak RSS from getrusage. */
+/**
+ * The Python side: F.embedding (fresh output) and index_select(out=) timed with perf_counter,
+ * peak RSS from getrusage. Torch runs on `spec.threads` intra-op threads (the count our
+ * backends compute with) and one inter-op thread; the count torch would have picked itself is
+ * recorded beside the one it ran with.
+ */
 const SCRIPT = String.raw`
 import json, sys, time, resource
 spec = json.loads(sys.argv[1])
@@ -11,8 +16,14 @@ try:
     import torch
     import torch.nn.functional as F
 except Exception as e:
-    print(json.dumps({"skip": "python3 cannot import torch (%s); on Debian: apt install python3-torch" % type(e).__name__}))
+    print(json.dumps({"skip": "%s cannot import torch (%s); on Debian: apt install python3-torch and pass --python /usr/bin/python3" % (sys.executable, type(e).__name__)}))
     sys.exit(0)
+default_threads = torch.get_num_threads()
+torch.set_num_threads(spec["threads"])
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:
+    pass
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * resource.getpagesize()
@@ -43,20 +54,47 @@ with torch.inference_mode():
     out = timed(lambda: torch.index_select(weight, 0, flat, out=buf))
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
 print(json.dumps({"createMs": create_ms, "createRss": create_rss, "peakRss": peak, "baselineRss": base,
-                  "fresh": fresh, "out": out, "agrees": agrees, "torch": torch.__version__, "threads": torch.get_num_threads()}))
+                  "fresh": fresh, "out": out, "agrees": agrees, "torch": torch.__version__, "threads": torch.get_num_threads(),
+                  "defaultThreads": default_threads, "executable": sys.executable}))
 `;
 
-/** Runs PyTorch's `F.embedding` on the workload in `python3`; skipped (with the reason) when python3 or torch is absent. */
-export async function measureTorch(workload: Workload, python = 'python3'): Promise<Measurement> {
+/** The environment variable that names the Python interpreter of the torch peer (`--python` wins over it). */
+export const PYTHON_ENV = 'EMBEDDING_LAYER_PYTHON';
+
+/** The interpreter the torch peer runs in: `--python`, else `$EMBEDDING_LAYER_PYTHON`, else `python3` on PATH. */
+export function resolvePython(option: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env[PYTHON_ENV]?.trim();
+  return option?.trim() || fromEnv || 'python3';
+}
+
+/** How the torch peer runs. */
+export interface TorchOptions {
+  /** The Python interpreter (a path or a name on PATH). Default `python3`. */
+  python?: string;
+  /** Intra-op threads torch computes with: the same count as our backends (see `BENCH_THREADS`). */
+  threads: number;
+}
+
+/**
+ * Runs PyTorch's `F.embedding` and `index_select(out=)` on the workload in the named Python
+ * interpreter, on `threads` threads (OMP/MKL variables set to match, and `torch.set_num_threads`);
+ * skipped (with the reason) when the interpreter or torch is absent.
+ */
+export async function measureTorch(workload: Workload, options: TorchOptions): Promise<Measurement> {
+  const python = options.python ?? 'python3';
   const base: Measurement = { target: 'torch', kind: 'peer', status: 'ok' };
   const { tableBytes, outputBytes } = workloadBytes(workload);
+  const threads = String(options.threads);
   const { stdout, stderr, code, spawnError } = await new Promise<{
     stdout: string;
     stderr: string;
     code: number | null;
     spawnError?: Error;
   }>((resolve) => {
-    const child = spawn(python, ['-c', SCRIPT, JSON.stringify(workload)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(python, ['-c', SCRIPT, JSON.stringify({ ...workload, threads: options.threads })], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, OMP_NUM_THREADS: threads, MKL_NUM_THREADS: threads, OPENBLAS_NUM_THREADS: threads },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => (out += d));
@@ -64,7 +102,12 @@ export async function measureTorch(workload: Workload, python = 'python3'): Prom
     child.on('error', (error) => resolve({ stdout: out, stderr: err, code: null, spawnError: error }));
     child.on('close', (c) => resolve({ stdout: out, stderr: err, code: c }));
   });
-  if (spawnError) return { ...base, status: 'skipped', note: `no ${python} on PATH (${spawnError.message})` };
+  if (spawnError)
+    return {
+      ...base,
+      status: 'skipped',
+      note: `cannot run ${python} (${spawnError.message}); name an interpreter with --python or $${PYTHON_ENV}`,
+    };
   const last = stdout.trim().split('\n').pop() ?? '';
   let parsed: Record<string, any>;
   try {
@@ -79,7 +122,8 @@ export async function measureTorch(workload: Workload, python = 'python3'): Prom
     timing: summarize(parsed.fresh, outputBytes),
     outTiming: summarize(parsed.out, outputBytes),
     agrees: parsed.agrees,
-    note: `torch ${parsed.torch}, ${parsed.threads} threads; out = torch.index_select(weight, 0, idx, out=buf)`,
+    threads: parsed.threads,
+    note: `torch ${parsed.torch} in ${parsed.executable}, ${parsed.threads} thread(s) as ours (torch's own default here: ${parsed.defaultThreads}); out = torch.index_select(weight, 0, idx, out=buf)`,
     memory: { tableBytes, baselineRss: parsed.baselineRss, createRss: parsed.createRss, peakRss: parsed.peakRss, peakArrayBuffers: 0 },
   };
 }

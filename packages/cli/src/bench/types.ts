@@ -81,6 +81,8 @@ export interface Measurement {
   method?: string;
   /** Sampled rows of the first output equal the table's rows bit for bit. */
   agrees?: boolean;
+  /** Threads the target computed with, where the bench sets it (torch). */
+  threads?: number;
   memory?: Memory;
 }
 

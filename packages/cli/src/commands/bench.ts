@@ -1,10 +1,11 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
 import { type Command, Option } from 'commander';
 import { measureTarget } from '../bench/child.js';
 import { progressBar } from '../bench/progress.js';
-import { formatBenchMarkdown, formatBenchSvg } from '../bench/report.js';
+import { formatBenchMarkdown, formatBenchSvg, replaceReadmeSection } from '../bench/report.js';
 import { type ChildSpec, runBench } from '../bench/run.js';
+import { PYTHON_ENV, resolvePython } from '../bench/torch.js';
 import type { WorkloadName } from '../bench/types.js';
 import { TARGETS, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads.js';
 import { parseChoices, UsageError } from '../options.js';
@@ -17,6 +18,8 @@ export interface BenchCommandOptions {
   json?: string;
   markdown?: string;
   svg?: string;
+  readme?: string;
+  python?: string;
   child?: string;
 }
 
@@ -25,10 +28,15 @@ export interface BenchOutputs {
   json: string;
   markdown: string;
   svg: string;
+  /** A README whose marked benchmark section is rewritten (only when `--readme` is given). */
+  readme?: string;
 }
 
 /** Resolves `--workload`, `--target` and the output paths (`--json/--markdown/--svg`, defaulting into `--out-dir`). */
-export function parseBenchOptions(options: BenchCommandOptions): { workloads: WorkloadName[]; targets?: string[]; outputs: BenchOutputs } {
+export function parseBenchOptions(
+  options: BenchCommandOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): { workloads: WorkloadName[]; targets?: string[]; python: string; outputs: BenchOutputs } {
   const workloads = parseChoices('--workload', options.workload, WORKLOAD_NAMES);
   const targets =
     options.target !== undefined
@@ -41,10 +49,12 @@ export function parseBenchOptions(options: BenchCommandOptions): { workloads: Wo
   return {
     workloads,
     ...(targets ? { targets } : {}),
+    python: resolvePython(options.python, env),
     outputs: {
       json: options.json ?? join(options.outDir, 'bench.json'),
       markdown: options.markdown ?? join(options.outDir, 'bench.md'),
       svg: options.svg ?? join(options.outDir, 'bench.svg'),
+      ...(options.readme ? { readme: options.readme } : {}),
     },
   };
 }
@@ -52,6 +62,12 @@ export function parseBenchOptions(options: BenchCommandOptions): { workloads: Wo
 async function write(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, text);
+}
+
+/** The README section: the chart (linked relative to the README) and the Markdown report. */
+export function readmeSection(readmePath: string, svgPath: string, markdown: string): string {
+  const link = relative(dirname(readmePath), svgPath).split(sep).join('/');
+  return `![Median lookup time over the copy limit, per workload and backend (log scale)](${link})\n\n${markdown}`;
 }
 
 /** The child side: measure one (workload, target) and send it to the parent over IPC. */
@@ -84,6 +100,8 @@ export function registerBench(program: Command): void {
     .option('--json <file>', 'JSON results (default <out-dir>/bench.json)')
     .option('--markdown <file>', 'Markdown tables (default <out-dir>/bench.md)')
     .option('--svg <file>', 'SVG chart of the ratios to the copy limit (default <out-dir>/bench.svg)')
+    .option('--readme <file>', 'also rewrite the marked benchmark section of this README (chart and Markdown report)')
+    .option('--python <path>', `Python interpreter with torch for the PyTorch peer (default $${PYTHON_ENV}, else python3)`)
     .addOption(new Option('--child <spec>', 'internal: measure one (workload, target) and report over IPC').hideHelp())
     .action(async (options: BenchCommandOptions) => {
       if (options.child !== undefined) return runChildSpec(options.child);
@@ -99,14 +117,21 @@ export function registerBench(program: Command): void {
       const report = await runBench({
         workloads: parsed.workloads,
         ...(parsed.targets ? { targets: parsed.targets } : {}),
+        python: parsed.python,
         onProgress: progressBar(),
       });
       const markdown = formatBenchMarkdown(report);
       await write(parsed.outputs.json, `${JSON.stringify(report, null, 2)}\n`);
       await write(parsed.outputs.markdown, `${markdown}\n`);
       await write(parsed.outputs.svg, formatBenchSvg(report));
+      const { readme } = parsed.outputs;
+      if (readme) {
+        await writeFile(readme, replaceReadmeSection(await readFile(readme, 'utf8'), readmeSection(readme, parsed.outputs.svg, markdown)));
+      }
       console.log(markdown);
-      process.stderr.write(`\nwrote ${parsed.outputs.json}, ${parsed.outputs.markdown}, ${parsed.outputs.svg}\n`);
+      process.stderr.write(
+        `\nwrote ${parsed.outputs.json}, ${parsed.outputs.markdown}, ${parsed.outputs.svg}${readme ? ` and the benchmark section of ${readme}` : ''}\n`,
+      );
       const failed = report.workloads.flatMap((w) => w.results.filter((m) => m.status === 'error' || m.agrees === false));
       if (failed.length > 0) {
         process.stderr.write(`${failed.length} measurement(s) failed or gave a wrong output: ${failed.map((m) => m.target).join(', ')}\n`);
