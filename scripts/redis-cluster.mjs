@@ -167,7 +167,9 @@ export async function startCluster({ basePort = 30001, masters = 3, replicas = 1
       const res = spawnSync(cli, args, { encoding: 'utf8' });
       if (res.status !== 0) throw new Error(`redis-cli --cluster create failed: ${res.stdout}\n${res.stderr}`);
       for (const port of ports) {
-        await waitFor(`cluster_state:ok on ${port}`, async () => (await rawCommand(port, ['CLUSTER', 'INFO'], password)).includes('cluster_state:ok'));
+        await waitFor(`cluster_state:ok on ${port}`, async () =>
+          (await rawCommand(port, ['CLUSTER', 'INFO'], password)).includes('cluster_state:ok'),
+        );
       }
       // Every replica attached and in sync, so that a failover has somewhere to go.
       await waitFor(`${masters * replicas} replicas in sync`, async () => {
@@ -175,7 +177,9 @@ export async function startCluster({ basePort = 30001, masters = 3, replicas = 1
         return (nodes.match(/ slave /g) ?? []).length === masters * replicas;
       });
       for (const port of ports.slice(masters)) {
-        await waitFor(`replica ${port} in sync`, async () => (await rawCommand(port, ['INFO', 'replication'], password)).includes('master_link_status:up'));
+        await waitFor(`replica ${port} in sync`, async () =>
+          (await rawCommand(port, ['INFO', 'replication'], password)).includes('master_link_status:up'),
+        );
       }
     }
     state.seeds = (single ? ports : ports.slice(0, masters)).map((p) => `${HOST}:${p}`).join(',');
@@ -238,15 +242,23 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
       single: args.includes('--single'),
     });
     console.log(state.seeds);
-    console.error(`started ${state.ports.length} redis-server process(es) (pids ${Object.values(state.pids).join(' ')}), data in ${state.dir}`);
+    console.error(
+      `started ${state.ports.length} redis-server process(es) (pids ${Object.values(state.pids).join(' ')}), data in ${state.dir}`,
+    );
   } else if (command === 'stop') {
     await stopCluster({ basePort });
     console.error(`stopped the redis-server processes recorded for base port ${basePort}`);
   } else if (command === 'status') {
     const state = readState(basePort);
-    console.log(state ? JSON.stringify({ ...state, alive: Object.fromEntries(Object.entries(state.pids).map(([p, pid]) => [p, alive(pid)])) }, null, 2) : 'not running');
+    console.log(
+      state
+        ? JSON.stringify({ ...state, alive: Object.fromEntries(Object.entries(state.pids).map(([p, pid]) => [p, alive(pid)])) }, null, 2)
+        : 'not running',
+    );
   } else {
-    console.error('usage: node scripts/redis-cluster.mjs start|stop|status [--base-port 30001] [--masters 3] [--replicas 1] [--password pw] [--single]');
+    console.error(
+      'usage: node scripts/redis-cluster.mjs start|stop|status [--base-port 30001] [--masters 3] [--replicas 1] [--password pw] [--single]',
+    );
     process.exit(2);
   }
 }

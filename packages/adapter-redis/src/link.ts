@@ -112,7 +112,8 @@ export async function openLink(options: LinkOptions): Promise<Link> {
   };
   if (options.url !== undefined) {
     const client = createClient({ url: options.url, ...auth, socket: socketOptions(options) as never, disableOfflineQueue: false });
-    client.on('error', () => {});
+    const authWatch = authWatcher();
+    client.on('error', authWatch.listener);
     const failed = (error: unknown) => {
       client.destroy();
       throw error;
@@ -125,9 +126,17 @@ export async function openLink(options: LinkOptions): Promise<Link> {
         return options.url!;
       }
     })();
-    await guard('the connection', () => [address], () => withTimeout(client.connect(), options.timeoutMs, 'connect')).catch(failed);
+    await guard(
+      'the connection',
+      () => [address],
+      () => withTimeout(Promise.race([client.connect(), authWatch.failed]), options.timeoutMs, 'connect'),
+    ).catch(failed);
     const send = (args: Arg[]) =>
-      guard(args[0] as string, () => [address], () => client.sendCommand(args, commandOptions as never) as Promise<unknown>);
+      guard(
+        args[0] as string,
+        () => [address],
+        () => client.sendCommand(args, commandOptions as never) as Promise<unknown>,
+      );
     return {
       mode: 'single',
       send: (_key, _readonly, args) => send(args),
@@ -143,17 +152,27 @@ export async function openLink(options: LinkOptions): Promise<Link> {
     defaults: { ...auth, socket: socketOptions(options) as never },
     commandOptions: commandOptions as never,
   });
-  cluster.on('error', () => {});
+  const watcher = authWatcher();
+  cluster.on('error', watcher.listener);
   try {
-    await guard('the connection', () => options.nodes.map((n) => `${n.host}:${n.port}`), () =>
-      withTimeout(cluster.connect(), options.timeoutMs * 2, `connect to ${where}`),
+    await guard(
+      'the connection',
+      () => options.nodes.map((n) => `${n.host}:${n.port}`),
+      () => withTimeout(Promise.race([cluster.connect(), watcher.failed]), options.timeoutMs * 2, `connect to ${where}`),
     );
   } catch (error) {
     cluster.destroy();
     // One seed that is a plain (non-cluster) node: use it as a single node.
-    if (options.nodes.length === 1 && /cluster support disabled/i.test(`${(error as Error).message} ${String((error as { cause?: unknown }).cause)}`)) {
+    if (
+      options.nodes.length === 1 &&
+      /cluster support disabled/i.test(`${(error as Error).message} ${String((error as { cause?: unknown }).cause)}`)
+    ) {
       const n = options.nodes[0]!;
-      return openLink({ ...options, nodes: [], url: `${options.tls ? 'rediss' : 'redis'}://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}` });
+      return openLink({
+        ...options,
+        nodes: [],
+        url: `${options.tls ? 'rediss' : 'redis'}://${n.host.includes(':') ? `[${n.host}]` : n.host}:${n.port}`,
+      });
     }
     throw error;
   }
@@ -164,7 +183,11 @@ export async function openLink(options: LinkOptions): Promise<Link> {
   return {
     mode: 'cluster',
     send: (key, readonly, args) =>
-      guard(args[0] as string, () => [nodeOf(key)], () => cluster.sendCommand(key, readonly, args, commandOptions as never) as Promise<unknown>),
+      guard(
+        args[0] as string,
+        () => [nodeOf(key)],
+        () => cluster.sendCommand(key, readonly, args, commandOptions as never) as Promise<unknown>,
+      ),
     nodeOf,
     masters: async () =>
       cluster.masters.map((m) => {
@@ -174,15 +197,34 @@ export async function openLink(options: LinkOptions): Promise<Link> {
           address,
           replicas: shard?.replicas?.length ?? 0,
           send: (args: Arg[]) =>
-            guard(args[0] as string, () => [address], async () => {
-              const client = await cluster.nodeClient(m);
-              return client.sendCommand(args, commandOptions as never) as Promise<unknown>;
-            }),
+            guard(
+              args[0] as string,
+              () => [address],
+              async () => {
+                const client = await cluster.nodeClient(m);
+                return client.sendCommand(args, commandOptions as never) as Promise<unknown>;
+              },
+            ),
         };
       }),
     close: async () => {
       await cluster.close().catch(() => cluster.destroy());
     },
+  };
+}
+
+/** Rejects `failed` on the first authentication error the client reports (it would otherwise keep reconnecting until the timeout). */
+function authWatcher(): { listener: (error: unknown) => void; failed: Promise<never> } {
+  let reject: (error: unknown) => void = () => {};
+  const failed = new Promise<never>((_, r) => {
+    reject = r;
+  });
+  failed.catch(() => {});
+  return {
+    listener: (error: unknown) => {
+      if (/WRONGPASS|NOAUTH|NOPERM|invalid password|Authentication required/i.test((error as Error)?.message ?? '')) reject(error);
+    },
+    failed,
   };
 }
 

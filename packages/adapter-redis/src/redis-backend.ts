@@ -76,7 +76,8 @@ function parseNodes(value: string | readonly string[], from: string): { host: st
   return list.map((s) => {
     const m = /^(.+):(\d{1,5})$/.exec(s);
     const port = m ? Number(m[2]) : Number.NaN;
-    if (!m || port < 1 || port > 65535) throw optionError(FACTORY, from, value, "comma-separated 'host:port' (e.g. '127.0.0.1:30001,127.0.0.1:30002')");
+    if (!m || port < 1 || port > 65535)
+      throw optionError(FACTORY, from, value, "comma-separated 'host:port' (e.g. '127.0.0.1:30001,127.0.0.1:30002')");
     return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
   });
 }
@@ -352,9 +353,11 @@ export async function openRedisTable(options: OpenRedisTableOptions): Promise<Re
     ['inputDim', inputDim],
     ['outputDim', outputDim],
   ] as const) {
-    if (!Number.isSafeInteger(v) || v < (name === 'inputDim' ? 1 : 0)) throw optionError('openRedisTable', name, v, 'a non-negative integer');
+    if (!Number.isSafeInteger(v) || v < (name === 'inputDim' ? 1 : 0))
+      throw optionError('openRedisTable', name, v, 'a non-negative integer');
   }
-  if (typeof table !== 'string' || !NAME.test(table)) throw optionError('openRedisTable', 'table', table, 'a name of letters, digits, _ - .');
+  if (typeof table !== 'string' || !NAME.test(table))
+    throw optionError('openRedisTable', 'table', table, 'a name of letters, digits, _ - .');
   const conn = new Connection(r.link);
   conn.acquire();
   const chunkRows = Math.max(1, Math.floor((16 * 2 ** 20) / Math.max(1, outputDim * 4)));

@@ -18,7 +18,13 @@ const READ_ATTEMPTS = 8;
 export type ServerOptimizer =
   | { readonly kind: 'sgd'; readonly learning_rate?: number }
   | { readonly kind: 'adagrad'; readonly learning_rate?: number; readonly initial_accumulator_value?: number; readonly epsilon?: number }
-  | { readonly kind: 'rmsprop'; readonly learning_rate?: number; readonly rho?: number; readonly epsilon?: number; readonly centered?: boolean };
+  | {
+      readonly kind: 'rmsprop';
+      readonly learning_rate?: number;
+      readonly rho?: number;
+      readonly epsilon?: number;
+      readonly centered?: boolean;
+    };
 
 /** The shape and place of a table. @internal */
 export interface TableSpec {
@@ -195,7 +201,9 @@ export class RedisTable {
         const [now, ...values] = await Promise.all([pointer, ...replies]);
         const current = now === null || now === undefined ? null : String(now);
         if (current === null) {
-          throw new InvalidConfigError(`Redis table ${JSON.stringify(this.spec.table)} (${this.metaKey}) no longer exists: it was dropped.`);
+          throw new InvalidConfigError(
+            `Redis table ${JSON.stringify(this.spec.table)} (${this.metaKey}) no longer exists: it was dropped.`,
+          );
         }
         if (current !== version) {
           this.version = current;
@@ -387,7 +395,9 @@ export class RedisTable {
   ): Promise<void> {
     const d = this.spec.outputDim;
     if (this.spec.storage !== 'float32') {
-      throw new InvalidConfigError(`Redis table ${JSON.stringify(this.spec.table)}: training needs float32 storage, this table stores ${this.spec.storage}.`);
+      throw new InvalidConfigError(
+        `Redis table ${JSON.stringify(this.spec.table)}: training needs float32 storage, this table stores ${this.spec.storage}.`,
+      );
     }
     if (rows.length === 0 || d === 0) return;
     let pending = this.group(rows);
@@ -423,7 +433,9 @@ export class RedisTable {
       if (stale.length > 0) {
         const fresh = await this.conn.run((l) => l.send(this.metaKey, true, ['HGET', this.metaKey, 'version']));
         if (fresh === null || fresh === undefined) {
-          throw new InvalidConfigError(`Redis table ${JSON.stringify(this.spec.table)} (${this.metaKey}) no longer exists: it was dropped.`);
+          throw new InvalidConfigError(
+            `Redis table ${JSON.stringify(this.spec.table)} (${this.metaKey}) no longer exists: it was dropped.`,
+          );
         }
         this.version = String(fresh);
       }
