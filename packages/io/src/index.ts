@@ -62,6 +62,8 @@ export {
   type WriteTfjsOptions,
   writeTfjs,
 } from './formats/tfjs.js';
+export { Vocabulary, type VocabularyOptions } from './formats/vocabulary.js';
+export { type ReadWordVectorsOptions, readWordVectors, type WordVectorFormat, type WordVectors } from './formats/word-vectors.js';
 export {
   type EmbeddingData,
   type EmbeddingRecord,
@@ -70,3 +72,4 @@ export {
   type ProgressCallback,
   type StoredDtype,
 } from './types.js';
+export { UnknownTokenError } from './unknown-token-error.js';
