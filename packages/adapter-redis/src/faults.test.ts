@@ -1,0 +1,208 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Embedding } from '@embedding-layer/core';
+import { describe, expect, it } from 'vitest';
+import { rawCommand } from '../../../scripts/redis-cluster.mjs';
+import { createRedisBackend, openRedisTable, RedisUnavailableError } from './index.js';
+import { requireRedis, uniqueTable, useRedis } from './testing.js';
+
+const WORKER = fileURLToPath(new URL('../scripts/train-worker.mjs', import.meta.url));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function runWorker(nodes: string, table: string, steps: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, nodes, table, String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`worker exited with ${code}: ${err}`))));
+  });
+}
+
+/** Masters of the cluster as `{ id, port, slots }` from CLUSTER NODES. */
+async function masters(port: number): Promise<{ id: string; port: number; slots: number }[]> {
+  const text = await rawCommand(port, ['CLUSTER', 'NODES']);
+  return text
+    .split('\n')
+    .filter((l) => {
+      const flags = (l.split(' ')[2] ?? '').split(',');
+      return flags.includes('master') && !flags.includes('fail');
+    })
+    .map((l) => {
+      const f = l.trim().split(' ');
+      const slots = f.slice(8).reduce((n, r) => {
+        if (r.startsWith('[')) return n;
+        const [a, b] = r.split('-').map(Number);
+        return n + ((b ?? a!) - a! + 1);
+      }, 0);
+      return { id: f[0]!.replace(/^.*\$/, ''), port: Number(f[1]!.split(':')[1]!.split('@')[0]), slots };
+    });
+}
+
+/** The float32 result of `n` adagrad steps of gradient g from w = 0, acc = 0.1, lr, epsilon 1e-7 (Keras 3), computed here in float64 with float32 rounding where a Float32Array stores. */
+function adagradReference(n: number, g: number, lr: number): number {
+  let w = 0;
+  let acc = Math.fround(0.1);
+  for (let i = 0; i < n; i++) {
+    acc = Math.fround(acc + g * g);
+    w = Math.fround(w + Math.fround(-(lr * g) / Math.sqrt(acc + 1e-7)));
+  }
+  return w;
+}
+
+if (requireRedis()) {
+  const cluster = useRedis({ basePort: 30101, masters: 3, replicas: 1 });
+
+  describe('adapter-redis: concurrency and faults (local 3+3 cluster)', () => {
+    it('two processes training one table concurrently end with exactly the sum of their updates', async () => {
+      const nodes = cluster.get().seeds;
+      const table = uniqueTable('concurrent');
+      const init = await Embedding.create(
+        { inputDim: 20, outputDim: 4, embeddingsInitializer: 'zeros', name: table },
+        { backend: createRedisBackend({ nodes, table }) },
+      );
+      await init.dispose();
+      const steps = 60;
+      const done = await Promise.all([runWorker(nodes, table, steps), runWorker(nodes, table, steps)]);
+      expect(done).toEqual([`done ${steps}`, `done ${steps}`]);
+      const t = await openRedisTable({ nodes, table, inputDim: 20, outputDim: 4, dropOnDispose: true });
+      const rows = await t.readRows(Int32Array.from([0, 1, 2, 7, 3, 4]));
+      const total = 2 * steps;
+      // SGD through the layer: each step adds -0.25 to rows 1 and 7 and -0.5 to row 2 (exact in float32).
+      expect(Array.from(rows.subarray(0, 16))).toEqual([
+        0,
+        0,
+        0,
+        0,
+        ...Array(4).fill(-0.25 * total),
+        ...Array(4).fill(-0.5 * total),
+        ...Array(4).fill(-0.25 * total),
+      ]);
+      // Adagrad on the server with its accumulator beside the row: the same as `total` steps in one process.
+      const expected = adagradReference(total, 0.5, 0.01);
+      for (const v of rows.subarray(16)) expect(v).toBe(expected);
+      await t.drop();
+      await t.close();
+    }, 120_000);
+
+    it('a master killed during lookups gives RedisUnavailableError naming it, then lookups and training resume after failover, with acknowledged updates kept', async () => {
+      const state = cluster.get();
+      const nodes = state.seeds;
+      const table = uniqueTable('failover');
+      const backend = createRedisBackend({ nodes, table, blockRows: 16, timeoutMs: 1500, dropOnDispose: true });
+      const layer = await Embedding.create({ inputDim: 1000, outputDim: 8, seed: 3 }, { backend });
+      // An acknowledged update (WAIT for the replica) before the fault.
+      await layer.applyGradients([5], new Float32Array(8).fill(1), { learningRate: 0.5 });
+      const expected = (await layer.getWeights())[0]!;
+      const indices = Array.from({ length: 1000 }, (_, i) => i);
+      const check = (data: Float32Array) => expect(data).toEqual(expected);
+      check((await layer.predict(indices)).data);
+      // Kill (SIGKILL) the master that serves at least one block of the table: every master does, with 63 blocks.
+      const victim = (await masters(state.ports[0]!)).find((m) => m.slots > 0)!;
+      const pid = state.pids[String(victim.port)]!;
+      process.kill(pid, 'SIGKILL');
+      let failure: unknown = null;
+      let resumed = false;
+      const end = Date.now() + 60_000;
+      while (Date.now() < end) {
+        try {
+          const out = await layer.predict(indices);
+          check(out.data); // a lookup that returns is complete and right
+          if (failure) {
+            resumed = true;
+            break;
+          }
+        } catch (error) {
+          failure ??= error;
+          if (!RedisUnavailableError.isInstance(error)) throw error;
+          await sleep(200);
+        }
+      }
+      expect(RedisUnavailableError.isInstance(failure)).toBe(true);
+      expect((failure as RedisUnavailableError).nodes).toContain(`127.0.0.1:${victim.port}`);
+      expect((failure as Error).message).toContain(`127.0.0.1:${victim.port}`);
+      expect(resumed).toBe(true);
+      // Training resumes too.
+      let trained = false;
+      while (!trained && Date.now() < end) {
+        try {
+          await layer.applyGradients([6], new Float32Array(8).fill(1), { learningRate: 0.5 });
+          trained = true;
+        } catch (error) {
+          if (!RedisUnavailableError.isInstance(error)) throw error;
+          await sleep(200);
+        }
+      }
+      expect(trained).toBe(true);
+      const after = (await layer.getWeights())[0]!;
+      for (let i = 0; i < 8; i++) expect(after[6 * 8 + i]).toBe(Math.fround(expected[6 * 8 + i]! - 0.5));
+      after.fill(0, 6 * 8, 7 * 8);
+      const before = expected.slice();
+      before.fill(0, 6 * 8, 7 * 8);
+      expect(after).toEqual(before); // the update acknowledged before the kill (row 5) survived the failover
+      await layer.dispose();
+    }, 120_000);
+
+    it('resharding while lookups run keeps every lookup correct', async () => {
+      const state = cluster.get();
+      const nodes = state.seeds;
+      const table = uniqueTable('reshard');
+      const backend = createRedisBackend({ nodes, table, blockRows: 8, dropOnDispose: true });
+      const layer = await Embedding.create({ inputDim: 4000, outputDim: 8, seed: 11 }, { backend });
+      const expected = (await layer.getWeights())[0]!;
+      const live = await masters(state.ports.find((p) => state.pids[String(p)] && isAlive(state.pids[String(p)]!))!);
+      const [from, to] = [...live].sort((a, b) => b.slots - a.slots);
+      const args = [
+        '--cluster',
+        'reshard',
+        `127.0.0.1:${to!.port}`,
+        '--cluster-from',
+        from!.id,
+        '--cluster-to',
+        to!.id,
+        '--cluster-slots',
+        '1000',
+        '--cluster-yes',
+      ];
+      const reshard = new Promise<number>((resolve) =>
+        spawn('redis-cli', args, { stdio: 'ignore' }).on('exit', (code) => resolve(code ?? -1)),
+      );
+      let finished = false;
+      void reshard.then(() => {
+        finished = true;
+      });
+      let lookups = 0;
+      let seed = 1;
+      while (!finished || lookups < 5) {
+        const batch = Array.from({ length: 256 }, () => {
+          seed = (seed * 1103515245 + 12345) % 2 ** 31;
+          return seed % 4000;
+        });
+        const out = await layer.predict(batch);
+        for (let i = 0; i < batch.length; i++)
+          expect(out.data.subarray(i * 8, (i + 1) * 8)).toEqual(expected.subarray(batch[i]! * 8, (batch[i]! + 1) * 8));
+        lookups++;
+      }
+      expect(await reshard).toBe(0);
+      const after = await masters(to!.port);
+      expect(after.find((m) => m.id === to!.id)!.slots).toBe(to!.slots + 1000);
+      expect(lookups).toBeGreaterThan(5);
+      console.log(`resharding 1000 slots: ${lookups} lookups of 256 rows during it, all correct`);
+      await layer.dispose();
+    }, 180_000);
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
