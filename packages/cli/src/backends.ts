@@ -9,6 +9,8 @@ export interface KnownBackend {
   packageName: string;
   /** Loads the package and makes a fresh backend; rejects when the package (or its runtime peer) is missing. */
   create: () => Promise<EmbeddingBackendV1>;
+  /** Only when named (`--backend redis`): it needs a server, so runs without `--backend` leave it out. */
+  explicitOnly?: boolean;
 }
 
 /** Imports an optional package by a name TypeScript does not resolve at build time. */
@@ -38,6 +40,17 @@ export const KNOWN_BACKENDS: readonly KnownBackend[] = [
     create: factory('@embedding-layer/adapter-tfjs', 'createTfjsBackend', { backend: 'wasm' }),
   },
   { name: 'onnx', packageName: '@embedding-layer/adapter-onnx', create: factory('@embedding-layer/adapter-onnx', 'createOnnxBackend') },
+  {
+    // The Redis Cluster (or node) named by EMBEDDING_LAYER_REDIS_NODES; each backend writes its own scratch tables and drops them.
+    name: 'redis',
+    packageName: '@embedding-layer/adapter-redis',
+    create: async () =>
+      factory('@embedding-layer/adapter-redis', 'createRedisBackend', {
+        table: () => `cli-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`,
+        dropOnDispose: true,
+      })(),
+    explicitOnly: true,
+  },
 ];
 
 /** A backend that loaded, or the reason it did not. */
@@ -89,7 +102,7 @@ export function describeLoadFailure(packageName: string, error: unknown): string
 
 /** Tries each known backend (optionally only those named) and reports which are installed. */
 export async function loadBackends(names?: readonly string[], known: readonly KnownBackend[] = KNOWN_BACKENDS): Promise<LoadedBackend[]> {
-  const wanted = names ? known.filter((b) => names.includes(b.name)) : known;
+  const wanted = names ? known.filter((b) => names.includes(b.name)) : known.filter((b) => !b.explicitOnly);
   const out: LoadedBackend[] = [];
   for (const b of wanted) {
     try {

@@ -231,6 +231,7 @@ export async function createSubject(target: string, input: SubjectInput): Promis
     case 'tfjs-cpu':
     case 'tfjs-wasm':
     case 'onnx':
+    case 'redis':
       return backendSubject(target, input);
     case 'tf.gather@cpu':
       return gatherSubject('cpu', input);

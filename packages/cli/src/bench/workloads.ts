@@ -80,6 +80,11 @@ export const TARGETS: readonly Target[] = [
   { id: 'tfjs-wasm', kind: 'backend', description: 'Embedding.create + layer.predict on @embedding-layer/adapter-tfjs, TF.js wasm' },
   { id: 'onnx', kind: 'backend', description: 'Embedding.create + layer.predict on @embedding-layer/adapter-onnx (onnxruntime-node)' },
   {
+    id: 'redis',
+    kind: 'backend',
+    description: 'Embedding.create + layer.predict on @embedding-layer/adapter-redis (the Redis named by EMBEDDING_LAYER_REDIS_NODES; skipped when unset)',
+  },
+  {
     id: 'tf.gather@cpu',
     kind: 'peer',
     peerOf: ['tfjs-cpu'],
