@@ -82,7 +82,8 @@ export const TARGETS: readonly Target[] = [
   {
     id: 'redis',
     kind: 'backend',
-    description: 'Embedding.create + layer.predict on @embedding-layer/adapter-redis (the Redis named by EMBEDDING_LAYER_REDIS_NODES; skipped when unset)',
+    description:
+      'Embedding.create + layer.predict on @embedding-layer/adapter-redis (the Redis named by EMBEDDING_LAYER_REDIS_NODES; skipped when unset)',
   },
   {
     id: 'tf.gather@cpu',
