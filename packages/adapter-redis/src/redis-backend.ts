@@ -209,16 +209,20 @@ class RedisLayerTable implements EmbeddingTableV2 {
 
   async doLookup(indices: IndexTensor, out?: Float32Array): Promise<EmbeddingOutput> {
     const d = this.table.spec.outputDim;
-    const data = Int32Array.from(indices.data as ArrayLike<number>);
+    const data = indices.data instanceof Int32Array ? indices.data : Int32Array.from(indices.data as ArrayLike<number>);
     const result = out ?? new Float32Array(data.length * d);
     const shape = [...indices.shape, d];
     if (data.length === 0 || d === 0) return { data: result, shape };
     const { rows, where } = distinctRows(data);
     const fetched = new Float32Array(rows.length * d);
     await this.table.readRowsInto(rows, fetched);
+    // Copied as 32-bit integers: the bits of every value (NaN payloads included) as stored.
+    const src = new Uint32Array(fetched.buffer, fetched.byteOffset, fetched.length);
+    const dst = new Uint32Array(result.buffer, result.byteOffset, result.length);
     for (let i = 0; i < data.length; i++) {
-      const k = where[i]!;
-      result.set(fetched.subarray(k * d, (k + 1) * d), i * d);
+      const from = where[i]! * d;
+      const to = i * d;
+      for (let c = 0; c < d; c++) dst[to + c] = src[from + c]!;
     }
     return { data: result, shape };
   }

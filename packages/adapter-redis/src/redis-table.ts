@@ -209,13 +209,16 @@ export class RedisTable {
           this.version = current;
           return true;
         }
+        // float32 rows are copied byte for byte through one view of `out` (no allocation per row).
+        const bytesOut = this.spec.storage === 'float32' ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
         for (let k = 0; k < groups.length; k++) {
           const g = groups[k]!;
           const v = values[k] as (Buffer | null)[];
           for (let j = 0; j < g.at.length; j++) {
             const bytes = v[j];
             if (!bytes || bytes.length !== this.rb) return true;
-            decodeRow(bytes, d, this.spec.storage, out, g.at[j]! * d);
+            if (bytesOut) bytesOut.set(bytes, g.at[j]! * this.rb);
+            else decodeRow(bytes, d, this.spec.storage, out, g.at[j]! * d);
           }
         }
         return false;

@@ -1,0 +1,241 @@
+#!/usr/bin/env node
+// adapter-redis against adapter-js on the same workloads (issue 15), in one run:
+//   M: a 50,000 x 128 float32 table (the CLI bench's M), batches of 16,384 indices (256 x 64),
+//      uniform: distinct rows per second and p50/p99 per batch of `predict`, and of one SGD
+//      training step (`applyGradients`) with and without the WAIT acknowledgement.
+//   --big (opt-in, not run by CI): a 20,000,000 x 64 float32 table (5.1 GB) written into the
+//      cluster, then served and trained by a client process started with
+//      --max-old-space-size=512; its peak RSS is reported.
+// It starts its own local cluster (scripts/redis-cluster.mjs, base port 30601: 3 masters + 3
+// replicas; --big: 3 masters without replicas, to keep this machine's memory for one copy) and
+// stops exactly those processes, unless EMBEDDING_LAYER_REDIS_NODES names a cluster to use.
+// Run after `npx turbo run build`:  node bench/redis.mjs [--big] [--batches 30]
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createJsBackend } from '@embedding-layer/adapter-js';
+import { createRedisBackend, openRedisTable } from '@embedding-layer/adapter-redis';
+import { Embedding } from '@embedding-layer/core';
+import { startCluster, stopCluster } from '../scripts/redis-cluster.mjs';
+
+const args = process.argv.slice(2);
+const BIG = args.includes('--big');
+const CHILD = args.includes('--big-child');
+const BATCHES = Number(args[args.indexOf('--batches') + 1]) || 30;
+const WARMUP = 3;
+const BASE_PORT = 30601;
+const M = { inputDim: 50_000, outputDim: 128, batch: 256, sequence: 64 };
+
+function xorshift(seed) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    return (s >>> 0) / 2 ** 32;
+  };
+}
+
+function batches(count, n, rows, seed) {
+  const rnd = xorshift(seed);
+  return Array.from({ length: count }, () => {
+    const data = new Int32Array(n);
+    for (let i = 0; i < n; i++) data[i] = Math.floor(rnd() * rows);
+    return data;
+  });
+}
+
+const distinct = (data) => new Set(data).size;
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))];
+};
+
+/** Times `run(batch)` over the batches after WARMUP; returns rows/s (distinct rows per batch over time) and p50/p99 ms. */
+async function measure(name, list, run) {
+  const times = [];
+  let rows = 0;
+  for (let i = 0; i < list.length; i++) {
+    const t = performance.now();
+    await run(list[i]);
+    const ms = performance.now() - t;
+    if (i >= WARMUP) {
+      times.push(ms);
+      rows += distinct(list[i]);
+    }
+  }
+  const total = times.reduce((a, b) => a + b, 0);
+  const result = {
+    name,
+    batches: times.length,
+    distinctRowsPerBatch: Math.round(rows / times.length),
+    rowsPerSecond: Math.round(rows / (total / 1000)),
+    p50Ms: pct(times, 0.5),
+    p99Ms: pct(times, 0.99),
+  };
+  console.error(
+    `${name}: ${result.rowsPerSecond.toLocaleString('en-US')} distinct rows/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+  );
+  return result;
+}
+
+async function workloadM(nodes) {
+  const config = { inputDim: M.inputDim, outputDim: M.outputDim, seed: 42 };
+  const list = batches(BATCHES + WARMUP, M.batch * M.sequence, M.inputDim, 7);
+  const shape = [M.batch, M.sequence];
+  const grad = new Float32Array(M.batch * M.sequence * M.outputDim).fill(0.001);
+  const js = await Embedding.create(config, { backend: createJsBackend() });
+  const redis = await Embedding.create(config, {
+    backend: createRedisBackend({ nodes, table: `bench-m-${Date.now()}`, ifExists: 'replace', dropOnDispose: true }),
+  });
+  const redisNoWait = await Embedding.create(config, {
+    backend: createRedisBackend({
+      nodes,
+      table: `bench-m-nowait-${Date.now()}`,
+      ifExists: 'replace',
+      dropOnDispose: true,
+      waitReplicas: 0,
+    }),
+  });
+  // Same seed, same table: the outputs must agree bit for bit.
+  const a = (await js.predict({ data: list[0], shape })).data;
+  const b = (await redis.predict({ data: list[0], shape })).data;
+  const agree = a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+  if (!agree) throw new Error('adapter-redis and adapter-js disagree on workload M');
+  const results = [
+    await measure('adapter-js predict', list, (data) => js.predict({ data, shape })),
+    await measure('adapter-redis predict (cluster)', list, (data) => redis.predict({ data, shape })),
+    await measure('adapter-js training step (sgd)', list.slice(0, 13), (data) => js.applyGradients({ data, shape }, grad)),
+    await measure('adapter-redis training step (sgd, WAIT 1 replica)', list.slice(0, 13), (data) =>
+      redis.applyGradients({ data, shape }, grad),
+    ),
+    await measure('adapter-redis training step (sgd, no WAIT)', list.slice(0, 13), (data) =>
+      redisNoWait.applyGradients({ data, shape }, grad),
+    ),
+  ];
+  await js.dispose();
+  await redis.dispose();
+  await redisNoWait.dispose();
+  return { workload: 'M', table: `${M.inputDim} x ${M.outputDim} float32`, indicesPerBatch: M.batch * M.sequence, agree, results };
+}
+
+const BIG_ROWS = 20_000_000;
+const BIG_DIM = 64;
+
+/** In a child started with --max-old-space-size=512: lookups and training steps on the 20M x 64 table; reports peak RSS. */
+async function bigChild(nodes, table) {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 20);
+  const layer = await Embedding.create(
+    { inputDim: BIG_ROWS, outputDim: BIG_DIM, name: table },
+    { backend: createRedisBackend({ nodes, table, timeoutMs: 30_000 }) },
+  );
+  const shape = [256, 64];
+  const list = batches(20 + WARMUP, 256 * 64, BIG_ROWS, 9);
+  const grad = new Float32Array(256 * 64 * BIG_DIM).fill(0.001);
+  const lookups = await measure('20M x 64: adapter-redis predict', list, (data) => layer.predict({ data, shape }));
+  const steps = await measure('20M x 64: adapter-redis training step (sgd)', list.slice(0, 10), (data) =>
+    layer.applyGradients({ data, shape }, grad),
+  );
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  await layer.dispose();
+  process.stdout.write(JSON.stringify({ lookups, steps, peakRssMB: Math.round(peak / 2 ** 20) }));
+}
+
+async function bigTable(nodes) {
+  const table = `bench-big-${Date.now()}`;
+  const start = performance.now();
+  // Written in 16 MiB chunks straight into the cluster (zeros plus a per-row value), never as one array.
+  const t = await openRedisTable({
+    nodes,
+    table,
+    inputDim: BIG_ROWS,
+    outputDim: BIG_DIM,
+    ifExists: 'replace',
+    waitReplicas: 0,
+    timeoutMs: 60_000,
+    initial: (from, count) => {
+      const out = new Float32Array(count * BIG_DIM);
+      for (let r = 0; r < count; r++) out[r * BIG_DIM] = (from + r) % 1000;
+      return out;
+    },
+  });
+  const writeSeconds = (performance.now() - start) / 1000;
+  console.error(`20M x 64 written in ${writeSeconds.toFixed(0)} s`);
+  const child = spawn(process.execPath, ['--max-old-space-size=512', fileURLToPath(import.meta.url), '--big-child', nodes, table], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  const code = await new Promise((r) => child.on('exit', r));
+  await t.drop();
+  await t.close();
+  if (code !== 0) throw new Error(`the 512 MB client exited with ${code}`);
+  return {
+    table: `${BIG_ROWS} x ${BIG_DIM} float32 (${((BIG_ROWS * BIG_DIM * 4) / 1e9).toFixed(1)} GB)`,
+    writeSeconds,
+    ...JSON.parse(out),
+  };
+}
+
+function markdown(report) {
+  const lines = [
+    '# adapter-redis vs adapter-js',
+    '',
+    `${report.machine}. ${report.cluster}. Run: \`node bench/redis.mjs${report.big ? ' --big' : ''}\`, ${report.date}.`,
+    '',
+    `Workload M: ${report.m.table}, ${report.m.indicesPerBatch.toLocaleString('en-US')} uniform indices per batch (about ${report.m.results[0].distinctRowsPerBatch.toLocaleString('en-US')} distinct rows), ${BATCHES} batches after ${WARMUP} warm-up; outputs agree bit for bit: ${report.m.agree}.`,
+    '',
+    '| subject | distinct rows/s | p50 per batch | p99 per batch |',
+    '| --- | ---: | ---: | ---: |',
+    ...report.m.results.map(
+      (r) => `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms |`,
+    ),
+  ];
+  if (report.big) {
+    const b = report.big;
+    lines.push(
+      '',
+      `Big table: ${b.table}, written in ${b.writeSeconds.toFixed(0)} s; client process with \`--max-old-space-size=512\`, peak RSS ${b.peakRssMB} MB.`,
+      '',
+      '| subject | distinct rows/s | p50 per batch | p99 per batch |',
+      '| --- | ---: | ---: | ---: |',
+      ...[b.lookups, b.steps].map(
+        (r) => `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms |`,
+      ),
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+if (CHILD) {
+  const [nodes, table] = args.slice(args.indexOf('--big-child') + 1);
+  await bigChild(nodes, table);
+} else {
+  const external = process.env.EMBEDDING_LAYER_REDIS_NODES;
+  const state = external ? null : await startCluster({ basePort: BASE_PORT, masters: 3, replicas: BIG ? 0 : 1 });
+  const nodes = external ?? state.seeds;
+  try {
+    const report = {
+      date: new Date().toISOString().slice(0, 16).replace('T', ' '),
+      machine: `${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}, redis-server 7.0 (all on this machine, shared with other work)`,
+      cluster: external ? `cluster at ${external}` : `local cluster: 3 masters${BIG ? '' : ' + 3 replicas'} on 127.0.0.1`,
+      m: await workloadM(nodes),
+      big: BIG ? await bigTable(nodes) : null,
+    };
+    const dir = fileURLToPath(new URL('./results/', import.meta.url));
+    mkdirSync(dir, { recursive: true });
+    const name = BIG ? 'redis-big' : 'redis';
+    writeFileSync(`${dir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(`${dir}${name}.md`, markdown(report));
+    console.log(markdown(report));
+  } finally {
+    if (state) await stopCluster({ basePort: BASE_PORT });
+  }
+}
