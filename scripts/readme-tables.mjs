@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { createOnnxBackend } from '@embedding-layer/adapter-onnx';
 import { createOnnxWebBackend } from '@embedding-layer/adapter-onnx/web';
+import { createRedisBackend } from '@embedding-layer/adapter-redis';
 import { createTfjsBackend } from '@embedding-layer/adapter-tfjs';
 
 const rows = [
@@ -31,10 +32,18 @@ const rows = [
     '`onnxruntime-web` 1.x',
     () => createOnnxWebBackend({ runtime: {} }),
   ],
+  [
+    'a Redis Cluster or Redis/Valkey node (Node): tables bigger than one machine, shared by processes',
+    '@embedding-layer/adapter-redis',
+    '`createRedisBackend({ nodes })`',
+    '— (a Redis server)',
+    () => createRedisBackend({ nodes: '127.0.0.1:6379' }),
+  ],
 ];
 
 const yes = (v) => (v ? 'yes' : '—');
-const gib = (bytes) => (bytes === undefined ? 'no limit' : `${(bytes / 2 ** 30).toFixed(bytes % 2 ** 30 ? 1 : 0)} GiB`);
+const gib = (bytes) =>
+  bytes === undefined || !Number.isFinite(bytes) ? 'no limit' : `${(bytes / 2 ** 30).toFixed(bytes % 2 ** 30 ? 1 : 0)} GiB`;
 const lines = [
   '| you run on | install | backend | runtime peer | training | lookup into your buffer | largest table | export | name in reports |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',

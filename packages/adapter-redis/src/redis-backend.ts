@@ -291,6 +291,8 @@ export function createRedisBackend(options?: RedisBackendOptions): EmbeddingBack
       training: r.storage === 'float32',
       lookupInto: true,
       storage: STORAGE[r.storage],
+      // Bounded by the cluster's memory, not by this process: core never holds the whole table.
+      maxTableBytes: Number.POSITIVE_INFINITY,
     },
     async doCreateTable(config: ResolvedEmbeddingConfig, initial: RowSource) {
       const spec = specOf(r, tableName(r, config), config.inputDim, config.outputDim);
