@@ -1,7 +1,7 @@
 import { EmbeddingError, type EmbeddingErrorCode } from '@embedding-layer/core';
 
 /**
- * The code of {@link RedisUnavailableError}. Core's {@link EmbeddingErrorCode} union has no
+ * The code of {@link RedisUnavailableError}. Core's `EmbeddingErrorCode` union has no
  * code for "the backend's store did not answer" yet; this adapter uses `'BACKEND_UNAVAILABLE'`.
  */
 export const BACKEND_UNAVAILABLE = 'BACKEND_UNAVAILABLE';
