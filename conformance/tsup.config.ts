@@ -7,5 +7,5 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'es2022',
-  external: ['vitest', 'fast-check', '@embedding-layer/core'],
+  external: ['vitest', 'fast-check', '@embedding-layer/core', '@embedding-layer/core/backend'],
 });

@@ -6,7 +6,7 @@ import { createJsBackend } from '@embedding-layer/adapter-js';
 import { createOnnxWebBackend } from '@embedding-layer/adapter-onnx/web';
 import { createTfjsBackend } from '@embedding-layer/adapter-tfjs';
 import { CONFORMANCE_CASES, fnv1a, randomIndices, runConformance } from '@embedding-layer/conformance';
-import { Embedding, type EmbeddingBackendV1 } from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackend } from '@embedding-layer/core';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-web';
 import type { BackendCases, PageResults, SeedRow, WebglInfo, ZerosDemo } from './results.js';
@@ -19,7 +19,7 @@ const SEED_EXAMPLE = { inputDim: 1000, outputDim: 64, inputLength: 10, batch: 32
 
 interface Target {
   name: string;
-  create: () => Promise<EmbeddingBackendV1>;
+  create: () => Promise<EmbeddingBackend>;
 }
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;

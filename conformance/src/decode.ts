@@ -1,4 +1,5 @@
-import { type IndexInput, Xoshiro128 } from '@embedding-layer/core';
+import type { IndexInput } from '@embedding-layer/core';
+import { Xoshiro128 } from '@embedding-layer/core/backend';
 import type { FixtureInput, FixtureNumber } from './types.js';
 
 /** Decodes `{ "$number": ... }` and `{ "$bigint": ... }` (what JSON cannot hold) and leaves everything else alone, recursively. */

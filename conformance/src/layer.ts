@@ -1,4 +1,4 @@
-import { Embedding, type EmbeddingBackendV1, type EmbeddingConfig, EmbeddingError, type WeightInput } from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackend, type EmbeddingConfig, EmbeddingError, type WeightInput } from '@embedding-layer/core';
 import { decodeNumbers } from './decode.js';
 import { ConformanceFailure, check } from './failure.js';
 import type { CaseContext, FixtureCase } from './types.js';
@@ -7,7 +7,7 @@ import type { CaseContext, FixtureCase } from './types.js';
 export async function withLayer<T>(
   context: CaseContext,
   fixture: FixtureCase,
-  body: (layer: Embedding, backend: EmbeddingBackendV1) => Promise<T>,
+  body: (layer: Embedding, backend: EmbeddingBackend) => Promise<T>,
   overrides: Partial<EmbeddingConfig> = {},
 ): Promise<T> {
   const backend = await context.createBackend();
@@ -31,7 +31,9 @@ export async function expectError(action: () => unknown, code: string): Promise<
   }
   check(outcome !== undefined, `expected an error with code ${code}, but the call succeeded.`);
   if (!EmbeddingError.isInstance(outcome)) {
-    throw new ConformanceFailure(`expected an EmbeddingError with code ${code}, received ${String(outcome)}.`);
+    throw new ConformanceFailure(
+      `expected an EmbeddingError with code ${code}, received ${outcome instanceof Error ? `${outcome.name}: ${outcome.message}` : String(outcome)}.`,
+    );
   }
   check(outcome.code === code, () => `expected error code ${code}, received ${outcome.code}: ${outcome.message}`);
   return outcome;

@@ -1,4 +1,4 @@
-import type { EmbeddingBackendV1 } from '@embedding-layer/core';
+import type { BackendCapabilitiesV2, EmbeddingBackend } from '@embedding-layer/core';
 
 /** A number in fixture JSON: plain, or `{ "$number": "NaN" | "Infinity" | "-Infinity" | "-0" }` for what JSON cannot hold. */
 export type FixtureNumber = number | { $number: string };
@@ -37,8 +37,8 @@ export interface FixtureFile {
   cases: FixtureCase[];
 }
 
-/** Makes a fresh backend; called once per case. */
-export type BackendFactory = () => EmbeddingBackendV1 | Promise<EmbeddingBackendV1>;
+/** Makes a fresh backend (v2, or v1 which core still accepts); called once per case. */
+export type BackendFactory = () => EmbeddingBackend | Promise<EmbeddingBackend>;
 
 /** A runnable conformance case, independent of any test runner. */
 export interface ConformanceCase {
@@ -47,7 +47,12 @@ export interface ConformanceCase {
   readonly group: string;
   readonly title: string;
   /** The capability this case needs (a key of the backend's `supports`); absent when every backend must pass it. */
-  readonly requires?: 'training';
+  readonly requires?: 'training' | 'export';
+  /**
+   * Why this case does not apply to a backend with these capabilities (e.g. bit patterns on a
+   * lossy storage), or null when it does. Runners show such a case as skipped, with the reason.
+   */
+  skip?(supports: BackendCapabilitiesV2): string | null;
   /** Runs the case; throws a `ConformanceFailure` (or the unexpected error) when the backend disagrees. */
   run(context: CaseContext): Promise<void>;
 }
@@ -55,7 +60,11 @@ export interface ConformanceCase {
 /** What a case gets to run. */
 export interface CaseContext {
   createBackend: BackendFactory;
-  /** Largest accepted |actual - expected| for float outputs. 0 (the default) means bitwise equal. */
+  /**
+   * Extra absolute slack added to the storage bound the backend declares
+   * (`supports.storage.bound`). Default 0: float32 storage is compared bit for bit, float16 and
+   * int8 within their documented bounds relative to each row's max |value|.
+   */
   tolerance: number;
   /**
    * Largest accepted |actual - expected| (plus the same, relative) for trained weights and

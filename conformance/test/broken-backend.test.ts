@@ -1,16 +1,18 @@
-import type { EmbeddingBackendV1, EmbeddingTableV1, IndexTensor } from '@embedding-layer/core';
+import type { EmbeddingBackendV1, EmbeddingBackendV2, EmbeddingTableV1, EmbeddingTableV2, IndexTensor } from '@embedding-layer/core';
+import { Embedding, SpecVersionError } from '@embedding-layer/core';
+import { decodeInt8, defineBackend, encodeInt8, readAllRows, STORAGE } from '@embedding-layer/core/backend';
 import { describe, expect, it } from 'vitest';
 import { runConformance } from '../src/index.js';
 
 /**
- * A minimal correct backend written here (the suite cannot depend on adapter-js, which
- * depends on it): an element-by-element gather over a Float32Array.
+ * A minimal correct v1 backend written here, as an adapter written for spec v1 would be (the
+ * suite cannot depend on adapter-js, which depends on it): core must still accept it.
  */
-function createTestBackend(): EmbeddingBackendV1 {
+function createV1Backend(): EmbeddingBackendV1 {
   return {
     specificationVersion: 'v1',
-    name: 'test-double',
-    supports: {},
+    name: 'test-double-v1',
+    supports: { training: true },
     doCreateTable(config, initial): EmbeddingTableV1 {
       let w = initial;
       const d = config.outputDim;
@@ -26,68 +28,157 @@ function createTestBackend(): EmbeddingBackendV1 {
         doSetWeights: (next) => {
           w = next;
         },
+        doScatterAdd(rows, deltas) {
+          rows.forEach((row, k) => {
+            for (let c = 0; c < d; c++) w[row * d + c] = w[row * d + c]! + deltas[k * d + c]!;
+          });
+        },
         doDispose: () => {},
       };
     },
   };
 }
 
-/** Wraps the test backend and corrupts one behaviour. */
-function broken(kind: 'off-by-one' | 'wrong-mask' | 'ignores-set-weights' | 'claims-training'): EmbeddingBackendV1 {
-  const base = createTestBackend();
-  return {
-    ...base,
+/** A minimal correct v2 backend: float32 or Keras-int8 storage (core's codec), asynchronous hooks as a remote table has them. */
+function createV2Backend(storage: 'float32' | 'int8' = 'float32'): EmbeddingBackendV2 {
+  return defineBackend({
+    name: `test-double-v2-${storage}`,
+    supports: { training: true, storage: STORAGE[storage] },
+    async doCreateTable(config, initial): Promise<EmbeddingTableV2> {
+      const d = config.outputDim;
+      const rows = config.inputDim;
+      let values: Float32Array = new Float32Array(0);
+      let q: { values: Int8Array; scales: Float32Array } = { values: new Int8Array(0), scales: new Float32Array(0) };
+      const store = (w: Float32Array) => {
+        if (storage === 'int8') q = encodeInt8(w, rows, d);
+        else values = w;
+      };
+      const read = (): Float32Array => (storage === 'int8' ? decodeInt8(q.values, q.scales, d) : values);
+      store(await readAllRows(initial));
+      return {
+        async doLookup(indices: IndexTensor) {
+          const w = read();
+          const data = new Float32Array(indices.data.length * d);
+          indices.data.forEach((row, i) => {
+            data.set(w.subarray(row * d, (row + 1) * d), i * d);
+          });
+          return { data, shape: [...indices.shape, d] };
+        },
+        async doReadRows(start, count) {
+          return read().slice(start * d, (start + count) * d);
+        },
+        async doWriteRows(start, next) {
+          const w = read().slice();
+          w.set(next, start * d);
+          store(w);
+        },
+        async doScatterAdd(ids, deltas) {
+          const w = read().slice();
+          ids.forEach((row, k) => {
+            for (let c = 0; c < d; c++) w[row * d + c] = w[row * d + c]! + deltas[k * d + c]!;
+          });
+          store(w);
+        },
+        doDispose: () => {},
+      };
+    },
+  });
+}
+
+type Breakage = 'off-by-one' | 'ignores-set-weights' | 'claims-training' | 'int8-off-by-one';
+
+/** Wraps the v2 test backend and corrupts one behaviour. */
+function broken(kind: Breakage): EmbeddingBackendV2 {
+  const base = createV2Backend(kind === 'int8-off-by-one' ? 'int8' : 'float32');
+  return defineBackend({
     name: `broken-${kind}`,
-    supports: kind === 'claims-training' ? { ...base.supports, training: true } : base.supports,
-    async doCreateTable(config, weights) {
-      const table = await base.doCreateTable(config, weights);
-      if (kind === 'off-by-one') {
+    supports: base.supports,
+    async doCreateTable(config, initial) {
+      const table = await base.doCreateTable(config, initial);
+      if (kind === 'off-by-one' || kind === 'int8-off-by-one') {
         const lookup = table.doLookup.bind(table);
         table.doLookup = (indices: IndexTensor) => {
           const shifted = indices.data.map((i) => Math.min(i + 1, config.inputDim - 1));
           return lookup({ data: shifted, shape: indices.shape });
         };
       }
-      if (kind === 'wrong-mask') {
-        table.doComputeMask = (indices) => ({ data: new Uint8Array(indices.data.length).fill(1), shape: [...indices.shape] });
-      }
-      if (kind === 'ignores-set-weights') table.doSetWeights = () => {};
+      if (kind === 'ignores-set-weights') table.doWriteRows = () => {};
       if (kind === 'claims-training') table.doScatterAdd = () => {};
       return table;
     },
-  };
+  });
 }
 
-async function failures(kind: Parameters<typeof broken>[0]): Promise<string[]> {
+async function failures(kind: Breakage): Promise<string[]> {
   const results = await runConformance({ createBackend: () => broken(kind) });
   return results.filter((r) => r.status === 'fail').map((r) => r.id);
 }
 
-describe('the conformance suite catches broken backends', () => {
-  it('passes a correct backend (the control)', async () => {
-    const results = await runConformance({ createBackend: () => createTestBackend() });
+describe('the conformance suite', () => {
+  it('passes a correct v2 backend (the control)', async () => {
+    const results = await runConformance({ createBackend: () => createV2Backend() });
     expect(results.filter((r) => r.status === 'fail')).toEqual([]);
-    expect(results.length).toBeGreaterThan(100);
+    // Only what the manifest excludes is skipped: this backend exports nothing.
+    expect(results.filter((r) => r.status === 'skip').map((r) => r.id)).toEqual(['export/declared-formats']);
+    expect(results.length).toBeGreaterThan(200);
   });
 
+  it('passes a correct v1 backend: core still accepts spec v1', async () => {
+    const results = await runConformance({ createBackend: () => createV1Backend() });
+    expect(results.filter((r) => r.status === 'fail')).toEqual([]);
+    const layer = await Embedding.create({ inputDim: 3, outputDim: 2, seed: 1 }, { backend: createV1Backend() });
+    expect(layer.describe()).toMatchObject({ specificationVersion: 'v1', storage: 'float32' });
+  });
+
+  it('passes a correct int8 backend within the declared bound, skipping (visibly) only what int8 cannot hold', async () => {
+    const results = await runConformance({ createBackend: () => createV2Backend('int8') });
+    expect(results.filter((r) => r.status === 'fail')).toEqual([]);
+    const skipped = results.filter((r) => r.status === 'skip');
+    const storageSkips = skipped.filter((r) => r.id !== 'export/declared-formats');
+    // Bit patterns, NaN, and adaptive optimizers' trajectories; every lookup, weights and plain-SGD case runs.
+    expect(
+      storageSkips
+        .map((r) => r.id)
+        .filter((id) => !/^training\/fit-(adam|rmsprop|adagrad)/.test(id))
+        .sort(),
+    ).toEqual([
+      'initializer/bits-glorot-uniform',
+      'initializer/bits-uniform-1234',
+      'initializer/bits-uniform-99',
+      'weights/nan-weights-allowed',
+    ]);
+    for (const r of storageSkips) expect(r.message).toMatch(/int8/);
+    expect(results.filter((r) => r.status === 'pass' && /^training\/fit-sgd/.test(r.id)).length).toBeGreaterThanOrEqual(7);
+  });
+
+  it('refuses a backend of an unknown specification version with SpecVersionError', async () => {
+    const backend = { ...createV2Backend(), specificationVersion: 'v9' } as unknown as EmbeddingBackendV2;
+    await expect(Embedding.create({ inputDim: 2, outputDim: 2 }, { backend })).rejects.toSatisfy(SpecVersionError.isInstance);
+  });
+});
+
+describe('the conformance suite catches broken backends', () => {
   it('fails an off-by-one lookup in the seed example and every lookup group', async () => {
     const failed = await failures('off-by-one');
     expect(failed).toContain('lookup/seed-doc-example');
     expect(failed).toContain('lookup/seed-model-32x10');
     expect(failed).toContain('lookup/K3-3');
     expect(failed).toContain('weights/set-weights-flat');
+    expect(failed).toContain('manifest/storage-bound');
     expect(failed.filter((id) => id.startsWith('lookup/')).length).toBeGreaterThan(20);
   });
 
-  it('fails a backend whose mask ignores zeros', async () => {
-    const failed = await failures('wrong-mask');
-    expect(failed).toEqual(expect.arrayContaining(['mask/K3-4', 'mask/TJ-6-int32', 'mask/mask-rank-3', 'lookup/K3-2']));
-    expect(failed.every((id) => id.startsWith('mask/') || id.startsWith('lookup/'))).toBe(true);
+  it('fails an off-by-one lookup on int8 storage too: the tolerance is relative to each row, not absolute', async () => {
+    const failed = await failures('int8-off-by-one');
+    expect(failed).toContain('lookup/seed-doc-example');
+    expect(failed).toContain('lookup/seed-model-32x10');
+    expect(failed).toContain('manifest/storage-bound');
+    expect(failed.filter((id) => id.startsWith('lookup/')).length).toBeGreaterThan(20);
   });
 
-  it('fails a backend that ignores setWeights', async () => {
+  it('fails a backend that ignores writes (setWeights, writeRows)', async () => {
     const failed = await failures('ignores-set-weights');
-    expect(failed).toEqual(expect.arrayContaining(['weights/set-weights-rows', 'weights/set-weights-flat']));
+    expect(failed).toEqual(expect.arrayContaining(['weights/set-weights-rows', 'weights/set-weights-flat', 'rows/read-write']));
   });
 
   it('fails a backend that claims training but does not update', async () => {

@@ -1,4 +1,5 @@
-import { type EmbeddingConfig, initializeEmbeddings, resolveConfig, toIndexTensor } from '@embedding-layer/core';
+import { type EmbeddingConfig, resolveConfig } from '@embedding-layer/core';
+import { initializeEmbeddings, toIndexTensor } from '@embedding-layer/core/backend';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeInput, decodeNumbers, FIXTURES, flatten, referenceLookup } from '../src/index.js';

@@ -5,10 +5,10 @@
 // into shards). Run after `npm run build`:
 //   node --expose-gc bench/big-table.mjs [--rows 10000000] [--dim 128] [--full]
 // Reports creation time, RSS over the table bytes, time per lookup (and per row) into a
-// caller's buffer, a training step, row reads/writes through jsTableOf, and with --full a
+// caller's buffer, a training step, row reads/writes through layer.readRows/writeRows, and with --full a
 // whole-table setWeights and getWeights (each needs 2-3 tables of transient memory).
 import { Embedding } from '@embedding-layer/core';
-import { createJsBackend, jsTableOf } from '../dist/index.js';
+import { createJsBackend } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -59,7 +59,7 @@ memory('baseline');
 let start = performance.now();
 const layer = await Embedding.create({ inputDim: rows, outputDim: dim, seed: 1 }, { backend: createJsBackend() });
 console.log(`  create (core's initializer + copy into shards): ${((performance.now() - start) / 1000).toFixed(1)} s`);
-const table = jsTableOf(layer);
+const table = layer.describe();
 console.log(`  path ${table.path}, ${table.shardCount} shards of ${table.shardRows.toLocaleString()} rows`);
 memory('after create');
 
@@ -76,7 +76,7 @@ for (const [name, batch, seq] of [
   await time(`${name} into a caller's buffer`, () => layer.predict(input, { out }), n > 100_000 ? 3 : 20, n);
   // Spot check against the accessor.
   const r = input.data[n - 1];
-  const row = table.readRows(r, 1);
+  const row = await layer.readRows(r, 1);
   for (let c = 0; c < dim; c++) if (row[c] !== out[(n - 1) * dim + c]) throw new Error('lookup mismatch');
 }
 memory('after lookups');
@@ -85,19 +85,19 @@ layer.compile('sgd', 'mse');
 const x = { data: indices(32 * 10, 7), shape: [32, 10] };
 const y = new Float32Array(32 * 10 * dim).fill(0.5);
 await time('training step (trainOnBatch, 32 x 10, sgd/mse)', () => layer.trainOnBatch(x, y), 10);
-await time('jsTableOf(layer).readRows (10,000 rows)', () => table.readRows(rows - 10_000, 10_000), 5);
+await time('layer.readRows (10,000 rows)', () => layer.readRows(rows - 10_000, 10_000), 5);
 const middle = Math.floor(rows / 2);
-const block = table.readRows(middle, 10_000);
-await time('jsTableOf(layer).writeRows (10,000 rows)', () => table.writeRows(middle, block), 5);
+const block = await layer.readRows(middle, 10_000);
+await time('layer.writeRows (10,000 rows)', () => layer.writeRows(middle, block), 5);
 memory('after training');
 
 if (full) {
   start = performance.now();
-  const w = layer.getWeights()[0];
+  const w = (await layer.getWeights())[0];
   console.log(`  getWeights: ${((performance.now() - start) / 1000).toFixed(1)} s, ${w.length.toLocaleString()} floats`);
   memory('holding getWeights');
   start = performance.now();
-  layer.setWeights([w]);
+  await layer.setWeights([w]);
   console.log(`  setWeights: ${((performance.now() - start) / 1000).toFixed(1)} s`);
 }
 await layer.dispose();

@@ -6,7 +6,8 @@
 // Float32Array + set), and layer.predict through the public API on each code path, into a
 // caller's buffer and with a fresh output. Prints medians and ratios to the limits; ratios
 // are what to compare across machines (timings on a shared machine are noisy).
-import { Embedding, toIndexTensor } from '@embedding-layer/core';
+import { Embedding } from '@embedding-layer/core';
+import { toIndexTensor } from '@embedding-layer/core/backend';
 import { createJsBackend } from '../dist/index.js';
 
 const WORKLOADS = {

@@ -11,3 +11,12 @@ describeEmbeddingConformance({
 });
 describeEmbeddingConformance({ name: 'adapter-js sharded (4 kB shards)', createBackend: () => createJsBackend({ shardBytes: 4096 }) });
 describeEmbeddingConformance({ name: 'adapter-js sharded (1-row shards)', createBackend: () => createJsBackend({ shardBytes: 1 }) });
+
+// Quantized storage: the same suite, with tolerances from the declared storage bound (relative
+// to each row's max |value|); cases the storage cannot pass by construction skip visibly.
+describeEmbeddingConformance({ name: 'adapter-js float16', createBackend: () => createJsBackend({ storage: 'float16' }) });
+describeEmbeddingConformance({ name: 'adapter-js int8', createBackend: () => createJsBackend({ storage: 'int8' }) });
+describeEmbeddingConformance({
+  name: 'adapter-js int8 sharded',
+  createBackend: () => createJsBackend({ storage: 'int8', shardBytes: 64 }),
+});

@@ -1,3 +1,3 @@
-export { createJsBackend, type JsBackendOptions, type JsTableAccessor, jsTableOf } from './js-backend.js';
+export { createJsBackend, type JsBackendOptions } from './js-backend.js';
 export type { Storage } from './storage.js';
 export { availableCores, workersAvailable } from './workers.js';

@@ -1,5 +1,7 @@
-import type { EmbeddingBackendV1, ResolvedEmbeddingConfig } from '@embedding-layer/core';
-import { MAX_ARRAY_LENGTH, ShardedTable } from './sharded-table.js';
+import type { EmbeddingBackendV2, EmbeddingTableV2 } from '@embedding-layer/core';
+import { InvalidConfigError } from '@embedding-layer/core';
+import { checkBackendOptions, defineBackend, MAX_ARRAY_LENGTH, optionError, STORAGE } from '@embedding-layer/core/backend';
+import { ShardedTable } from './sharded-table.js';
 import type { Storage } from './storage.js';
 import { MAX_WASM_BYTES, WasmTable } from './wasm-table.js';
 import { workerPool, workersAvailable } from './workers.js';
@@ -13,7 +15,8 @@ export interface JsBackendOptions {
   kernel?: 'auto' | 'wasm' | 'js';
   /**
    * How values are stored: `'float32'` (default; lookups bit-exact), `'float16'` or `'int8'`
-   * (Keras 3's per-row abs-max quantization). float16 and int8 tables use the JS path.
+   * (Keras 3's per-row abs-max quantization), with core's codec and its documented bounds
+   * (`supports.storage`). float16 and int8 tables use the JS path.
    */
   storage?: Storage;
   /**
@@ -33,130 +36,74 @@ export interface JsBackendOptions {
   workerThreshold?: number;
 }
 
-/** What {@link jsTableOf} returns: a shard-aware view of a layer's table on this backend. */
-export interface JsTableAccessor {
-  /** Which code path holds the table: the wasm kernel (with or without workers), one JS array, or JS row shards. */
-  readonly path: 'wasm' | 'wasm+workers' | 'js' | 'sharded';
-  readonly storage: Storage;
-  readonly rows: number;
-  readonly outputDim: number;
-  /** Number of row shards (1 unless sharded). */
-  readonly shardCount: number;
-  /** Rows per shard. */
-  readonly shardRows: number;
-  /** Rows [start, start + count) as row-major float32 (dequantized), into `out` when given. */
-  readRows(start: number, count: number, out?: Float32Array): Float32Array;
-  /** Overwrites rows from `start` with row-major float32 `values` (quantized again for float16/int8 storage). */
-  writeRows(start: number, values: Float32Array): void;
-}
-
 /** Default bytes per shard when a table needs sharding. */
 const DEFAULT_SHARD_BYTES = 2 ** 30;
-
-const tables = new WeakMap<ResolvedEmbeddingConfig, WasmTable | ShardedTable>();
-
-function positiveInteger(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`createJsBackend: ${name} must be an integer >= ${min}, received ${String(value)}.`);
-  }
-  return value;
-}
+const FACTORY = 'createJsBackend';
 
 /**
- * The plain JavaScript backend. The table lives in WebAssembly memory and a small kernel
- * (built from wasm/kernel.wat) gathers the rows in place; where WebAssembly is unavailable,
- * or for sharded and float16/int8 tables, plain JS copies one row per index. Outputs of
- * float32 tables are bit-identical on every path. No dependencies; Node and browsers.
+ * The plain JavaScript backend (spec v2). The table lives in WebAssembly memory and a small
+ * kernel (built from wasm/kernel.wat) gathers the rows in place; where WebAssembly is
+ * unavailable, or for sharded and float16/int8 tables, plain JS copies one row per index.
+ * Outputs of float32 tables are bit-identical on every path. Tables are filled and read in row
+ * ranges (`layer.readRows` / `layer.writeRows`), so a table never needs a second whole copy.
+ * No dependencies; Node and browsers. Bad options throw `InvalidConfigError`.
+ *
+ * `layer.describe()` tells which path holds a layer's table (`path`: `'wasm'`,
+ * `'wasm+workers'`, `'js'` or `'sharded'`), its shards and its bytes.
  *
  * @example
  * ```ts
  * const layer = await Embedding.create({ inputDim: 1000, outputDim: 64 }, { backend: createJsBackend() });
  * ```
  */
-export function createJsBackend(options: JsBackendOptions = {}): EmbeddingBackendV1 {
-  const kernel = options.kernel ?? 'auto';
-  if (kernel !== 'auto' && kernel !== 'wasm' && kernel !== 'js') {
-    throw new RangeError(`createJsBackend: kernel must be 'auto', 'wasm' or 'js', received ${String(kernel)}.`);
+export function createJsBackend(options: JsBackendOptions = {}): EmbeddingBackendV2 {
+  const checked = checkBackendOptions<JsBackendOptions>(FACTORY, options, {
+    kernel: { kind: 'oneOf', values: ['auto', 'wasm', 'js'] },
+    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8'] },
+    shardBytes: { kind: 'integer', min: 1 },
+    workers: { kind: 'integer', min: 0 },
+    workerThreshold: { kind: 'integer', min: 0 },
+  });
+  const kernel = checked.kernel ?? 'auto';
+  const storage = checked.storage ?? 'float32';
+  const shardBytes = checked.shardBytes;
+  const workers = checked.workers ?? 0;
+  if (workers > 0 && !workersAvailable()) {
+    throw optionError(FACTORY, 'workers', workers, '0 here (workers need Node worker_threads and SharedArrayBuffer)');
   }
-  const storage = options.storage ?? 'float32';
-  if (storage !== 'float32' && storage !== 'float16' && storage !== 'int8') {
-    throw new RangeError(`createJsBackend: storage must be 'float32', 'float16' or 'int8', received ${String(storage)}.`);
-  }
-  const shardBytes = options.shardBytes === undefined ? undefined : positiveInteger('shardBytes', options.shardBytes, 1);
-  const canThread = workersAvailable();
-  const workers = options.workers === undefined ? 0 : positiveInteger('workers', options.workers, 0);
-  if (workers > 0 && !canThread) {
-    throw new RangeError('createJsBackend: workers need Node worker_threads and SharedArrayBuffer; pass workers: 0 here.');
-  }
-  const workerThreshold =
-    options.workerThreshold === undefined ? 32 * 2 ** 20 : positiveInteger('workerThreshold', options.workerThreshold, 0);
+  const workerThreshold = checked.workerThreshold ?? 32 * 2 ** 20;
   if (kernel === 'wasm' && (storage !== 'float32' || shardBytes !== undefined)) {
-    throw new RangeError(
-      "createJsBackend: kernel 'wasm' holds float32 tables in one memory; it excludes storage float16/int8 and shardBytes.",
+    throw new InvalidConfigError(
+      `${FACTORY}: options.kernel 'wasm' holds float32 tables in one memory; it excludes storage ${JSON.stringify(storage)} and shardBytes.`,
     );
   }
   const parallel = workers > 0 ? workerPool(workers) : null;
-  return {
-    specificationVersion: 'v1',
+  return defineBackend({
     name: 'js',
-    supports: { training: true, lookupInto: true, dtypes: ['float32'], maxTableBytes: MAX_ARRAY_LENGTH * 4 },
-    doCreateTable(config, weights) {
-      let table: WasmTable | ShardedTable | null = null;
+    supports: {
+      training: true,
+      lookupInto: true,
+      storage: STORAGE[storage],
+      maxTableBytes: MAX_ARRAY_LENGTH * 4,
+      maxOutputBytes: MAX_ARRAY_LENGTH * 4,
+    },
+    async doCreateTable(config, initial): Promise<EmbeddingTableV2> {
       const bytes = config.inputDim * config.outputDim * 4;
       if (kernel !== 'js' && storage === 'float32' && shardBytes === undefined) {
-        table = WasmTable.create(config, weights, { parallel, workerThreshold });
-        if (table === null && kernel === 'wasm') {
-          throw new RangeError(
-            `createJsBackend({ kernel: 'wasm' }): ${bytes > MAX_WASM_BYTES - 2 ** 24 ? `a table of ${bytes} bytes does not fit in one wasm32 memory` : 'WebAssembly (bulk memory, SIMD) is unavailable here'}.`,
+        const table = await WasmTable.create(config, initial, { parallel, workerThreshold });
+        if (table !== null) return table;
+        if (kernel === 'wasm') {
+          throw new InvalidConfigError(
+            `${FACTORY}({ kernel: 'wasm' }): ${bytes > MAX_WASM_BYTES - 2 ** 24 ? `a table of ${bytes} bytes does not fit in one wasm32 memory` : 'WebAssembly (bulk memory, SIMD) is unavailable here'}; use kernel 'auto' or 'js'.`,
           );
         }
       }
-      table ??= new ShardedTable(
+      return ShardedTable.create(
         config,
-        weights,
+        initial,
         storage,
         shardBytes ?? (bytes > DEFAULT_SHARD_BYTES ? DEFAULT_SHARD_BYTES : Math.max(bytes, 1)),
       );
-      tables.set(config, table);
-      return table;
     },
-  };
-}
-
-/**
- * The shard-aware accessor of a layer created on this backend (`jsTableOf(layer)`), or
- * null for a layer of another backend. Reads and writes rows without one Float32Array of the
- * whole table, which core's `getWeights` needs (and which cannot exceed 2^32 - 1 floats).
- */
-export function jsTableOf(layer: { readonly config: ResolvedEmbeddingConfig }): JsTableAccessor | null {
-  const table = tables.get(layer.config);
-  if (!table) return null;
-  if (table instanceof WasmTable) {
-    return {
-      path: table.parallelWorkers > 0 ? 'wasm+workers' : 'wasm',
-      storage: 'float32',
-      rows: table.rows,
-      outputDim: table.outputDim,
-      shardCount: 1,
-      shardRows: table.rows,
-      readRows: (start, count, out) => {
-        const d = table.outputDim;
-        const rows = table.doGetWeights().subarray(start * d, (start + count) * d);
-        if (!out) return rows.slice();
-        out.set(rows);
-        return out;
-      },
-      writeRows: (start, values) => table.doGetWeights().set(values, start * table.outputDim),
-    };
-  }
-  return {
-    path: table.shardCount > 1 ? 'sharded' : 'js',
-    storage: table.storage,
-    rows: table.rows,
-    outputDim: table.outputDim,
-    shardCount: table.shardCount,
-    shardRows: table.shardRows,
-    readRows: (start, count, out) => table.readRows(start, count, out),
-    writeRows: (start, values) => table.writeRows(start, values),
-  };
+  });
 }

@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const globals = globalThis as { WebAssembly?: unknown };
 const saved = globals.WebAssembly;
 delete globals.WebAssembly;
-const { createJsBackend, jsTableOf } = await import('./index.js');
+const { createJsBackend } = await import('./index.js');
 // The package caches that the kernel is unavailable; restore the global for whatever runs next in this process.
 afterAll(() => {
   globals.WebAssembly = saved;
@@ -18,7 +18,7 @@ afterAll(() => {
 describe('without WebAssembly', () => {
   it('the default backend falls back to plain JS; kernel "wasm" says why it cannot run', async () => {
     const layer = await Embedding.create({ inputDim: 10, outputDim: 4 }, { backend: createJsBackend() });
-    expect(jsTableOf(layer)?.path).toBe('js');
+    expect(layer.describe().path).toBe('js');
     await expect(Embedding.create({ inputDim: 10, outputDim: 4 }, { backend: createJsBackend({ kernel: 'wasm' }) })).rejects.toThrow(
       /WebAssembly .* is unavailable/,
     );

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { randomIndices } from '@embedding-layer/conformance';
-import { Embedding } from '@embedding-layer/core';
+import { Embedding, InvalidConfigError } from '@embedding-layer/core';
 import { describe, expect, it } from 'vitest';
-import { createJsBackend, type JsBackendOptions, jsTableOf } from './index.js';
+import { createJsBackend, type JsBackendOptions } from './index.js';
 
 /** Weights whose bit patterns are distinct per position (including a NaN payload and -0), so a wrong row or a canonicalized NaN shows. */
 function patternedWeights(rows: number, d: number): Float32Array {
@@ -52,7 +52,7 @@ describe('code paths', () => {
     describe(name, () => {
       it(`runs on the ${path} path`, async () => {
         const { layer } = await layerOn(options, 100, 16);
-        expect(jsTableOf(layer)?.path).toBe(path);
+        expect(layer.describe().path).toBe(path);
       });
       for (const d of [1, 3, 4, 16, 33, 128, 300]) {
         it(`outputDim ${d}: fresh and caller outputs are bit-identical to an element-wise gather`, async () => {
@@ -84,15 +84,15 @@ describe('code paths', () => {
       it('setWeights, a training step and getWeights agree with a plain array', async () => {
         const { layer, weights } = await layerOn(options, 300, 5);
         const next = patternedWeights(300, 5).map((v) => v * 2);
-        layer.setWeights([next]);
-        expect(bitsOf(layer.getWeights()[0]!)).toEqual(bitsOf(next));
+        await layer.setWeights([next]);
+        expect(bitsOf((await layer.getWeights())[0]!)).toEqual(bitsOf(next));
         const ids = new Int32Array([0, 299, 150, 0]);
         const grad = Float32Array.from({ length: 20 }, (_, i) => i / 8);
         await layer.applyGradients(ids, grad, { learningRate: 0.5 });
         const expected = next.slice();
         for (const [k, row] of [0, 299, 150, 0].entries())
           for (let c = 0; c < 5; c++) expected[row * 5 + c] = Math.fround(expected[row * 5 + c]! - Math.fround(0.5 * grad[k * 5 + c]!));
-        const got = layer.getWeights()[0]!;
+        const got = (await layer.getWeights())[0]!;
         for (const r of [299, 150]) expect(got.subarray(r * 5, r * 5 + 5)).toEqual(expected.subarray(r * 5, r * 5 + 5));
         expect(weights.length).toBe(1500);
       });
@@ -124,50 +124,54 @@ describe('the worker path', () => {
 describe('sharding', () => {
   it('splits rows into shards of at most shardBytes (at least one row each)', async () => {
     const { layer } = await layerOn({ shardBytes: 4096 }, 1000, 10);
-    const t = jsTableOf(layer)!;
-    expect(t.shardRows).toBe(102);
-    expect(t.shardCount).toBe(10);
+    expect(layer.describe()).toMatchObject({ path: 'sharded', shardRows: 102, shardCount: 10, storedBytes: 40000 });
     const one = await layerOn({ shardBytes: 1 }, 7, 3);
-    expect(jsTableOf(one.layer)!.shardCount).toBe(7);
+    expect(one.layer.describe().shardCount).toBe(7);
   });
-  it('reads and writes rows across shard boundaries through jsTableOf', async () => {
+  it('reads and writes rows across shard boundaries (layer.readRows / writeRows)', async () => {
     const { layer, weights } = await layerOn({ shardBytes: 64 }, 50, 3);
-    const t = jsTableOf(layer)!;
-    expect(t.readRows(4, 3)).toEqual(weights.subarray(12, 21));
-    t.writeRows(4, new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    expect(await layer.readRows(4, 3)).toEqual(weights.subarray(12, 21));
+    await layer.writeRows(4, new Float32Array([1, 2, 3, 4, 5, 6, 7, 8, 9]));
     const out = await layer.predict([4, 5, 6]);
     expect(Array.from(out.data)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(bitsOf(await layer.readRows(0, 50))).toEqual(bitsOf((await layer.getWeights())[0]!));
   });
   for (const [name, options] of [
     ['wasm', { kernel: 'wasm', workers: 0 }],
     ['js', { kernel: 'js' }],
   ] as const) {
-    it(`jsTableOf reads and writes rows on the ${name} path too`, async () => {
+    it(`reads and writes rows on the ${name} path too`, async () => {
       const { layer, weights } = await layerOn(options, 20, 4);
-      const t = jsTableOf(layer)!;
-      expect([t.shardCount, t.shardRows, t.rows, t.outputDim, t.storage]).toEqual([1, 20, 20, 4, 'float32']);
-      expect(t.readRows(18, 2)).toEqual(weights.subarray(72, 80));
-      const into = new Float32Array(8);
-      expect(t.readRows(0, 2, into)).toBe(into);
-      t.writeRows(19, new Float32Array([9, 8, 7, 6]));
+      expect(layer.describe()).toMatchObject({ shardCount: 1, shardRows: 20, storage: 'float32' });
+      expect(await layer.readRows(18, 2)).toEqual(weights.subarray(72, 80));
+      await layer.writeRows(19, new Float32Array([9, 8, 7, 6]));
       expect(Array.from((await layer.predict([19])).data)).toEqual([9, 8, 7, 6]);
     });
   }
-  it('declares tables up to one Float32Array of 2^32 - 1 floats', () => {
+  it('declares tables and outputs up to one Float32Array of 2^32 - 1 floats', () => {
     expect(createJsBackend().supports.maxTableBytes).toBe((2 ** 32 - 1) * 4);
+    expect(createJsBackend().supports.maxOutputBytes).toBe((2 ** 32 - 1) * 4);
   });
 });
 
 describe('options', () => {
-  it('rejects bad options', () => {
-    expect(() => createJsBackend({ kernel: 'gpu' as 'js' })).toThrow(RangeError);
-    expect(() => createJsBackend({ storage: 'float64' as 'int8' })).toThrow(RangeError);
-    expect(() => createJsBackend({ shardBytes: 0 })).toThrow(RangeError);
-    expect(() => createJsBackend({ workers: -1 })).toThrow(RangeError);
-    expect(() => createJsBackend({ kernel: 'wasm', storage: 'int8' })).toThrow(RangeError);
-  });
-  it('jsTableOf is null for another backend', () => {
-    expect(jsTableOf({ config: {} as never })).toBeNull();
+  it('rejects bad options with InvalidConfigError naming the option', () => {
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        return InvalidConfigError.isInstance(error) ? error.message : String(error);
+      }
+      return 'no error';
+    };
+    expect(code(() => createJsBackend({ kernel: 'gpu' as 'js' }))).toMatch(
+      /options\.kernel must be one of "auto", "wasm", "js", received "gpu"/,
+    );
+    expect(code(() => createJsBackend({ storage: 'float64' as 'int8' }))).toMatch(/options\.storage/);
+    expect(code(() => createJsBackend({ shardBytes: 0 }))).toMatch(/options\.shardBytes must be an integer >= 1/);
+    expect(code(() => createJsBackend({ workers: -1 }))).toMatch(/options\.workers/);
+    expect(code(() => createJsBackend({ kernel: 'wasm', storage: 'int8' }))).toMatch(/kernel 'wasm'/);
+    expect(code(() => createJsBackend({ kernal: 'js' } as never))).toMatch(/unknown option "kernal"/);
   });
 });
 

@@ -1,5 +1,13 @@
-import type { EmbeddingOutput, EmbeddingTableV1, IndexTensor, ResolvedEmbeddingConfig } from '@embedding-layer/core';
-import { halfToFloatTable, quantizeRowInt8, STORAGE_BYTES, type Storage, toHalf } from './storage.js';
+import type {
+  EmbeddingOutput,
+  EmbeddingTableV2,
+  IndexTensor,
+  ResolvedEmbeddingConfig,
+  RowSource,
+  TableDescription,
+} from '@embedding-layer/core';
+import { halfToFloatTable, quantizeRowInt8, toHalf } from '@embedding-layer/core/backend';
+import { STORAGE_BYTES, type Storage } from './storage.js';
 
 /** Largest length of one typed array on Node 20 (V8 11): 2^32 - 1 elements. */
 export const MAX_ARRAY_LENGTH = 2 ** 32 - 1;
@@ -14,7 +22,7 @@ type Shard = Float32Array | Uint16Array | Int8Array;
  * a decoding loop otherwise. This is also the plain-JS fallback (one shard) where
  * WebAssembly is unavailable.
  */
-export class ShardedTable implements EmbeddingTableV1 {
+export class ShardedTable implements EmbeddingTableV2 {
   readonly rows: number;
   readonly outputDim: number;
   readonly storage: Storage;
@@ -24,16 +32,25 @@ export class ShardedTable implements EmbeddingTableV1 {
   /** int8: the float32 scale of each row (dequantized value = q / scale). */
   private scales: Float32Array | null;
 
-  constructor(config: ResolvedEmbeddingConfig, weights: Float32Array, storage: Storage, shardBytes: number) {
+  private constructor(config: ResolvedEmbeddingConfig, storage: Storage, shardBytes: number) {
     this.rows = config.inputDim;
     this.outputDim = config.outputDim;
     this.storage = storage;
     const rowBytes = Math.max(1, this.outputDim * STORAGE_BYTES[storage]);
     const maxRowsPerArray = this.outputDim === 0 ? this.rows : Math.floor(MAX_ARRAY_LENGTH / this.outputDim);
     this.shardRows = Math.max(1, Math.min(maxRowsPerArray, Math.floor(shardBytes / rowBytes), this.rows));
-    const { shards, scales } = this.encode(weights, 0, this.rows);
-    this.shards = shards;
-    this.scales = scales;
+    this.shards = this.allocate();
+    this.scales = storage === 'int8' ? new Float32Array(this.rows) : null;
+  }
+
+  /** A table filled from `initial`, a chunk of rows at a time (no second copy of the whole table). */
+  static async create(config: ResolvedEmbeddingConfig, initial: RowSource, storage: Storage, shardBytes: number): Promise<ShardedTable> {
+    const table = new ShardedTable(config, storage, shardBytes);
+    for (let start = 0; start < table.rows; start += initial.chunkRows) {
+      const count = Math.min(initial.chunkRows, table.rows - start);
+      table.writeRows(start, await initial.read(start, count));
+    }
+    return table;
   }
 
   /** Number of shards. */
@@ -41,33 +58,23 @@ export class ShardedTable implements EmbeddingTableV1 {
     return this.shards.length;
   }
 
-  /** Shard `k`'s stored values (live; float32 storage: the floats themselves). */
-  shard(k: number): Shard {
-    return this.shards[k]!;
+  /** Bytes held: the shards, plus int8's row scales. */
+  get storedBytes(): number {
+    let bytes = this.scales?.byteLength ?? 0;
+    for (const shard of this.shards) bytes += shard.byteLength;
+    return bytes;
   }
 
-  /** Encodes rows [0, rows) of row-major float32 `source` (starting at row `first` of the table) into fresh shards. */
-  private encode(source: Float32Array, first: number, count: number): { shards: Shard[]; scales: Float32Array | null } {
+  /** Empty (zero) shards for the whole table. */
+  private allocate(): Shard[] {
     const d = this.outputDim;
     const shards: Shard[] = [];
-    const scales = this.storage === 'int8' ? new Float32Array(count) : null;
-    for (let r = 0; r < count; r += this.shardRows) {
-      const n = Math.min(this.shardRows, count - r);
-      const from = r * d;
-      const values = source.subarray(from, from + n * d);
-      if (this.storage === 'float32') shards.push(values.slice());
-      else if (this.storage === 'float16') {
-        const h = new Uint16Array(n * d);
-        for (let i = 0; i < h.length; i++) h[i] = toHalf(values[i]!);
-        shards.push(h);
-      } else {
-        const q = new Int8Array(n * d);
-        for (let k = 0; k < n; k++) scales![first + r + k] = quantizeRowInt8(values, k * d, d, q, k * d);
-        shards.push(q);
-      }
+    for (let r = 0; r < this.rows; r += this.shardRows) {
+      const n = Math.min(this.shardRows, this.rows - r) * d;
+      shards.push(this.storage === 'float32' ? new Float32Array(n) : this.storage === 'float16' ? new Uint16Array(n) : new Int8Array(n));
     }
     if (shards.length === 0) shards.push(new Float32Array(0));
-    return { shards, scales };
+    return shards;
   }
 
   doLookup(indices: IndexTensor, into?: Float32Array): EmbeddingOutput {
@@ -161,24 +168,21 @@ export class ShardedTable implements EmbeddingTableV1 {
     } else this.scales![row] = quantizeRowInt8(values, from, d, shard as Int8Array, start);
   }
 
-  /**
-   * The whole table as one Float32Array (a fresh array, dequantized). Throws a RangeError
-   * past the largest typed array (2^32 - 1 floats on Node 20); read such tables by rows.
-   */
-  doGetWeights(): Float32Array {
-    const length = this.rows * this.outputDim;
-    if (length > MAX_ARRAY_LENGTH) {
-      throw new RangeError(
-        `This table holds ${length} floats, more than one Float32Array can (${MAX_ARRAY_LENGTH}); read it by rows with jsTableOf(layer).readRows(start, count).`,
-      );
-    }
-    return this.readRows(0, this.rows);
+  doReadRows(start: number, count: number): Float32Array {
+    return this.readRows(start, count);
   }
 
-  doSetWeights(weights: Float32Array): void {
-    const { shards, scales } = this.encode(weights, 0, this.rows);
-    this.shards = shards;
-    this.scales = scales;
+  doWriteRows(start: number, rows: Float32Array): void {
+    this.writeRows(start, rows);
+  }
+
+  doDescribe(): TableDescription {
+    return {
+      path: this.shardCount > 1 ? 'sharded' : 'js',
+      shardCount: this.shardCount,
+      shardRows: this.shardRows,
+      storedBytes: this.storedBytes,
+    };
   }
 
   doScatterAdd(rows: Int32Array, deltas: Float32Array): void {

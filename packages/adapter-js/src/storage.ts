@@ -1,9 +1,4 @@
-import { halfToFloatTable, quantizeRowInt8, toHalf } from '@embedding-layer/core';
-
-// The float16 and Keras-int8 encoders live in core, shared with adapter-onnx (bit-identical storage).
-export { halfToFloatTable, quantizeRowInt8, toHalf };
-
-/** How a sharded table stores its values. */
+/** How a table stores its values: float32 (exact), float16 or int8 (Keras 3's per-row quantization), with core's codec. */
 export type Storage = 'float32' | 'float16' | 'int8';
 
 /** Bytes per stored value. */

@@ -24,11 +24,11 @@ async function ours(optimizer: unknown): Promise<Float32Array> {
   const layer = await Embedding.create({ inputDim, outputDim, seed: 17 }, { backend: createJsBackend() });
   layer.compile(optimizer as never, 'mse');
   for (const b of batches()) await layer.trainOnBatch({ data: b.x, shape: [8, 3] }, b.y);
-  return layer.getWeights()[0]!;
+  return (await layer.getWeights())[0]!;
 }
 
 async function theirs(optimizer: tf.Optimizer): Promise<Float32Array> {
-  const initial = (await Embedding.create({ inputDim, outputDim, seed: 17 }, { backend: createJsBackend() })).getWeights()[0]!;
+  const initial = (await (await Embedding.create({ inputDim, outputDim, seed: 17 }, { backend: createJsBackend() })).getWeights())[0]!;
   const model = tf.sequential({
     layers: [tf.layers.embedding({ inputDim, outputDim, inputLength: 3, weights: [tf.tensor2d(initial, [inputDim, outputDim])] })],
   });

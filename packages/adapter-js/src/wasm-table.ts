@@ -1,4 +1,11 @@
-import type { EmbeddingOutput, EmbeddingTableV1, IndexTensor, ResolvedEmbeddingConfig } from '@embedding-layer/core';
+import type {
+  EmbeddingOutput,
+  EmbeddingTableV2,
+  IndexTensor,
+  ResolvedEmbeddingConfig,
+  RowSource,
+  TableDescription,
+} from '@embedding-layer/core';
 import { instantiateKernel, type KernelExports, kernelModule } from './kernel.js';
 
 const PAGE = 65536;
@@ -106,7 +113,7 @@ export interface WasmTableOptions {
  * A table in WebAssembly memory: the kernel reads the rows in place (the table is never
  * copied per call) and copies them, a chunk at a time, through a scratch area into the output.
  */
-export class WasmTable implements EmbeddingTableV1 {
+export class WasmTable implements EmbeddingTableV2 {
   readonly outputDim: number;
   readonly rows: number;
   readonly layout: MemoryLayout;
@@ -137,8 +144,12 @@ export class WasmTable implements EmbeddingTableV1 {
     this.views = { f32: new Float32Array(memory.buffer), i32: new Int32Array(memory.buffer) };
   }
 
-  /** A table in wasm memory, or null when the kernel or a memory of that size is unavailable (the caller falls back to JS). */
-  static create(config: ResolvedEmbeddingConfig, weights: Float32Array, options: WasmTableOptions): WasmTable | null {
+  /**
+   * A table in wasm memory filled from `initial` a chunk of rows at a time (straight into the
+   * memory, no second copy of the table), or null when the kernel or a memory of that size is
+   * unavailable (the caller falls back to JS).
+   */
+  static async create(config: ResolvedEmbeddingConfig, initial: RowSource, options: WasmTableOptions): Promise<WasmTable | null> {
     const shared = options.parallel !== null && options.parallel.workers > 0;
     const module = kernelModule(shared);
     if (module === null) return null;
@@ -154,7 +165,10 @@ export class WasmTable implements EmbeddingTableV1 {
       return null;
     }
     const table = new WasmTable(config, module, memory, layout, shared ? options : { ...options, parallel: null });
-    table.weightsView.set(weights);
+    for (let start = 0; start < table.rows; start += initial.chunkRows) {
+      const count = Math.min(initial.chunkRows, table.rows - start);
+      table.weightsView.set(await initial.read(start, count), start * table.outputDim);
+    }
     return table;
   }
 
@@ -213,12 +227,23 @@ export class WasmTable implements EmbeddingTableV1 {
     return { data: out, shape };
   }
 
-  doGetWeights(): Float32Array {
-    return this.weightsView;
+  doReadRows(start: number, count: number): Float32Array {
+    const d = this.outputDim;
+    return this.weightsView.slice(start * d, (start + count) * d);
   }
 
-  doSetWeights(weights: Float32Array): void {
-    this.weightsView.set(weights);
+  doWriteRows(start: number, rows: Float32Array): void {
+    this.weightsView.set(rows, start * this.outputDim);
+  }
+
+  doDescribe(): TableDescription {
+    return {
+      path: this.parallelWorkers > 0 ? 'wasm+workers' : 'wasm',
+      shardCount: 1,
+      shardRows: this.rows,
+      storedBytes: this.rows * this.outputDim * 4,
+      memoryBytes: this.layout.totalBytes,
+    };
   }
 
   doScatterAdd(rows: Int32Array, deltas: Float32Array): void {

@@ -49,7 +49,7 @@ for (const indexType of ['int32', 'int64']) {
     { inputDim: 1000, outputDim: 64, inputLength: 10, seed: 42 },
     { backend: createOnnxBackend({ indexType }) },
   );
-  const weights = layer.getWeights()[0];
+  const weights = (await layer.getWeights())[0];
   const feedIds = indexType === 'int32' ? ids : BigInt64Array.from(ids, BigInt);
   const options = { executionProviders: ['cpu'], graphOptimizationLevel: 'all', intraOpNumThreads: 1 };
   // The backend's own model (table as a graph input, flat indices), run bare.

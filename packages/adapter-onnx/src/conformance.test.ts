@@ -2,3 +2,8 @@ import { describeEmbeddingConformance } from '@embedding-layer/conformance/vites
 import { createOnnxBackend } from './index.js';
 
 describeEmbeddingConformance({ name: 'adapter-onnx', createBackend: () => createOnnxBackend() });
+
+// Quantized storage: the same suite, with tolerances from the declared storage bound (relative
+// to each row's max |value|); cases the storage cannot pass by construction skip visibly.
+describeEmbeddingConformance({ name: 'adapter-onnx float16', createBackend: () => createOnnxBackend({ storage: 'float16' }) });
+describeEmbeddingConformance({ name: 'adapter-onnx int8', createBackend: () => createOnnxBackend({ storage: 'int8' }) });

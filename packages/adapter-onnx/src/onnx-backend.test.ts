@@ -1,4 +1,5 @@
-import { computeMask, Embedding, toIndexTensor } from '@embedding-layer/core';
+import { Embedding } from '@embedding-layer/core';
+import { computeMask, toIndexTensor } from '@embedding-layer/core/backend';
 import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildEmbeddingModel, createOnnxBackend, predictTensor } from './index.js';
@@ -21,9 +22,11 @@ afterEach(async () => {
 describe('createOnnxBackend', () => {
   it('declares inference only (no training), float32, export to onnx', () => {
     const backend = createOnnxBackend();
-    expect(backend.specificationVersion).toBe('v1');
+    expect(backend.specificationVersion).toBe('v2');
     expect(backend.name).toBe('onnx');
-    expect(backend.supports.training).toBeUndefined();
+    expect(backend.supports.training).toBe(false);
+    expect(backend.supports.storage.dtype).toBe('float32');
+    expect(Object.isFrozen(backend.supports)).toBe(true);
     expect(backend.supports.export).toEqual(['onnx']);
   });
 
@@ -60,7 +63,7 @@ describe('createOnnxBackend', () => {
     it('raw ONNX Gather wraps -1 to the last row (the hazard core checks against)', async () => {
       const config = { inputDim: 4, outputDim: 2, seed: 3 };
       const layer = await onnxLayer(config);
-      const session = await ort.InferenceSession.create(buildEmbeddingModel(layer.config, layer.getWeights()[0]!));
+      const session = await ort.InferenceSession.create(buildEmbeddingModel(layer.config, (await layer.getWeights())[0]!));
       try {
         const r = await session.run({ indices: new ort.Tensor('int32', Int32Array.from([-1]), [1, 1]) });
         expect(r.output!.data).toEqual(gatherRows(initialTable(config), [3], 2));
@@ -137,10 +140,10 @@ describe('createOnnxBackend', () => {
   it('setWeights: the next lookup uses the new table with the same session; predicts in flight keep the old one', async () => {
     const { runtime, counts } = spyRuntime();
     const layer = await onnxLayer({ inputDim: 3, outputDim: 2, seed: 2 }, { runtime });
-    const old = layer.getWeights()[0]!;
+    const old = (await layer.getWeights())[0]!;
     const before = layer.predict([[0, 2]]);
     const next = Float32Array.from([1, 2, 3, 4, 5, 6]);
-    layer.setWeights([next]);
+    await layer.setWeights([next]);
     next.fill(0); // core copied it
     expect((await before).data).toEqual(gatherRows(old, [0, 2], 2));
     expect((await layer.predict([[0, 2]])).data).toEqual(Float32Array.from([1, 2, 5, 6]));
@@ -149,7 +152,7 @@ describe('createOnnxBackend', () => {
 
   it('a failed setWeights changes nothing: the session keeps answering with the old table', async () => {
     const layer = await onnxLayer({ inputDim: 3, outputDim: 2, seed: 2 });
-    const old = layer.getWeights()[0]!;
+    const old = (await layer.getWeights())[0]!;
     expect(await codeOf(() => layer.setWeights([new Float32Array(5)]))).toBe('INVALID_WEIGHTS');
     expect(
       await codeOf(() =>
@@ -160,15 +163,15 @@ describe('createOnnxBackend', () => {
         ]),
       ),
     ).toBe('INVALID_WEIGHTS');
-    expect(layer.getWeights()[0]).toEqual(old);
+    expect((await layer.getWeights())[0]).toEqual(old);
     expect((await layer.predict([[2, 1]])).data).toEqual(gatherRows(old, [2, 1], 2));
   });
 
   it('training calls reject with UNSUPPORTED_FEATURE and change nothing', async () => {
     const layer = await onnxLayer({ inputDim: 3, outputDim: 2, seed: 2 });
-    const old = layer.getWeights()[0]!;
+    const old = (await layer.getWeights())[0]!;
     expect(await codeOf(() => layer.applyGradients([[1]], new Float32Array(2)))).toBe('UNSUPPORTED_FEATURE');
-    expect(layer.getWeights()[0]).toEqual(old);
+    expect((await layer.getWeights())[0]).toEqual(old);
   });
 
   it('dispose() waits for predicts in flight, then releases the session once', async () => {
@@ -232,7 +235,14 @@ describe('predictTensor (ort.Tensor in, ort.Tensor out)', () => {
   it('checks input_length, the tensor type and disposal; works on a layer of any backend', async () => {
     const layer = await onnxLayer({ inputDim: 6, outputDim: 3, inputLength: 2, seed: 8 });
     expect(await codeOf(() => predictTensor(layer, new ort.Tensor('int32', Int32Array.from([1, 2, 3]), [1, 3])))).toBe('SHAPE_MISMATCH');
-    expect(await codeOf(() => predictTensor(layer, new ort.Tensor('bool', Uint8Array.from([1, 0]), [1, 2])))).toBe('SHAPE_MISMATCH');
+    // One rule for native tensors on every backend (core's checkNativeIndices): bool holds indices 0 and 1, as TF.js's bool does; strings and float16 bits do not.
+    expect(Array.from((await predictTensor(layer, new ort.Tensor('bool', Uint8Array.from([1, 0]), [1, 2]))).output.dims)).toEqual([
+      1, 2, 3,
+    ]);
+    expect(await codeOf(() => predictTensor(layer, new ort.Tensor('string', ['1', '0'], [1, 2])))).toBe('SHAPE_MISMATCH');
+    expect(await codeOf(() => predictTensor(layer, new ort.Tensor('float16', Uint16Array.from([0x3c00, 0]), [1, 2])))).toBe(
+      'SHAPE_MISMATCH',
+    );
     expect(await codeOf(() => predictTensor(layer, [1, 2] as never))).toBe('SHAPE_MISMATCH');
     const empty = await predictTensor(layer, new ort.Tensor('int32', new Int32Array(0), [0, 2]));
     expect(empty.output.dims).toEqual([0, 2, 3]);
@@ -253,7 +263,7 @@ describe('layer.export("onnx")', () => {
   for (const indexType of ['int32', 'int64'] as const) {
     it(`returns a valid model that a fresh session runs with identical outputs (${indexType})`, async () => {
       const layer = await onnxLayer({ ...SEED, maskZero: true }, { indexType });
-      layer.setWeights([initialTable({ ...SEED, seed: 43 })]);
+      await layer.setWeights([initialTable({ ...SEED, seed: 43 })]);
       const bytes = await layer.export('onnx');
       const model = decodeModel(bytes);
       checkModel(model);

@@ -1,16 +1,32 @@
 import {
   DisposedError,
-  type EmbeddingBackendV1,
+  type EmbeddingBackendV2,
   type EmbeddingOutput,
-  type EmbeddingTableV1,
+  type EmbeddingTableV2,
   type IndexTensor,
   InvalidConfigError,
+  type NativeIndexView,
+  type NativeTensorsV2,
   type ResolvedEmbeddingConfig,
+  type TableDescription,
+  type TableReplacementV2,
   UnsupportedFeatureError,
 } from '@embedding-layer/core';
+import {
+  checkBackendOptions,
+  decodeHalf,
+  decodeInt8,
+  defineBackend,
+  encodeHalf,
+  encodeInt8,
+  quantizeRowInt8,
+  readAllRows,
+  STORAGE,
+  toHalf,
+} from '@embedding-layer/core/backend';
 import type * as Ort from 'onnxruntime-node';
 import { buildEmbeddingModel, ONNX_NAMES, type OnnxIndexType } from './model/build-embedding-model.js';
-import { decodeHalf, decodeInt8, encodeHalf, encodeInt8, type OnnxStorage } from './model/quantize.js';
+import type { OnnxStorage } from './model/quantize.js';
 import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from './model/versions.js';
 import { indexFeed } from './runtime/index-feed.js';
 import { loadOnnxRuntime, type OnnxRuntime, type OnnxRuntimeSource } from './runtime/load-runtime.js';
@@ -54,12 +70,36 @@ export interface OnnxBackendOptions {
 /** Node's typed arrays (and so core's weights) hold at most 2^32 bytes; the session itself has no limit (the table is fed). */
 const MAX_TABLE_BYTES = 2 ** 32;
 
-/** Tables of layers on ONNX backends, by the layer's config object (`layer.config` is the object passed to `doCreateTable`). */
-const TABLES = new WeakMap<object, OnnxTable>();
+/** Largest lookup output: ONNX Runtime allocates it natively, then hands it to JS as one Float32Array; 4 GiB. */
+const MAX_OUTPUT_BYTES = 2 ** 32;
 
-/** @internal The live ONNX table of a layer created on an ONNX backend, if any. */
-export function onnxTableOf(layer: { readonly config: object }): OnnxTable | undefined {
-  return TABLES.get(layer.config);
+/** The name of ONNX Runtime's tensor type in messages, and the `native.kind` of ONNX backends. */
+export const ORT_TENSOR_KIND = 'ort.Tensor';
+
+/** Reads an `ort.Tensor` for core's validation (float16/bfloat16 hold bit patterns, not indices), or null for anything else. */
+function readTensor(value: unknown): NativeIndexView | null {
+  const t = value as Partial<Ort.Tensor> | null;
+  if (typeof t !== 'object' || t === null || !Array.isArray(t.dims) || typeof t.type !== 'string' || !('data' in t)) return null;
+  const data = (t.type as string) === 'float16' || (t.type as string) === 'bfloat16' ? null : (t.data as unknown);
+  return { dtype: t.type, shape: t.dims as number[], data };
+}
+
+/** @internal ONNX Runtime's tensors as core reads them (`native` of every ONNX backend). */
+export const ORT_NATIVE: NativeTensorsV2 = Object.freeze({ kind: ORT_TENSOR_KIND, read: readTensor });
+
+/** What a native lookup on ONNX Runtime gives: the output and (with mask_zero) the mask, as `ort.Tensor`s. */
+export interface OrtLookupResult {
+  /** float32, dims `[...indices.dims, outputDim]`. */
+  output: Ort.Tensor;
+  /** bool (`indices != 0`), dims of the indices, when the layer has mask_zero; else null. */
+  mask: Ort.Tensor | null;
+}
+
+/** The ONNX Runtime types of the native path: an `ort.Tensor` of indices in, a promise of the output (and mask) tensors out. */
+export interface OnnxNative {
+  readonly input: Ort.Tensor;
+  readonly output: Promise<OrtLookupResult>;
+  readonly mask: never;
 }
 
 /** What one session run returns. */
@@ -74,7 +114,7 @@ interface RunResult {
  * a zero-copy wrap of the Float32Array on the CPU provider, so `setWeights` swaps a reference
  * (synchronously, atomically) and the session never needs rebuilding.
  */
-export class OnnxTable implements EmbeddingTableV1 {
+export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   readonly runtime: OnnxRuntime;
   readonly indexType: OnnxIndexType;
   readonly storage: OnnxStorage;
@@ -181,14 +221,79 @@ export class OnnxTable implements EmbeddingTableV1 {
     return { data: output.data as Float32Array, shape };
   }
 
-  doGetWeights(): Float32Array {
-    return this.weights;
+  doReadRows(start: number, count: number): Float32Array {
+    const d = this.config.outputDim;
+    const from = start * d;
+    const to = (start + count) * d;
+    if (this.f32) return this.f32.slice(from, to);
+    if (this.f16) return decodeHalf(this.f16.subarray(from, to));
+    if (this.i8) return decodeInt8(this.i8.values.subarray(from, to), this.i8.scales.subarray(start, start + count), d);
+    return new Float32Array(0);
   }
 
-  doSetWeights(weights: Float32Array): void {
-    // Core hands over a validated fresh copy; runs in flight keep the tensors they captured
-    // (quantized storage encodes into new arrays).
-    this.store(weights);
+  /**
+   * Writes rows in place, encoded for the storage. Runs in flight read the arrays when ONNX
+   * Runtime gets to them: while any is in flight the arrays are copied first (copy on write),
+   * so a run sees the table of when it started.
+   */
+  doWriteRows(start: number, rows: Float32Array): void {
+    if (this.active > 0) {
+      this.f32 = this.f32?.slice() ?? null;
+      this.f16 = this.f16?.slice() ?? null;
+      this.i8 = this.i8 ? { values: this.i8.values.slice(), scales: this.i8.scales.slice() } : null;
+      this.tableTensor = null;
+      this.scalesTensor = null;
+    }
+    const d = this.config.outputDim;
+    if (this.f32) this.f32.set(rows, start * d);
+    else if (this.f16) for (let i = 0; i < rows.length; i++) this.f16[start * d + i] = toHalf(rows[i]!);
+    else if (this.i8) {
+      const count = d === 0 ? 0 : rows.length / d;
+      for (let r = 0; r < count; r++) this.i8.scales[start + r] = quantizeRowInt8(rows, r * d, d, this.i8.values, (start + r) * d);
+    }
+  }
+
+  /** setWeights: a new table is built aside and swapped in by `commit` (runs in flight keep the old one). */
+  doBeginReplace(): TableReplacementV2 {
+    const d = this.config.outputDim;
+    let staged: Float32Array | null = new Float32Array(this.config.inputDim * d);
+    return {
+      write: (start, rows) => {
+        staged!.set(rows, start * d);
+      },
+      commit: () => {
+        this.store(staged!);
+        staged = null;
+      },
+      abort: () => {
+        staged = null;
+      },
+    };
+  }
+
+  async doLookupNative(indices: Ort.Tensor, checked: IndexTensor): Promise<OrtLookupResult> {
+    const { Tensor } = this.runtime;
+    const d = this.config.outputDim;
+    const dims = [...checked.shape];
+    const outDims = [...dims, d];
+    if (checked.data.length === 0 || d === 0) {
+      const mask = new Uint8Array(checked.data.length);
+      for (let i = 0; i < mask.length; i++) mask[i] = checked.data[i] !== 0 ? 1 : 0;
+      return {
+        output: new Tensor('float32', new Float32Array(checked.data.length * d), outDims),
+        mask: this.config.maskZero ? new Tensor('bool', mask, dims) : null,
+      };
+    }
+    void indices;
+    const { output, mask } = await this.run(checked.data, true);
+    return {
+      output: new Tensor('float32', output.data as Float32Array, outDims),
+      mask: mask ? new Tensor('bool', mask.data as Uint8Array, dims) : null,
+    };
+  }
+
+  doDescribe(): TableDescription {
+    return { storedBytes: this.storedBytes, indexType: this.indexType };
   }
 
   doExport(format: string): Uint8Array {
@@ -207,7 +312,6 @@ export class OnnxTable implements EmbeddingTableV1 {
   async doDispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
-    TABLES.delete(this.config);
     // Runs already scheduled must finish before the native session is released.
     if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
     this.tableTensor = null;
@@ -219,39 +323,31 @@ export class OnnxTable implements EmbeddingTableV1 {
   }
 }
 
+const FACTORY = 'createOnnxBackend';
+
 function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOptions, 'runtime'>> & { runtime?: OnnxRuntimeSource } {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidConfigError(`createOnnxBackend options must be an object, received ${String(options)}.`);
-  }
-  const indexType = options.indexType ?? 'int32';
-  if (indexType !== 'int32' && indexType !== 'int64') {
-    throw new InvalidConfigError(`indexType must be "int32" or "int64", received ${JSON.stringify(indexType)}.`);
-  }
-  const executionProviders = options.executionProviders ?? ['cpu'];
-  if (!Array.isArray(executionProviders) || executionProviders.length === 0) {
-    throw new InvalidConfigError(
-      `executionProviders must be a non-empty array such as ['cpu'], received ${JSON.stringify(executionProviders)}.`,
-    );
-  }
-  const intraOpNumThreads = options.intraOpNumThreads ?? 1;
-  if (!Number.isSafeInteger(intraOpNumThreads) || intraOpNumThreads < 0) {
-    throw new InvalidConfigError(
-      `intraOpNumThreads must be a non-negative integer (0 = ONNX Runtime's default), received ${String(intraOpNumThreads)}.`,
-    );
-  }
-  const storage = options.storage ?? 'float32';
-  if (storage !== 'float32' && storage !== 'float16' && storage !== 'int8') {
-    throw new InvalidConfigError(`storage must be "float32", "float16" or "int8", received ${JSON.stringify(storage)}.`);
-  }
-  const runtime = options.runtime;
-  return { indexType, executionProviders, intraOpNumThreads, storage, ...(runtime === undefined ? {} : { runtime }) };
+  const o = checkBackendOptions<OnnxBackendOptions>(FACTORY, options, {
+    runtime: { kind: 'any' },
+    executionProviders: { kind: 'array', minLength: 1 },
+    indexType: { kind: 'oneOf', values: ['int32', 'int64'] },
+    intraOpNumThreads: { kind: 'integer', min: 0 },
+    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8'] },
+  });
+  return {
+    indexType: o.indexType ?? 'int32',
+    executionProviders: o.executionProviders ?? ['cpu'],
+    intraOpNumThreads: o.intraOpNumThreads ?? 1,
+    storage: o.storage ?? 'float32',
+    ...(o.runtime === undefined ? {} : { runtime: o.runtime }),
+  };
 }
 
 /**
- * The ONNX Runtime backend: each layer is an ONNX graph (`Gather` on axis 0, plus the
+ * The ONNX Runtime backend (spec v2): each layer is an ONNX graph (`Gather` on axis 0, plus the
  * `mask_zero` mask) run by one onnxruntime-node `InferenceSession`, created with the layer
- * and reused for its whole life. Inference only (`supports.training` is absent, so
- * `applyGradients` rejects with `UnsupportedFeatureError`); exports `'onnx'`.
+ * and reused for its whole life. Inference only (`supports.training` is false, so
+ * `applyGradients` rejects with `UnsupportedFeatureError`); exports `'onnx'`. Its native
+ * tensors are `ort.Tensor`s (`predictTensor`, core's `layer.lookupNative`).
  *
  * onnxruntime-node is a peer dependency, loaded when the first layer is created (or passed as
  * `runtime`). Outputs are bitwise equal to core's reference: Gather copies the floats.
@@ -265,22 +361,16 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
  * @throws InvalidConfigError for a bad option (at once); layer creation rejects with
  *   MissingPeerError when onnxruntime-node cannot be loaded.
  */
-export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBackendV1 {
+export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBackendV2<OnnxNative> {
   const { indexType, executionProviders, intraOpNumThreads, storage, runtime: source } = checkOptions(options);
-  let loading: Promise<OnnxRuntime> | null = null;
-  const runtime = (): Promise<OnnxRuntime> => {
-    loading ??= loadOnnxRuntime(source).catch((error: unknown) => {
-      loading = null; // let a later layer retry (e.g. after the peer was installed)
-      throw error;
-    });
-    return loading;
-  };
-  return {
-    specificationVersion: 'v1',
+  const runtime = (): Promise<OnnxRuntime> => loadOnnxRuntime(source);
+  return defineBackend<OnnxNative>({
     name: 'onnx',
-    supports: { dtypes: ['float32'], maxTableBytes: MAX_TABLE_BYTES, export: ['onnx'] },
-    async doCreateTable(config, weights) {
+    supports: { storage: STORAGE[storage], maxTableBytes: MAX_TABLE_BYTES, maxOutputBytes: MAX_OUTPUT_BYTES, export: ['onnx'] },
+    native: ORT_NATIVE,
+    async doCreateTable(config, initial) {
       const ort = await runtime();
+      const weights = await readAllRows(initial, 'onnx');
       const model = buildEmbeddingModel(config, weights, { table: 'input', indexType, inputShape: ['n'], storage });
       let session: Ort.InferenceSession;
       try {
@@ -297,9 +387,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
           { cause: error },
         );
       }
-      const table = new OnnxTable(ort, session, config, weights, indexType, storage);
-      TABLES.set(config, table);
-      return table;
+      return new OnnxTable(ort, session, config, weights, indexType, storage);
     },
-  };
+  });
 }

@@ -45,7 +45,7 @@ describe('createOnnxWebBackend', () => {
         expect(Buffer.from(a.data.buffer, a.data.byteOffset, a.data.byteLength)).toEqual(
           Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength),
         );
-        expect(web.getWeights()[0]).toEqual(node.getWeights()[0]);
+        expect((await web.getWeights())[0]).toEqual((await node.getWeights())[0]);
       } finally {
         await Promise.all([web.dispose(), node.dispose()]);
       }

@@ -1,8 +1,9 @@
-import { type EmbeddingBackendV1, InvalidConfigError, MissingPeerError } from '@embedding-layer/core';
+import type { EmbeddingBackendV2 } from '@embedding-layer/core';
+import { checkBackendOptions, defineBackend, lazyPeer } from '@embedding-layer/core/backend';
 import type * as OrtWeb from 'onnxruntime-web';
 import type { OnnxIndexType } from './model/build-embedding-model.js';
 import type { OnnxStorage } from './model/quantize.js';
-import { createOnnxBackend } from './onnx-backend.js';
+import { createOnnxBackend, type OnnxNative, ORT_NATIVE } from './onnx-backend.js';
 
 export type { OnnxIndexType } from './model/build-embedding-model.js';
 export type { OnnxStorage } from './model/quantize.js';
@@ -41,29 +42,14 @@ export interface OnnxWebBackendOptions {
 
 const PEER = 'onnxruntime-web';
 
-function asRuntime(module: unknown): OnnxWebRuntime {
+function pickRuntime(module: unknown): OnnxWebRuntime | null {
   for (const m of [module, (module as { default?: unknown } | null)?.default]) {
     const r = m as { InferenceSession?: { create?: unknown }; Tensor?: unknown } | null | undefined;
     if ((typeof r === 'object' || typeof r === 'function') && r !== null && typeof r.InferenceSession?.create === 'function') {
       if (typeof r.Tensor === 'function') return r as OnnxWebRuntime;
     }
   }
-  throw new InvalidConfigError(
-    `options.runtime must be the onnxruntime-web module (with InferenceSession.create and Tensor), e.g. import * as ort from 'onnxruntime-web'; received ${
-      module === null ? 'null' : typeof module
-    }.`,
-  );
-}
-
-async function loadWebRuntime(source: OnnxWebRuntimeSource | undefined): Promise<OnnxWebRuntime> {
-  if (source !== undefined && typeof source !== 'function') return asRuntime(source);
-  let module: unknown;
-  try {
-    module = source === undefined ? await import('onnxruntime-web') : await source();
-  } catch (error) {
-    throw new MissingPeerError(PEER, { cause: error });
-  }
-  return asRuntime(module);
+  return null;
 }
 
 /**
@@ -92,33 +78,32 @@ async function loadWebRuntime(source: OnnxWebRuntimeSource | undefined): Promise
  *   MissingPeerError when onnxruntime-web cannot be loaded, and with InvalidConfigError when
  *   `runtime` is not the onnxruntime-web module.
  */
-export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): EmbeddingBackendV1 {
-  if (typeof options !== 'object' || options === null) {
-    throw new InvalidConfigError(`createOnnxWebBackend options must be an object, received ${String(options)}.`);
-  }
+export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): EmbeddingBackendV2<OnnxNative> {
+  checkBackendOptions<OnnxWebBackendOptions>('createOnnxWebBackend', options, {
+    runtime: { kind: 'any' },
+    executionProviders: { kind: 'array', minLength: 1 },
+    indexType: { kind: 'oneOf', values: ['int32', 'int64'] },
+    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8'] },
+  });
   const { runtime: source, executionProviders = ['wasm'], indexType = 'int32', storage = 'float32' } = options;
   // Threads come from ort.env.wasm.numThreads on the web, so no intra-op option is passed (0).
   const settings = { executionProviders, indexType, intraOpNumThreads: 0, storage } as const;
   // Validates the options now; its `supports` is this backend's.
   const shape = createOnnxBackend(settings);
-  let loading: Promise<EmbeddingBackendV1> | null = null;
-  const backend = (): Promise<EmbeddingBackendV1> => {
-    loading ??= loadWebRuntime(source).then(
-      // onnxruntime-web and onnxruntime-node share one API (onnxruntime-common).
-      (runtime) => createOnnxBackend({ ...settings, runtime }),
-      (error: unknown) => {
-        loading = null; // let a later layer retry
-        throw error;
-      },
-    );
-    return loading;
-  };
-  return {
-    specificationVersion: 'v1',
+  const runtime = lazyPeer<OnnxWebRuntime>(PEER, {
+    load: () => import('onnxruntime-web'),
+    pick: pickRuntime,
+    ...(source !== undefined ? { source } : {}),
+  });
+  let inner: EmbeddingBackendV2<OnnxNative> | null = null;
+  return defineBackend<OnnxNative>({
     name: 'onnx-web',
     supports: shape.supports,
-    async doCreateTable(config, weights) {
-      return (await backend()).doCreateTable(config, weights);
+    native: ORT_NATIVE,
+    async doCreateTable(config, initial) {
+      // onnxruntime-web and onnxruntime-node share one API (onnxruntime-common).
+      inner ??= createOnnxBackend({ ...settings, runtime: (await runtime()) as never });
+      return inner.doCreateTable(config, initial);
     },
-  };
+  });
 }

@@ -1,13 +1,6 @@
 import { HEAP_GROWTH_BOUND, settledHeap } from '@embedding-layer/conformance/vitest';
-import {
-  computeMask,
-  Embedding,
-  type EmbeddingBackendV1,
-  EmbeddingError,
-  initializeEmbeddings,
-  resolveConfig,
-  toIndexTensor,
-} from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackendV1, EmbeddingError, resolveConfig } from '@embedding-layer/core';
+import { computeMask, initializeEmbeddings, toIndexTensor } from '@embedding-layer/core/backend';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { computeMaskTensor, createTfjsBackend, lookupTensor, registerEmbeddingLayer } from './index.js';
@@ -43,7 +36,7 @@ describe.each(['cpu', 'wasm'] as const)('TF.js %s backend', (name) => {
     const layer = await create({ inputDim: 40, outputDim: 6, seed: 99, embeddingsInitializer: 'he_normal' });
     const resolved = resolveConfig({ inputDim: 40, outputDim: 6, seed: 99, embeddingsInitializer: 'he_normal' });
     const expected = initializeEmbeddings(resolved.embeddingsInitializer, 40, 6, 99);
-    expect(new Uint32Array(layer.getWeights()[0]!.buffer)).toEqual(new Uint32Array(expected.buffer));
+    expect(new Uint32Array((await layer.getWeights())[0]!.buffer)).toEqual(new Uint32Array(expected.buffer));
     await layer.dispose();
   });
 
@@ -91,7 +84,7 @@ describe.each(['cpu', 'wasm'] as const)('TF.js %s backend', (name) => {
   it('lookupTensor takes int32 and float32 tensors of any rank and returns [...shape, outputDim] equal to predict', async () => {
     const layer = await create({ inputDim: 50, outputDim: 4, maskZero: true, seed: 4 });
     const ids = [0, 49, 7, 7, 0, 13, 21, 1];
-    const table = layer.getWeights()[0]!;
+    const table = (await layer.getWeights())[0]!;
     for (const dtype of ['int32', 'float32'] as const) {
       const input = tf.tensor3d(ids, [2, 2, 2], dtype);
       const out = lookupTensor(layer, input);
@@ -191,7 +184,7 @@ describe.each([
     await lookups(10_000);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     await training(1_000);
-    layer.setWeights([new Float32Array(500 * 16)]);
+    await layer.setWeights([new Float32Array(500 * 16)]);
     expect(tf.memory().numTensors).toBe(tensorsBefore);
     expect(tf.memory().numBytes).toBe(bytesBefore);
     const heapAfter = settledHeap();
@@ -204,8 +197,9 @@ describe.each([
 });
 
 describe('loading the runtime', () => {
-  it('rejects a runtime that is not @tensorflow/tfjs with MissingPeerError', async () => {
-    expect(await codeOf(() => createTfjsBackend({ runtime: {} as never }))).toBe('MISSING_PEER');
+  it('rejects a runtime that is not @tensorflow/tfjs with InvalidConfigError, and a bad option too', async () => {
+    expect(await codeOf(() => createTfjsBackend({ runtime: {} as never }))).toBe('INVALID_CONFIG');
+    expect(await codeOf(() => createTfjsBackend({ fastPath: 'yes' as never }))).toBe('INVALID_CONFIG');
   });
 
   it('takes the runtime as an option', async () => {

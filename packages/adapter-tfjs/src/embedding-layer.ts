@@ -1,4 +1,5 @@
-import { computeOutputShape, initializeEmbeddings, type KerasIdentifier, type KerasObject, resolveConfig } from '@embedding-layer/core';
+import { type KerasIdentifier, type KerasObject, resolveConfig, resolveInitializer } from '@embedding-layer/core';
+import { computeOutputShape, initializeEmbeddings } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 import { fastGather, registerGatherKernel } from './fast-gather.js';
 import { checkIndexTensor } from './index-tensor.js';
@@ -196,16 +197,8 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
       self.activityRegularizer = toTfjsObject(tf, 'regularizer', activityRegularizer, 'activityRegularizer');
       self.embeddingsConstraint = toTfjsObject(tf, 'constraint', embeddingsConstraint);
       // With a seed, core draws the weights: resolve the initializer in core's (Keras's) terms now, so a bad one fails here.
-      self.kerasInitializer =
-        resolved.seed === null
-          ? null
-          : resolveConfig({
-              inputDim: resolved.inputDim,
-              outputDim: resolved.outputDim,
-              name: 'probe',
-              embeddingsInitializer: toKerasIdentifier(this.embeddingsInitializer),
-              seed: resolved.seed,
-            }).embeddingsInitializer;
+      // (initializeEmbeddings falls back to the layer seed when the initializer has none.)
+      self.kerasInitializer = resolved.seed === null ? null : resolveInitializer(toKerasIdentifier(this.embeddingsInitializer));
     }
 
     /** Core's seeded initializer as a TF.js initializer, for `seed`. */

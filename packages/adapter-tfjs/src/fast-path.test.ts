@@ -1,9 +1,10 @@
-import { Embedding } from '@embedding-layer/core';
+import { Embedding, resolveConfig } from '@embedding-layer/core';
+import { rowSource } from '@embedding-layer/core/backend';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { copyRows, fastGatherActive } from './fast-gather.js';
 import { createTfjsBackend, EMBEDDING_GATHER_KERNEL, lookupTensor, registerEmbeddingLayer } from './index.js';
-import { tableEntry } from './tfjs-backend.js';
+import type { TfjsTable } from './tfjs-table.js';
 
 /** Seeded 32-bit patterns (xorshift): every float32 bit pattern is possible, NaNs with payloads included. */
 function bits(length: number, seed: number): Uint32Array {
@@ -61,8 +62,8 @@ describe('copyRows', () => {
 
 describe('the fast path on TF.js cpu', () => {
   it('is on by default: lookupInto is declared on cpu, not with fastPath: false nor on wasm', async () => {
-    expect((await createTfjsBackend({ backend: 'wasm' })).supports.lookupInto).toBeUndefined();
-    expect((await createTfjsBackend({ backend: 'cpu', fastPath: false })).supports.lookupInto).toBeUndefined();
+    expect((await createTfjsBackend({ backend: 'wasm' })).supports.lookupInto).toBe(false);
+    expect((await createTfjsBackend({ backend: 'cpu', fastPath: false })).supports.lookupInto).toBe(false);
     expect((await createTfjsBackend({ backend: 'cpu' })).supports.lookupInto).toBe(true);
     expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu')).toBeDefined();
     expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'wasm')).toBeUndefined();
@@ -154,23 +155,28 @@ describe('the fast path on TF.js cpu', () => {
         );
       }
       expect(tf.memory().numBytes).toBe(before);
-      weights.push(layer.getWeights()[0]!);
+      weights.push((await layer.getWeights())[0]!);
       await layer.dispose();
     }
     expect(asBits(weights[0]!)).toEqual(asBits(weights[1]!));
   });
 
   it('never writes into storage another tensor shares (copy on write): a clone of the variable keeps its values', async () => {
+    // The variable is the table's own (no API hands it out); the table is made here directly to reach it.
     const backend = await createTfjsBackend({ backend: 'cpu' });
-    const layer = await Embedding.create({ inputDim: 4, outputDim: 2, seed: 6 }, { backend });
-    const variable = tableEntry(layer.config)!.variable!;
-    const clone = tf.clone(variable); // shares the variable's data id (refCount 2)
+    const config = resolveConfig({ inputDim: 4, outputDim: 2, seed: 6 });
+    const table = (await backend.doCreateTable(
+      config,
+      rowSource(4, 2, () => Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8])),
+    )) as TfjsTable;
+    const clone = tf.clone(table.variable!); // shares the variable's data id (refCount 2)
     const kept = Array.from(clone.dataSync());
-    await layer.applyGradients({ data: new Int32Array([1]), shape: [1] }, new Float32Array([1, 1]), { learningRate: 1 });
+    table.doScatterAdd(new Int32Array([1]), new Float32Array([1, 1]));
+    table.doWriteRows(3, new Float32Array([9, 9]));
     expect(Array.from(clone.dataSync())).toEqual(kept);
-    expect(layer.getWeights()[0]![2]).not.toBe(kept[2]);
+    expect(Array.from(await table.doReadRows(0, 4))).toEqual([1, 2, 4, 5, 5, 6, 9, 9]);
     clone.dispose();
-    await layer.dispose();
+    table.doDispose();
   });
 
   it("follows TF.js's active backend: a cpu layer used while wasm is active takes tf.gather, and back", async () => {
@@ -187,7 +193,7 @@ describe('the fast path on TF.js cpu', () => {
     expect(await profileKernels(() => lookupTensor(layer, idx))).toContain('GatherV2');
     await layer.applyGradients({ data: new Int32Array([3]), shape: [1] }, new Float32Array([1, 2, 3, 4]), { learningRate: 0.5 });
     await tf.setBackend('cpu');
-    expect(asBits((await layer.predict({ data: x, shape: [9] })).data)).toEqual(reference(layer.getWeights()[0]!, 4, x));
+    expect(asBits((await layer.predict({ data: x, shape: [9] })).data)).toEqual(reference((await layer.getWeights())[0]!, 4, x));
     expect(await profileKernels(() => lookupTensor(layer, idx))).toContain(EMBEDDING_GATHER_KERNEL);
     idx.dispose();
     await layer.dispose();

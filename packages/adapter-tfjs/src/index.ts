@@ -10,4 +10,5 @@ export {
 export { EMBEDDING_GATHER_KERNEL } from './fast-gather.js';
 export type { TfjsRuntime } from './runtime.js';
 export { computeMaskTensor, lookupTensor } from './tensor-lookup.js';
-export { createTfjsBackend, type TfjsBackendName, type TfjsBackendOptions } from './tfjs-backend.js';
+export { createTfjsBackend, TFJS_TENSOR_KIND, type TfjsBackendName, type TfjsBackendOptions } from './tfjs-backend.js';
+export type { TfjsNative } from './tfjs-table.js';

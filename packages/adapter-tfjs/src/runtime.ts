@@ -1,4 +1,5 @@
 import { MissingPeerError } from '@embedding-layer/core';
+import { lazyPeer } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 
 /** The `@tensorflow/tfjs` module (`import * as tf from '@tensorflow/tfjs'`), as the `runtime` option takes it. */
@@ -33,27 +34,19 @@ function isRuntime(value: unknown): value is TfjsRuntime {
 
 /**
  * Returns `runtime` when given (after checking it looks like `@tensorflow/tfjs`), else imports
- * the installed peer. A missing peer rejects with core's `MissingPeerError`.
+ * the installed peer, through core's `lazyPeer`: a missing peer rejects with `MissingPeerError`,
+ * a `runtime` that is not TF.js with `InvalidConfigError`.
  */
 export async function loadTfjs(runtime?: unknown): Promise<TfjsRuntime> {
-  if (runtime !== undefined) {
-    if (!isRuntime(runtime)) {
-      throw new MissingPeerError('@tensorflow/tfjs', {
-        cause: new TypeError('options.runtime must be the @tensorflow/tfjs module (import * as tf from "@tensorflow/tfjs").'),
-      });
-    }
-    return runtime;
-  }
-  let module: Record<string, unknown>;
-  try {
-    module = await importPeer('@tensorflow/tfjs');
-  } catch (cause) {
-    throw new MissingPeerError('@tensorflow/tfjs', { cause });
-  }
-  const tf = unwrap<unknown>(module, 'variable');
-  if (!isRuntime(tf))
-    throw new MissingPeerError('@tensorflow/tfjs', { cause: new TypeError('the module has no variable/gather/setBackend') });
-  return tf;
+  return lazyPeer<TfjsRuntime>('@tensorflow/tfjs', {
+    load: () => importPeer('@tensorflow/tfjs'),
+    pick: (module) => {
+      if (isRuntime(module)) return module;
+      const inner = (module as { default?: unknown } | null)?.default;
+      return isRuntime(inner) ? inner : null;
+    },
+    ...(runtime !== undefined ? { source: runtime } : {}),
+  })();
 }
 
 /**

@@ -1,8 +1,10 @@
-import { type EmbeddingBackendV1, InvalidConfigError, type ResolvedEmbeddingConfig } from '@embedding-layer/core';
+import { type EmbeddingBackendV2, InvalidConfigError, type NativeIndexView, type NativeTensorsV2 } from '@embedding-layer/core';
+import { checkBackendOptions, defineBackend, MAX_ARRAY_LENGTH, readAllRows, STORAGE } from '@embedding-layer/core/backend';
+import type * as tfjs from '@tensorflow/tfjs';
 import { quietTfjsBanner } from './banner.js';
 import { registerGatherKernel } from './fast-gather.js';
 import { loadTfjs, loadWasmBackend, type TfjsRuntime } from './runtime.js';
-import { TfjsTable } from './tfjs-table.js';
+import { type TfjsNative, TfjsTable } from './tfjs-table.js';
 
 /** TF.js backend names this package knows; any other name registered with TF.js works too. */
 export type TfjsBackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | (string & {});
@@ -33,16 +35,30 @@ export interface TfjsBackendOptions {
 /** Largest table per TF.js backend, in bytes: one Float32Array (2^32 bytes in Node 20) on cpu; the 32-bit wasm heap on wasm. */
 const MAX_TABLE_BYTES: Readonly<Record<string, number>> = { cpu: 2 ** 32, wasm: 2 ** 31 };
 
-/** Tables of live layers, keyed by the resolved config object core passes to `doCreateTable` and keeps as `layer.config`. */
-const tables = new WeakMap<ResolvedEmbeddingConfig, TfjsTable>();
+/**
+ * Largest lookup output per TF.js backend, in bytes: one Float32Array on cpu; on wasm the
+ * output must fit in the 32-bit heap beside the table (asking for more leaves TF.js's wasm
+ * backend out of memory for every layer of the process), so 1 GiB.
+ */
+const MAX_OUTPUT_BYTES: Readonly<Record<string, number>> = { cpu: MAX_ARRAY_LENGTH * 4, wasm: 2 ** 30 };
 
-/** @internal The TF.js table behind a layer created on a TF.js backend (its `variable` is null once disposed), or undefined. */
-export function tableEntry(config: ResolvedEmbeddingConfig): TfjsTable | undefined {
-  return tables.get(config);
+/** The name of TF.js's tensor type in messages, and the `native.kind` of TF.js backends. */
+export const TFJS_TENSOR_KIND = 'tf.Tensor';
+
+/** Reads a `tf.Tensor` for core's validation (its values synchronously: on WebGL this waits for the GPU), or null for anything else. */
+function readTensor(value: unknown): NativeIndexView | null {
+  const t = value as Partial<tfjs.Tensor> | null;
+  if (typeof t !== 'object' || t === null || typeof t.dataSync !== 'function' || !Array.isArray(t.shape) || typeof t.dtype !== 'string')
+    return null;
+  if (t.isDisposed) return { dtype: t.dtype, shape: t.shape, data: null };
+  return { dtype: t.dtype, shape: t.shape, data: t.dataSync() };
 }
 
+/** @internal TF.js's tensors as core reads them (`native` of every TF.js backend). */
+export const TFJS_NATIVE: NativeTensorsV2 = Object.freeze({ kind: TFJS_TENSOR_KIND, read: readTensor });
+
 /**
- * The TensorFlow.js backend (spec v1): each layer's table is one `tf.Variable`, a lookup is
+ * The TensorFlow.js backend (spec v2): each layer's table is one `tf.Variable`, a lookup is
  * `tf.gather` on it, training steps (`applyGradients`) update rows in place with
  * `tf.tensorScatterUpdate`. Initial weights come from core's seeded initializer, so one seed
  * gives the same bits here as on every other backend. Indices are validated by core before
@@ -60,7 +76,14 @@ export function tableEntry(config: ResolvedEmbeddingConfig): TfjsTable | undefin
  * const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10, seed: 42 }, { backend });
  * ```
  */
-export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promise<EmbeddingBackendV1> {
+export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promise<EmbeddingBackendV2<TfjsNative>> {
+  checkBackendOptions<TfjsBackendOptions>('createTfjsBackend', options, {
+    backend: { kind: 'string' },
+    runtime: { kind: 'any' },
+    wasmPaths: { kind: 'any' },
+    quiet: { kind: 'boolean' },
+    fastPath: { kind: 'boolean' },
+  });
   const tf = await loadTfjs(options.runtime);
   const wanted = options.backend;
   if (wanted === 'wasm') await loadWasmBackend(tf, options.wasmPaths);
@@ -76,24 +99,22 @@ export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promi
   await tf.ready();
   const name = tf.getBackend();
   if (name === 'cpu' && options.quiet !== false) quietTfjsBanner(tf);
-  const max = MAX_TABLE_BYTES[name];
   const fastPath = options.fastPath !== false;
   if (fastPath) registerGatherKernel(tf);
   // The fast path writes into the caller's buffer; tf.gather would need one more copy.
   const lookupInto = fastPath && name === 'cpu';
-  return {
-    specificationVersion: 'v1',
+  return defineBackend<TfjsNative>({
     name: `tfjs-${name}`,
     supports: {
       training: true,
-      dtypes: ['float32'],
-      ...(max !== undefined ? { maxTableBytes: max } : {}),
-      ...(lookupInto ? { lookupInto: true } : {}),
+      lookupInto,
+      storage: STORAGE.float32,
+      ...(MAX_TABLE_BYTES[name] !== undefined ? { maxTableBytes: MAX_TABLE_BYTES[name] } : {}),
+      ...(MAX_OUTPUT_BYTES[name] !== undefined ? { maxOutputBytes: MAX_OUTPUT_BYTES[name] } : {}),
     },
-    doCreateTable(config, weights) {
-      const table = new TfjsTable(tf, config, weights, fastPath);
-      tables.set(config, table);
-      return table;
+    native: TFJS_NATIVE,
+    async doCreateTable(config, initial) {
+      return new TfjsTable(tf, config, await readAllRows(initial, `tfjs-${name}`), fastPath);
     },
-  };
+  });
 }

@@ -1,4 +1,11 @@
-import { InvalidConfigError, type KerasIdentifier, type KerasObject, resolveConfig } from '@embedding-layer/core';
+import {
+  InvalidConfigError,
+  type KerasIdentifier,
+  type KerasObject,
+  resolveConstraint,
+  resolveInitializer,
+  resolveRegularizer,
+} from '@embedding-layer/core';
 import type { serialization } from '@tensorflow/tfjs';
 import type { TfjsRuntime } from './runtime.js';
 
@@ -53,6 +60,10 @@ const ARGUMENT: Readonly<Record<TfjsObjectFamily, ObjectArgument>> = {
 
 function isSerializable(value: unknown): value is TfjsSerializable {
   return typeof value === 'object' && value !== null && typeof (value as { getClassName?: unknown }).getClassName === 'function';
+}
+
+function snake(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 function camel(key: string): string {
@@ -115,8 +126,8 @@ export function toTfjsObject(
     const { className, config } = identifier as { className: unknown; config?: Record<string, unknown> };
     if (typeof className === 'string' && TFJS_CLASSES[family].includes(className)) return instantiate(tf, className, config ?? {});
   }
-  const resolved = resolveConfig({ inputDim: 1, outputDim: 1, name: 'probe', [argument]: identifier as KerasIdentifier });
-  return fromKeras(tf, family, resolved[argument] as KerasObject, argument);
+  const resolve = family === 'initializer' ? resolveInitializer : family === 'regularizer' ? resolveRegularizer : resolveConstraint;
+  return fromKeras(tf, family, resolve(identifier as KerasIdentifier, snake(argument)), argument);
 }
 
 /** TF.js's `serializeKerasObject`: `{ className, config }`, or null. */

@@ -1,7 +1,21 @@
-import type { EmbeddingOutput, EmbeddingTableV1, IndexTensor, ResolvedEmbeddingConfig } from '@embedding-layer/core';
+import type {
+  EmbeddingOutput,
+  EmbeddingTableV2,
+  IndexTensor,
+  ResolvedEmbeddingConfig,
+  TableDescription,
+  TableReplacementV2,
+} from '@embedding-layer/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { copyRows, cpuValues, ownsStorage } from './fast-gather.js';
+import { copyRows, cpuValues, fastGather, ownsStorage } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
+
+/** The TF.js types of the native path: a `tf.Tensor` of indices in, a float32 `tf.Tensor` out, a bool `tf.Tensor` mask. */
+export interface TfjsNative {
+  readonly input: tfjs.Tensor;
+  readonly output: tfjs.Tensor;
+  readonly mask: tfjs.Tensor;
+}
 
 /**
  * One layer's table on TF.js: a single `tf.Variable` of shape (inputDim, outputDim), float32.
@@ -12,10 +26,10 @@ import type { TfjsRuntime } from './runtime.js';
  * output (a fresh Float32Array, or the caller's with `predict(x, { out })`), with no tensor
  * made and no copy of the table. Elsewhere they are `tf.gather`.
  */
-export class TfjsTable implements EmbeddingTableV1 {
+export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
   /** The TF.js module the variable belongs to. */
   readonly tf: TfjsRuntime;
-  /** The table. Replaced by `assign` (`doSetWeights`); on the cpu fast path `doScatterAdd` writes into its storage when it is the sole owner. Null after dispose. */
+  /** The table. Replaced by `assign` (`setWeights`); on the cpu fast path `doScatterAdd` and `doWriteRows` write into its storage when it is the sole owner. Null after dispose. */
   variable: tfjs.Variable | null;
   private readonly inputDim: number;
   private readonly outputDim: number;
@@ -65,11 +79,8 @@ export class TfjsTable implements EmbeddingTableV1 {
     }
   }
 
-  doGetWeights(): Float32Array {
-    return this.live().dataSync() as Float32Array;
-  }
-
-  doSetWeights(weights: Float32Array): void {
+  /** Replaces the whole table (one new tensor, assigned to the variable). */
+  private replace(weights: Float32Array): void {
     const variable = this.live();
     const next = this.matrix(weights);
     try {
@@ -77,6 +88,93 @@ export class TfjsTable implements EmbeddingTableV1 {
     } finally {
       next.dispose();
     }
+  }
+
+  async doReadRows(start: number, count: number): Promise<Float32Array> {
+    const variable = this.live();
+    const d = this.outputDim;
+    const values = this.fastPath ? cpuValues(this.tf, variable) : null;
+    if (values !== null) return values.slice(start * d, (start + count) * d);
+    const tf = this.tf;
+    const part = tf.tidy(() => tf.slice(variable, [start, 0], [count, d]));
+    try {
+      return (await part.data()) as Float32Array;
+    } finally {
+      part.dispose();
+    }
+  }
+
+  doWriteRows(start: number, rows: Float32Array): void {
+    const tf = this.tf;
+    const variable = this.live();
+    const d = this.outputDim;
+    const count = d === 0 ? 0 : rows.length / d;
+    const values = this.fastPath ? cpuValues(tf, variable) : null;
+    if (values !== null) {
+      // In place when the variable owns its storage; else into a copy that becomes its value (copy on write).
+      if (ownsStorage(tf, variable)) values.set(rows, start * d);
+      else {
+        const copy = values.slice();
+        copy.set(rows, start * d);
+        this.replace(copy);
+      }
+      return;
+    }
+    const next = tf.tidy(() => {
+      const ids = tf.tensor2d(
+        Int32Array.from({ length: count }, (_, i) => start + i),
+        [count, 1],
+        'int32',
+      );
+      return tf.tensorScatterUpdate(variable, ids, tf.tensor2d(rows, [count, d], 'float32'));
+    });
+    try {
+      variable.assign(next);
+    } finally {
+      next.dispose();
+    }
+  }
+
+  /** setWeights: the rows are staged in one Float32Array and assigned as one new tensor. */
+  doBeginReplace(): TableReplacementV2 {
+    this.live();
+    const d = this.outputDim;
+    let staged: Float32Array | null = new Float32Array(this.inputDim * d);
+    return {
+      write: (start, rows) => {
+        staged!.set(rows, start * d);
+      },
+      commit: () => {
+        this.replace(staged!);
+        staged = null;
+      },
+      abort: () => {
+        staged = null;
+      },
+    };
+  }
+
+  doLookupNative(indices: tfjs.Tensor): tfjs.Tensor {
+    const tf = this.tf;
+    const variable = this.live();
+    return tf.tidy(() => {
+      const ids = indices.dtype === 'int32' ? indices : tf.cast(indices, 'int32');
+      return this.fastPath ? fastGather(tf, variable, ids) : tf.gather(variable, ids);
+    });
+  }
+
+  doMaskNative(indices: tfjs.Tensor): tfjs.Tensor {
+    const tf = this.tf;
+    return tf.tidy(() => tf.notEqual(indices, tf.zerosLike(indices)));
+  }
+
+  doDescribe(): TableDescription {
+    const tf = this.tf;
+    return {
+      runtimeBackend: tf.engine().backendName,
+      fastPath: this.fastPath && tf.engine().backendName === 'cpu',
+      storedBytes: this.inputDim * this.outputDim * 4,
+    };
   }
 
   doScatterAdd(rows: Int32Array, deltas: Float32Array): void {
@@ -95,7 +193,7 @@ export class TfjsTable implements EmbeddingTableV1 {
         const from = k * d;
         for (let j = 0; j < d; j++) table[start + j] = table[start + j]! + deltas[from + j]!;
       }
-      if (!exclusive) this.doSetWeights(table);
+      if (!exclusive) this.replace(table);
       return;
     }
     // rows are distinct (core sums duplicates): gather them, add, write them back.

@@ -1,5 +1,5 @@
 import { createJsBackend } from '@embedding-layer/adapter-js';
-import { Embedding, type EmbeddingBackendV1 } from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackend } from '@embedding-layer/core';
 
 /** A backend the CLI knows how to load, if its package is installed. */
 export interface KnownBackend {
@@ -8,7 +8,7 @@ export interface KnownBackend {
   /** The npm package that provides it. */
   packageName: string;
   /** Loads the package and makes a fresh backend; rejects when the package (or its runtime peer) is missing. */
-  create: () => Promise<EmbeddingBackendV1>;
+  create: () => Promise<EmbeddingBackend>;
   /** Only when named (`--backend redis`): it needs a server, so runs without `--backend` leave it out. */
   explicitOnly?: boolean;
 }
@@ -18,10 +18,10 @@ async function importOptional(name: string): Promise<Record<string, unknown>> {
   return (await import(/* @vite-ignore */ name)) as Record<string, unknown>;
 }
 
-function factory(packageName: string, exportName: string, options?: unknown): () => Promise<EmbeddingBackendV1> {
+function factory(packageName: string, exportName: string, options?: unknown): () => Promise<EmbeddingBackend> {
   return async () => {
     const module = await importOptional(packageName);
-    const create = module[exportName] as (options?: unknown) => EmbeddingBackendV1 | Promise<EmbeddingBackendV1>;
+    const create = module[exportName] as (options?: unknown) => EmbeddingBackend | Promise<EmbeddingBackend>;
     return create(options);
   };
 }
@@ -59,7 +59,7 @@ export type LoadedBackend =
       /** The backend's short name. */
       name: string;
       /** Makes a fresh backend. */
-      create: () => Promise<EmbeddingBackendV1>;
+      create: () => Promise<EmbeddingBackend>;
     }
   | {
       /** The backend's short name. */

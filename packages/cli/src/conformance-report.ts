@@ -1,5 +1,4 @@
 import type { CaseResult } from '@embedding-layer/conformance';
-import type { BackendCapabilitiesV1 } from '@embedding-layer/core';
 
 /** A case as the matrix lists it. */
 export interface MatrixCase {
@@ -13,8 +12,8 @@ export interface MatrixCase {
 /** One column of the matrix: a backend that ran, or one that could not be loaded. */
 export interface MatrixBackend {
   name: string;
-  /** The backend's capability manifest, when it loaded. */
-  supports?: BackendCapabilitiesV1;
+  /** The backend's capability manifest (as core reads it: a v1 manifest in v2 terms), when it loaded. */
+  supports?: Readonly<Record<string, unknown>>;
   /** Why the backend did not run (not installed, failed to load). */
   missing?: string;
   /** One result per case that ran, in case order. */
@@ -42,8 +41,9 @@ export interface MatrixCell {
   message?: string;
 }
 
-function supportsCapability(supports: BackendCapabilitiesV1 | undefined, capability: string): boolean {
-  return Boolean((supports as Record<string, unknown> | undefined)?.[capability]);
+function supportsCapability(supports: Readonly<Record<string, unknown>> | undefined, capability: string): boolean {
+  const value = supports?.[capability];
+  return Array.isArray(value) ? value.length > 0 : Boolean(value);
 }
 
 /** The cell of `testCase` on `backend`: a capability-gated case on a backend lacking it passes as a negative check. */
@@ -52,6 +52,9 @@ export function matrixCell(testCase: MatrixCase, backend: MatrixBackend): Matrix
   const result = backend.results?.find((r) => r.id === testCase.id);
   if (!result) return { status: 'not-run', label: '-' };
   const gated = testCase.requires !== undefined && !supportsCapability(backend.supports, testCase.requires);
+  // A case the backend's declared capabilities exclude (e.g. bit patterns on int8 storage) is skipped with its reason.
+  if (result.status === 'skip')
+    return { status: 'negative', label: 'n/a (skipped)', ...(result.message === undefined ? {} : { message: result.message }) };
   if (result.status === 'fail') {
     return {
       status: 'fail',

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { EmbeddingBackendV1 } from '@embedding-layer/core';
+import type { EmbeddingBackend } from '@embedding-layer/core';
 import { UsageError } from './options.js';
 
 type Module = Record<string, unknown>;
@@ -66,7 +66,7 @@ export async function loadModuleFactory(
   specifier: string,
   factory?: string,
   cwd?: string,
-): Promise<{ name: string; create: () => Promise<EmbeddingBackendV1> }> {
+): Promise<{ name: string; create: () => Promise<EmbeddingBackend> }> {
   const module = await importBackendModule(specifier, cwd);
   const candidates = factoryCandidates(module);
   const name = factory ?? (candidates.length === 1 ? candidates[0]! : undefined);
@@ -88,7 +88,7 @@ export async function loadModuleFactory(
     );
   }
   const create = async () => {
-    const backend = (await (fn as () => unknown)()) as EmbeddingBackendV1;
+    const backend = (await (fn as () => unknown)()) as EmbeddingBackend;
     if (typeof backend !== 'object' || backend === null || typeof backend.doCreateTable !== 'function') {
       throw new UsageError(`${specifier}'s ${name}() did not return an embedding backend (an object with doCreateTable).`);
     }

@@ -1,35 +1,42 @@
 import { type EmbeddingConfig, type ResolvedEmbeddingConfig, resolveConfig } from './config/embedding-config.js';
 import { fromKerasConfig, type KerasEmbeddingLayerConfig, toKerasConfig } from './config/keras-config.js';
+import { describeValue } from './errors/describe-value.js';
 import { DisposedError } from './errors/disposed-error.js';
 import { InvalidConfigError } from './errors/invalid-config-error.js';
+import { InvalidWeightsError } from './errors/invalid-weights-error.js';
+import { LimitExceededError } from './errors/limit-exceeded-error.js';
 import { ShapeMismatchError } from './errors/shape-mismatch-error.js';
 import { UnsupportedFeatureError } from './errors/unsupported-feature-error.js';
-import { initializeEmbeddings } from './initializers/initialize.js';
 import { freshSeed, Xoshiro128 } from './random/prng.js';
-import { describeValue } from './serialization/keras-object.js';
-import type { BackendCapabilitiesV1, EmbeddingBackendV1, EmbeddingTableV1 } from './spec/v1/embedding-backend-v1.js';
-import { toIndexTensor } from './tensor/indices.js';
+import type { EmbeddingBackend } from './spec/index.js';
+import { type OpenedBackend, openBackend } from './spec/open-backend.js';
+import type { BackendCapabilitiesV2, EmbeddingTableV2, NativeTypes, TableDescription } from './spec/v2/embedding-backend-v2.js';
+import { indexCount, toIndexTensor } from './tensor/indices.js';
+import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 import { computeMask } from './tensor/mask.js';
+import { checkNativeIndices, nativeCount } from './tensor/native.js';
+import { initializerSource, weightsSource } from './tensor/rows.js';
 import { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 import type { EmbeddingOutput, IndexInput, IndexTensor, MaskTensor } from './tensor/types.js';
-import { validateWeights, type WeightReport } from './tensor/validate.js';
-import { toWeightArray, type WeightInput } from './tensor/weights.js';
+import { addToReport, emptyReport, type WeightReport } from './tensor/validate.js';
+import { checkWeights, type WeightInput } from './tensor/weights.js';
+import { batches, type FitOptions, fitLoop, type History } from './training/fit.js';
 import type { LossIdentifier } from './training/losses.js';
 import type { OptimizerIdentifier } from './training/optimizers/registry.js';
 import { type TargetInput, toTargetArray } from './training/targets.js';
-import { type CompileOptions, Trainer } from './training/trainer.js';
+import { type CompileOptions, Trainer, type TrainingTable } from './training/trainer.js';
 
 /** Options of {@link Embedding.create} and {@link Embedding.fromConfig}. */
-export interface EmbeddingCreateOptions {
+export interface EmbeddingCreateOptions<N extends NativeTypes = NativeTypes> {
   /** The backend that holds the table, e.g. `createJsBackend()`. */
-  backend: EmbeddingBackendV1;
+  backend: EmbeddingBackend<N>;
   /** Initial weights (as `setWeights` takes them) instead of the initializer. */
   weights?: readonly WeightInput[];
 }
 
 /** Options of {@link Embedding.predict}. */
 export interface PredictOptions {
-  /** A Float32Array of indices.length * outputDim values to write the output into. */
+  /** A Float32Array of indices.length * outputDim values to write the output into (it must not share memory with the indices). */
   out?: Float32Array;
 }
 
@@ -39,87 +46,14 @@ export interface ApplyGradientsOptions {
   learningRate?: number;
 }
 
-/** Per-batch and per-epoch hooks of {@link Embedding.fit}, as Keras callbacks. */
-export interface FitCallbacks {
-  /** After each optimizer step, with that batch's loss (Keras's `on_train_batch_end`). */
-  onBatchEnd?: (batch: number, logs: { loss: number }) => void | Promise<void>;
-  /** After each epoch, with its mean loss (Keras's `on_epoch_end`). */
-  onEpochEnd?: (epoch: number, logs: { loss: number }) => void | Promise<void>;
+/** Whether a RangeError is V8 failing to allocate an array (a limit the backend did not declare). */
+function isAllocationFailure(error: unknown): boolean {
+  return error instanceof RangeError && /allocat|Invalid typed array length|Array buffer|out of memory/i.test(error.message);
 }
 
-/** Options of {@link Embedding.fit}, with Keras's defaults. */
-export interface FitOptions {
-  /** Passes over the data. Default 1. */
-  epochs?: number;
-  /** Samples (entries of the first dimension) per step. Default 32. */
-  batchSize?: number;
-  /** Shuffle the samples before each epoch. Default true. */
-  shuffle?: boolean;
-  /** Seed of the shuffling and of embedding dropout. Default: the layer's own generator. */
-  seed?: number;
-  callbacks?: FitCallbacks;
-}
-
-/** What {@link Embedding.fit} returns: Keras's `History` (`history.history.loss[epoch]`). */
-export interface History {
-  epoch: number[];
-  history: { loss: number[] };
-}
-
-/** A Fisher-Yates permutation of 0..n-1 from a seeded generator. */
-function permutation(n: number, rng: Xoshiro128): Int32Array {
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.nextFloat64() * (i + 1));
-    const t = order[i]!;
-    order[i] = order[j]!;
-    order[j] = t;
-  }
-  return order;
-}
-
-/** Splits indices and targets along the first dimension into batches, in `order` when given. */
-function splitBatches(
-  indices: IndexTensor,
-  targets: Float32Array,
-  outputDim: number,
-  batchSize: number,
-  order: Int32Array | null,
-): { indices: IndexTensor; targets: Float32Array; size: number }[] {
-  const samples = indices.shape[0] ?? 0;
-  const per = samples === 0 ? 0 : indices.data.length / samples;
-  const out: { indices: IndexTensor; targets: Float32Array; size: number }[] = [];
-  for (let start = 0; start < samples; start += batchSize) {
-    const size = Math.min(batchSize, samples - start);
-    const ids = new Int32Array(size * per);
-    const ys = new Float32Array(size * per * outputDim);
-    for (let k = 0; k < size; k++) {
-      const s = order ? order[start + k]! : start + k;
-      ids.set(indices.data.subarray(s * per, (s + 1) * per), k * per);
-      ys.set(targets.subarray(s * per * outputDim, (s + 1) * per * outputDim), k * per * outputDim);
-    }
-    out.push({ indices: { data: ids, shape: [size, ...indices.shape.slice(1)] }, targets: ys, size });
-  }
-  return out;
-}
-
-/** The longest Float32Array V8 allocates (Node 20): core's initial table is one array. */
-const MAX_TABLE_ELEMENTS = 2 ** 32 - 1;
-
-function checkBackend(backend: unknown): EmbeddingBackendV1 {
-  const b = backend as Partial<EmbeddingBackendV1> | undefined;
-  if (typeof b !== 'object' || b === null || typeof b.doCreateTable !== 'function') {
-    throw new InvalidConfigError(
-      `options.backend must be an embedding backend (e.g. createJsBackend()), received ${describeValue(backend)}.`,
-    );
-  }
-  if (b.specificationVersion !== 'v1') {
-    throw new InvalidConfigError(
-      `Backend "${String(b.name)}" implements specification ${describeValue(b.specificationVersion)}; this core supports: "v1".`,
-    );
-  }
-  return b as EmbeddingBackendV1;
+/** Whether two typed arrays share bytes. */
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 /**
@@ -127,65 +61,96 @@ function checkBackend(backend: unknown): EmbeddingBackendV1 {
  *
  * Keras: `Embedding(1000, 64, input_length=10)`; here:
  * `await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10 }, { backend })`.
- * Every argument, index and weight is validated here, once, before the backend is called, so
- * every backend gives the same error for the same bad input.
+ * Every argument, index, weight, row range and size is validated here, once, before the
+ * backend is called, so every backend gives the same error for the same bad input.
  */
-export class Embedding {
+export class Embedding<N extends NativeTypes = NativeTypes> {
   /** The validated config, with Keras's defaults filled in. */
   readonly config: ResolvedEmbeddingConfig;
   /** The backend that holds the table. */
-  readonly backend: EmbeddingBackendV1;
-  private table: EmbeddingTableV1 | null;
+  readonly backend: EmbeddingBackend<N>;
+  private readonly opened: OpenedBackend;
+  private table: EmbeddingTableV2<N> | null;
+  private disposing: Promise<void> | null = null;
+  /** Calls into the table that have not settled; `dispose` waits for them. */
+  private active = 0;
+  private idle: (() => void)[] = [];
   private trainer: Trainer | null = null;
   /** Generator of embedding dropout outside `fit({ seed })`: seeded from the layer seed when there is one. */
   private readonly dropoutRng: Xoshiro128;
 
-  private constructor(config: ResolvedEmbeddingConfig, backend: EmbeddingBackendV1, table: EmbeddingTableV1) {
+  private constructor(config: ResolvedEmbeddingConfig, backend: EmbeddingBackend<N>, opened: OpenedBackend, table: EmbeddingTableV2<N>) {
     this.config = config;
     this.backend = backend;
+    this.opened = opened;
     this.table = table;
     this.dropoutRng = new Xoshiro128(config.seed ?? freshSeed());
   }
 
-  /** Validates `config`, creates the initial weights (initializer or `options.weights`) and the backend table. */
-  static async create(config: EmbeddingConfig, options: EmbeddingCreateOptions): Promise<Embedding> {
-    const backend = checkBackend(options?.backend);
+  /**
+   * Validates `config`, then creates the backend table and fills it from the initializer (or
+   * `options.weights`), 16 MiB of rows at a time. Rejects with `InvalidConfigError` for a bad
+   * config or backend, `SpecVersionError` for a backend of an unknown specification version,
+   * `UnsupportedFeatureError` for a table over the backend's `maxTableBytes`, and
+   * `InvalidWeightsError` for bad weights, each before anything is allocated.
+   */
+  static async create<N extends NativeTypes = NativeTypes>(
+    config: EmbeddingConfig,
+    options: EmbeddingCreateOptions<N>,
+  ): Promise<Embedding<N>> {
+    const opened = openBackend(options?.backend);
     const resolved = resolveConfig(config);
     const { inputDim, outputDim } = resolved;
     const bytes = inputDim * outputDim * 4;
-    // Core creates the initial table as one Float32Array: at most 2^32 - 1 elements in V8.
-    const max = Math.min(backend.supports.maxTableBytes ?? Number.POSITIVE_INFINITY, MAX_TABLE_ELEMENTS * 4);
+    // A v1 table is created from one Float32Array: at most 2^32 - 1 values.
+    const max = opened.version === 'v1' ? Math.min(opened.supports.maxTableBytes, MAX_ARRAY_LENGTH * 4) : opened.supports.maxTableBytes;
     if (bytes > max) {
       throw new UnsupportedFeatureError(
         'tables of this size',
-        backend.name,
+        opened.name,
         `input_dim * output_dim * 4 = ${bytes} bytes, its maxTableBytes is ${max}`,
       );
     }
-    const weights =
+    const initial =
       options.weights !== undefined
-        ? toWeightArray(options.weights, inputDim, outputDim)
-        : initializeEmbeddings(resolved.embeddingsInitializer, inputDim, outputDim, resolved.seed);
-    const table = await backend.doCreateTable(resolved, weights);
-    return new Embedding(resolved, backend, table);
+        ? weightsSource(checkWeights(options.weights, inputDim, outputDim, 'weights'), inputDim, outputDim)
+        : initializerSource(resolved);
+    const table = await opened.createTable(resolved, initial);
+    return new Embedding<N>(resolved, options.backend, opened, table as EmbeddingTableV2<N>);
   }
 
   /**
    * Creates a layer from a Keras 2, Keras 3 or TF.js layer config (snake_case, bare or wrapped
    * in `{ class_name: 'Embedding', config }`): Keras's `Embedding.from_config`.
    */
-  static async fromConfig(config: unknown, options: EmbeddingCreateOptions): Promise<Embedding> {
+  static async fromConfig<N extends NativeTypes = NativeTypes>(config: unknown, options: EmbeddingCreateOptions<N>): Promise<Embedding<N>> {
     return Embedding.create(fromKerasConfig(config), options);
   }
 
-  /** The backend's capability manifest. */
-  get supports(): BackendCapabilitiesV1 {
-    return this.backend.supports;
+  /** The backend's capability manifest, complete (a v1 backend's in v2 terms). */
+  get supports(): BackendCapabilitiesV2 {
+    return this.opened.supports;
   }
 
-  private live(): EmbeddingTableV1 {
+  /** Whether `dispose()` was called. */
+  get disposed(): boolean {
+    return this.table === null;
+  }
+
+  private live(): EmbeddingTableV2<N> {
     if (this.table === null) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     return this.table;
+  }
+
+  /** Runs `body` on the live table, counted so that `dispose` waits for it to settle. */
+  private async use<T>(body: (table: EmbeddingTableV2<N>) => T | Promise<T>): Promise<T> {
+    const table = this.live();
+    this.active++;
+    try {
+      return await body(table);
+    } finally {
+      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+    }
   }
 
   /** Validates indices (and their shape against `input_length`) into int32. */
@@ -195,38 +160,79 @@ export class Embedding {
     return indices;
   }
 
+  /** Refuses a lookup whose output would pass the backend's (or JavaScript's) limit, before anything is allocated. */
+  private checkOutput(count: number): void {
+    const bytes = count * this.config.outputDim * 4;
+    const limit = Math.min(this.supports.maxOutputBytes, MAX_ARRAY_LENGTH * 4);
+    if (bytes > limit) {
+      throw new LimitExceededError(
+        'lookup output',
+        bytes,
+        limit,
+        this.opened.name,
+        `${count} indices x output_dim ${this.config.outputDim} x 4 bytes`,
+      );
+    }
+  }
+
+  /** A backend that fails to allocate (a RangeError from V8) reports it as LimitExceededError. */
+  private allocation(error: unknown, count: number): never {
+    if (isAllocationFailure(error)) {
+      const bytes = count * this.config.outputDim * 4;
+      throw new LimitExceededError('lookup output', bytes, bytes, this.opened.name, 'the allocation failed', { cause: error });
+    }
+    throw error;
+  }
+
   /**
    * Looks up `indices` (any rank >= 1): the result has shape `[...indices.shape, outputDim]`,
    * Keras's `predict`. With `{ out }` the rows are written into the caller's Float32Array
-   * (of exactly that many values), which is returned as the output's data: large lookups need
-   * not allocate. Rejects with `InvalidIndexError` for a negative, non-integer or
-   * out-of-range index and `ShapeMismatchError` for a shape `input_length` does not allow.
+   * (of exactly that many values, sharing no memory with the indices), which is returned as
+   * the output's data: large lookups need not allocate. Rejects with `InvalidIndexError` for a
+   * negative, non-integer or out-of-range index, `ShapeMismatchError` for a shape
+   * `input_length` does not allow or a bad `out`, and `LimitExceededError` for an output over
+   * the backend's `maxOutputBytes`.
    */
   async predict(indices: IndexInput, options: PredictOptions = {}): Promise<EmbeddingOutput> {
-    const table = this.live();
+    this.live();
+    const count = indexCount(indices);
+    if (count !== null) this.checkOutput(count);
     const checked = this.indices(indices);
+    this.checkOutput(checked.data.length);
     const { out } = options;
-    if (out === undefined) return table.doLookup(checked);
-    const size = checked.data.length * this.config.outputDim;
-    if (!(out instanceof Float32Array) || out.length !== size) {
-      throw new ShapeMismatchError(
-        `options.out must be a Float32Array of ${size} values (shape [${[...checked.shape, this.config.outputDim].join(', ')}]), received ${
-          out instanceof Float32Array ? `${out.length} values` : describeValue(out)
-        }.`,
-      );
+    if (out !== undefined) {
+      const size = checked.data.length * this.config.outputDim;
+      if (!(out instanceof Float32Array) || out.length !== size) {
+        throw new ShapeMismatchError(
+          `options.out must be a Float32Array of ${size} values (shape [${[...checked.shape, this.config.outputDim].join(', ')}]), received ${
+            out instanceof Float32Array ? `${out.length} values` : describeValue(out)
+          }.`,
+        );
+      }
+      if (overlaps(out, checked.data)) {
+        throw new ShapeMismatchError(
+          'options.out shares memory with the indices: writing the output would overwrite indices still being read. Pass a separate buffer.',
+        );
+      }
     }
-    if (this.supports.lookupInto) return table.doLookup(checked, out);
-    const result = await table.doLookup(checked);
-    out.set(result.data);
-    return { data: out, shape: result.shape };
+    try {
+      return await this.use(async (table) => {
+        if (out === undefined) return table.doLookup(checked);
+        if (this.supports.lookupInto) return table.doLookup(checked, out);
+        const result = await table.doLookup(checked);
+        out.set(result.data);
+        return { data: out, shape: result.shape };
+      });
+    } catch (error) {
+      return this.allocation(error, checked.data.length);
+    }
   }
 
   /** Keras's `compute_mask`: null unless `maskZero`; else 1 where index != 0, 0 where index == 0. */
   computeMask(indices: IndexInput): MaskTensor | null {
-    const table = this.live();
+    this.live();
     if (!this.config.maskZero) return null;
-    const checked = this.indices(indices);
-    return table.doComputeMask ? table.doComputeMask(checked) : computeMask(checked, true);
+    return computeMask(this.indices(indices), true);
   }
 
   /** Keras's `compute_output_shape`: `[...inputShape, outputDim]`, with `input_length` checks. */
@@ -234,23 +240,196 @@ export class Embedding {
     return computeOutputShape(inputShape, this.config.outputDim, this.config.inputLength);
   }
 
-  /** Keras's `get_weights()`: a list of one row-major Float32Array of inputDim * outputDim (a copy). */
-  getWeights(): Float32Array[] {
-    return [this.live().doGetWeights().slice()];
+  /** Validates a native index tensor with core's rules; the table's native hooks only see valid ones. */
+  private nativeIndices(indices: unknown, what: string): { table: EmbeddingTableV2<N>; checked: IndexTensor } {
+    const table = this.live();
+    const native = this.opened.native;
+    if (native === null) {
+      throw new UnsupportedFeatureError(`native tensors (${what})`, this.opened.name, 'it has no native tensor type; use predict');
+    }
+    const count = nativeCount(native, indices);
+    if (count !== null) this.checkOutput(count);
+    const checked = checkNativeIndices(native, indices, this.config.inputDim, what);
+    computeOutputShape(checked.shape, this.config.outputDim, this.config.inputLength);
+    return { table, checked };
+  }
+
+  /** Counts a possibly asynchronous native result as a call `dispose` waits for. */
+  private settle<T>(result: T): T {
+    if (!(result instanceof Promise)) return result;
+    this.active++;
+    return result.finally(() => {
+      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+    }) as T;
   }
 
   /**
-   * Keras's `set_weights([w])`: exactly one (inputDim, outputDim) matrix, flat or as rows.
-   * A wrong count, length or type throws `InvalidWeightsError` and changes nothing.
+   * A lookup on the backend's own tensor type (`supports` aside, a backend with a `native`
+   * type: TF.js tensors on adapter-tfjs, ORT tensors on adapter-onnx): the indices are read and
+   * validated with core's rules (the same errors as `predict`), then the table's native hook
+   * gathers without a round trip through JS arrays. What it returns is the backend's (a
+   * tensor, or a promise of tensors). Throws `UnsupportedFeatureError` on a backend without a
+   * native type.
    */
-  setWeights(weights: readonly WeightInput[]): void {
-    const table = this.live();
-    table.doSetWeights(toWeightArray(weights, this.config.inputDim, this.config.outputDim));
+  lookupNative(indices: N['input']): N['output'] {
+    const { table, checked } = this.nativeIndices(indices, 'lookupNative');
+    return this.settle(table.doLookupNative!(indices, checked));
   }
 
-  /** Reports NaN and infinite weights (which `setWeights` accepts, as Keras does). */
-  validate(): WeightReport {
-    return validateWeights(this.live().doGetWeights(), this.config.outputDim);
+  /** `computeMask` on the backend's own tensor type: null unless `maskZero`, else the table's native mask of `indices != 0`. */
+  computeMaskNative(indices: N['input']): N['mask'] | null {
+    const { table, checked } = this.nativeIndices(indices, 'computeMaskNative');
+    if (!this.config.maskZero) return null;
+    if (typeof table.doMaskNative !== 'function') throw new UnsupportedFeatureError('native masks', this.opened.name);
+    return this.settle(table.doMaskNative(indices, checked));
+  }
+
+  private checkRange(start: unknown, count: unknown): void {
+    const rows = this.config.inputDim;
+    if (typeof start !== 'number' || !Number.isSafeInteger(start) || start < 0 || start > rows) {
+      throw new ShapeMismatchError(`start must be an integer row in [0, ${rows}], received ${describeValue(start)}.`);
+    }
+    if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0 || start + count > rows) {
+      throw new ShapeMismatchError(
+        `count must be an integer with start + count <= input_dim (${rows}), received start ${start} and count ${describeValue(count)}.`,
+      );
+    }
+  }
+
+  /** Rows [start, start + count) through `doReadRows`, 16 MiB at a time, each answer checked. */
+  private async readChunks(table: EmbeddingTableV2<N>, start: number, count: number): Promise<Float32Array> {
+    const d = this.config.outputDim;
+    const chunk = chunkRowsFor(d);
+    let out: Float32Array | null = null;
+    for (let r = 0; r < count || (r === 0 && count === 0); r += chunk) {
+      const n = Math.min(chunk, count - r);
+      const rows = await table.doReadRows(start + r, n);
+      if (!(rows instanceof Float32Array) || rows.length !== n * d) {
+        throw new InvalidWeightsError(
+          `Backend "${this.opened.name}": doReadRows(${start + r}, ${n}) returned ${describeValue(rows)}, not a Float32Array of ${n * d} values.`,
+        );
+      }
+      if (n === count) return rows;
+      out ??= new Float32Array(count * d);
+      out.set(rows, r * d);
+    }
+    return out ?? new Float32Array(0);
+  }
+
+  /**
+   * Rows [start, start + count) of the table, row-major float32 (a copy; dequantized for float16
+   * and int8 storage), read from the backend 16 MiB at a time: a big table is read in bounded
+   * pieces, and a table too big for one Float32Array can be read at all.
+   */
+  async readRows(start: number, count: number): Promise<Float32Array> {
+    this.checkRange(start, count);
+    const size = count * this.config.outputDim;
+    if (size > MAX_ARRAY_LENGTH)
+      throw new LimitExceededError('row range', size * 4, MAX_ARRAY_LENGTH * 4, this.opened.name, 'one Float32Array');
+    return this.use((table) => this.readChunks(table, start, count));
+  }
+
+  /**
+   * Overwrites rows from `start` with `rows` (row-major, whole rows: a Float32Array,
+   * Float64Array or number array whose length is a multiple of output_dim), written 16 MiB at
+   * a time. NaN and Infinity are accepted, as in `setWeights`.
+   */
+  async writeRows(start: number, rows: Float32Array | Float64Array | readonly number[]): Promise<void> {
+    const d = this.config.outputDim;
+    const length = (rows as { length?: unknown })?.length;
+    if (!(rows instanceof Float32Array || rows instanceof Float64Array || Array.isArray(rows)) || typeof length !== 'number') {
+      throw new InvalidWeightsError(
+        `writeRows expected a Float32Array, Float64Array or number array of whole rows, received ${describeValue(rows)}.`,
+      );
+    }
+    if (d === 0 ? length !== 0 : length % d !== 0) {
+      throw new InvalidWeightsError(`writeRows expected whole rows of ${d} values, received ${length} values.`);
+    }
+    const count = d === 0 ? 0 : length / d;
+    this.checkRange(start, count);
+    const checked = checkWeights([rows], count, d, 'writeRows');
+    await this.use(async (table) => {
+      const chunk = chunkRowsFor(d);
+      for (let r = 0; r < count; r += chunk) {
+        const n = Math.min(chunk, count - r);
+        await table.doWriteRows(start + r, checked.copyRows(r, n));
+      }
+    });
+  }
+
+  /**
+   * Keras's `get_weights()`: a list of one row-major Float32Array of inputDim * outputDim (a
+   * copy), read from the backend 16 MiB at a time. A table over one Float32Array (2^32 - 1
+   * values) is a `LimitExceededError`: read it with {@link Embedding.readRows}.
+   */
+  async getWeights(): Promise<Float32Array[]> {
+    this.live();
+    const { inputDim, outputDim } = this.config;
+    const size = inputDim * outputDim;
+    if (size > MAX_ARRAY_LENGTH) {
+      throw new LimitExceededError(
+        'table as one Float32Array',
+        size * 4,
+        MAX_ARRAY_LENGTH * 4,
+        this.opened.name,
+        'read it by rows with layer.readRows(start, count)',
+      );
+    }
+    return [await this.readRows(0, inputDim)];
+  }
+
+  /**
+   * Keras's `set_weights([w])`: exactly one (inputDim, outputDim) matrix, flat or as rows. The
+   * whole argument is checked before anything is written: a wrong count, length or type
+   * rejects with `InvalidWeightsError` (with a short summary of what was received) and changes
+   * nothing. Written 16 MiB at a time, through the backend's staged replacement when it has one
+   * (readers see the old table or the new one).
+   */
+  async setWeights(weights: readonly WeightInput[]): Promise<void> {
+    this.live();
+    const { inputDim, outputDim } = this.config;
+    const checked = checkWeights(weights, inputDim, outputDim);
+    const chunk = chunkRowsFor(outputDim);
+    await this.use(async (table) => {
+      if (typeof table.doBeginReplace !== 'function') {
+        for (let r = 0; r < inputDim; r += chunk) await table.doWriteRows(r, checked.copyRows(r, Math.min(chunk, inputDim - r)));
+        return;
+      }
+      const staged = await table.doBeginReplace();
+      try {
+        for (let r = 0; r < inputDim; r += chunk) await staged.write(r, checked.copyRows(r, Math.min(chunk, inputDim - r)));
+      } catch (error) {
+        await staged.abort();
+        throw error;
+      }
+      await staged.commit();
+    });
+  }
+
+  /** Reports NaN and infinite weights (which `setWeights` accepts, as Keras does), reading the table by rows. */
+  async validate(): Promise<WeightReport> {
+    const { inputDim, outputDim: d } = this.config;
+    const chunk = chunkRowsFor(d);
+    return this.use(async (table) => {
+      const report = emptyReport();
+      for (let r = 0; r < inputDim; r += chunk) addToReport(report, await this.readChunks(table, r, Math.min(chunk, inputDim - r)), d, r);
+      return report;
+    });
+  }
+
+  /**
+   * Facts about the layer's table, as plain data: the backend's name, its specification
+   * version and storage, then what the table reports (e.g. adapter-js's code path and shards,
+   * the bytes stored).
+   */
+  describe(): TableDescription {
+    const table = this.live();
+    return Object.freeze({
+      backend: this.opened.name,
+      specificationVersion: this.opened.version,
+      storage: this.supports.storage.dtype,
+      ...(table.doDescribe?.() ?? {}),
+    });
   }
 
   /** Keras 2's `get_config()`: snake_case keys, initializer as `{ class_name, config }`. */
@@ -258,8 +437,24 @@ export class Embedding {
     return toKerasConfig(this.config);
   }
 
-  private requireTraining(table: EmbeddingTableV1): void {
-    if (!this.supports.training || !table.doScatterAdd) throw new UnsupportedFeatureError('training', this.backend.name);
+  private requireTraining(): void {
+    if (!this.supports.training) throw new UnsupportedFeatureError('training', this.opened.name);
+  }
+
+  /** The table as the trainer uses it (a training step runs inside one counted call). */
+  private trainingTable(table: EmbeddingTableV2<N>): TrainingTable {
+    return {
+      lookup: async (indices) => {
+        this.checkOutput(indices.data.length);
+        return table.doLookup(indices);
+      },
+      readRows: (start, count) => this.readChunks(table, start, count),
+      writeRows: async (start, rows) => table.doWriteRows(start, rows),
+      scatterAdd: async (rows, deltas) => {
+        if (!table.doScatterAdd) throw new UnsupportedFeatureError('training', this.opened.name);
+        await table.doScatterAdd(rows, deltas);
+      },
+    };
   }
 
   /**
@@ -295,11 +490,12 @@ export class Embedding {
    * the loss before the update, including regularization losses.
    */
   async trainOnBatch(x: IndexInput, y: TargetInput): Promise<number> {
-    const table = this.live();
+    this.live();
     const trainer = this.compiled();
-    this.requireTraining(table);
+    this.requireTraining();
     const indices = this.indices(x);
-    return trainer.trainStep(table, indices, this.batchTargets(indices, y), this.dropoutRng);
+    const targets = this.batchTargets(indices, y);
+    return this.use((table) => trainer.trainStep(this.trainingTable(table), indices, targets, this.dropoutRng));
   }
 
   /**
@@ -307,53 +503,35 @@ export class Embedding {
    * regularization losses, without updating anything and without dropout.
    */
   async evaluate(x: IndexInput, y: TargetInput, options: { batchSize?: number } = {}): Promise<number> {
-    const table = this.live();
+    this.live();
     const trainer = this.compiled();
     const indices = this.indices(x);
     const targets = this.batchTargets(indices, y);
     let total = 0;
-    const batches = splitBatches(indices, targets, this.config.outputDim, options.batchSize ?? 32, null);
-    for (const b of batches) total += (await trainer.evaluate(table, b.indices, b.targets)) * b.size;
-    return batches.length === 0 ? 0 : total / (indices.shape[0] ?? 1);
+    let seen = 0;
+    for (const b of batches(indices, targets, this.config.outputDim, options.batchSize ?? 32, null)) {
+      total += (await this.use((table) => trainer.evaluate(this.trainingTable(table), b.indices, b.targets))) * b.size;
+      seen++;
+    }
+    return seen === 0 ? 0 : total / (indices.shape[0] ?? 1);
   }
 
   /**
    * Keras's `fit(x, y, epochs, batch_size, shuffle)`: trains in place and returns the history
    * of the mean loss per epoch. `seed` fixes the shuffling and the embedding dropout.
+   * `dispose()` during `fit` (from a callback or elsewhere) stops it with `DisposedError` at the
+   * next batch, after the running batch has finished.
    */
   async fit(x: IndexInput, y: TargetInput, options: FitOptions = {}): Promise<History> {
-    const table = this.live();
+    this.live();
     const trainer = this.compiled();
-    this.requireTraining(table);
+    this.requireTraining();
     const indices = this.indices(x);
     const targets = this.batchTargets(indices, y);
-    const epochs = options.epochs ?? 1;
-    const batchSize = options.batchSize ?? 32;
-    for (const [name, value] of [
-      ['epochs', epochs],
-      ['batchSize', batchSize],
-    ] as const) {
-      if (!Number.isInteger(value) || value < 1)
-        throw new InvalidConfigError(`fit: ${name} must be a positive integer, received ${describeValue(value)}.`);
-    }
     const rng = options.seed !== undefined ? new Xoshiro128(options.seed) : this.dropoutRng;
-    const history: History = { epoch: [], history: { loss: [] } };
-    const samples = indices.shape[0] ?? 0;
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = options.shuffle === false ? null : permutation(samples, rng);
-      let total = 0;
-      let b = 0;
-      for (const batch of splitBatches(indices, targets, this.config.outputDim, batchSize, order)) {
-        const loss = await trainer.trainStep(table, batch.indices, batch.targets, rng);
-        total += loss * batch.size;
-        await options.callbacks?.onBatchEnd?.(b++, { loss });
-      }
-      const loss = samples === 0 ? 0 : total / samples;
-      history.epoch.push(epoch);
-      history.history.loss.push(loss);
-      await options.callbacks?.onEpochEnd?.(epoch, { loss });
-    }
-    return history;
+    return fitLoop(indices, targets, this.config.outputDim, options, rng, (batch) =>
+      this.use((table) => trainer.trainStep(this.trainingTable(table), batch.indices, batch.targets, rng)),
+    );
   }
 
   /**
@@ -366,8 +544,8 @@ export class Embedding {
    * nothing when the layer is not trainable.
    */
   async applyGradients(indices: IndexInput, outputGradient: Float32Array, options: ApplyGradientsOptions = {}): Promise<void> {
-    const table = this.live();
-    this.requireTraining(table);
+    this.live();
+    this.requireTraining();
     const checked = this.indices(indices);
     const { outputDim } = this.config;
     const expected = checked.data.length * outputDim;
@@ -386,7 +564,8 @@ export class Embedding {
       }
       trainer = new Trainer(this.config, { optimizer: { className: 'SGD', config: { learning_rate: learningRate } }, loss: 'mse' });
     }
-    trainer.applyOutputGradient(table, checked, outputGradient);
+    const step = trainer;
+    await this.use((table) => step.applyOutputGradient(this.trainingTable(table), checked, outputGradient));
   }
 
   /**
@@ -395,20 +574,30 @@ export class Embedding {
    */
   async export(format: string): Promise<Uint8Array> {
     const table = this.live();
-    if (!this.supports.export?.includes(format) || !table.doExport) {
+    if (!this.supports.export.includes(format) || !table.doExport) {
       throw new UnsupportedFeatureError(
         `export to ${JSON.stringify(format)}`,
-        this.backend.name,
-        `it exports: ${(this.supports.export ?? []).join(', ') || 'nothing'}`,
+        this.opened.name,
+        `it exports: ${this.supports.export.join(', ') || 'nothing'}`,
       );
     }
-    return table.doExport(format);
+    return this.use((t) => t.doExport!(format));
   }
 
-  /** Releases the backend's resources. Later calls throw `DisposedError`; a second dispose is a no-op. */
+  /**
+   * Releases the backend's resources, after the calls already running have settled. Later
+   * calls throw `DisposedError` (a running `fit` stops at its next batch); a second dispose is
+   * a no-op.
+   */
   async dispose(): Promise<void> {
+    if (this.disposing) return this.disposing;
     const table = this.table;
     this.table = null;
-    if (table) await table.doDispose();
+    if (!table) return;
+    this.disposing = (async () => {
+      if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
+      await table.doDispose();
+    })();
+    return this.disposing;
   }
 }

@@ -1,4 +1,4 @@
-import { Embedding, type EmbeddingBackendV1, type EmbeddingConfig, InvalidWeightsError, resolveConfig } from '@embedding-layer/core';
+import { Embedding, type EmbeddingBackend, type EmbeddingConfig, InvalidWeightsError, resolveConfig } from '@embedding-layer/core';
 import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
 import type { ReadOptions } from './formats/common.js';
@@ -25,7 +25,7 @@ export interface ReadEmbeddingOptions extends ReadEmbeddingsOptions {
 /** Options of {@link loadEmbedding}. */
 export interface LoadEmbeddingOptions extends ReadEmbeddingOptions {
   /** The backend that will hold the table, e.g. `createJsBackend()`. */
-  readonly backend: EmbeddingBackendV1;
+  readonly backend: EmbeddingBackend;
 }
 
 const READERS: Record<ModelFormat, (path: string, options: ReadOptions) => Promise<EmbeddingRecord[]>> = {
@@ -90,8 +90,8 @@ export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptio
 export type EmbeddingSource = Embedding | EmbeddingRecord | EmbeddingData | { config: EmbeddingConfig; weights: Float32Array };
 
 /** @internal The resolved config and float32 weights of any {@link EmbeddingSource}. */
-export function toEmbeddingData(source: EmbeddingSource): EmbeddingData {
-  if (source instanceof Embedding) return { config: source.config, weights: source.getWeights()[0]! };
+export async function toEmbeddingData(source: EmbeddingSource): Promise<EmbeddingData> {
+  if (source instanceof Embedding) return { config: source.config, weights: (await source.getWeights())[0]! };
   const config = resolveConfig(source.config as EmbeddingConfig);
   const weights = source.weights;
   if (!(weights instanceof Float32Array) || weights.length !== config.inputDim * config.outputDim)
@@ -109,7 +109,7 @@ export function toEmbeddingData(source: EmbeddingSource): EmbeddingData {
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
-  const data = toEmbeddingData(source);
+  const data = await toEmbeddingData(source);
   switch (format) {
     case 'keras-h5':
       return writeKerasH5(path, data, options);

@@ -30,7 +30,7 @@ async function runFile(source: string | Uint8Array, ids: Int32Array, dims: numbe
 describe('toOnnx', () => {
   it('exports a layer of another backend from its config and weights; a fresh session gives its outputs', async () => {
     const layer = await Embedding.create(CONFIG, { backend: createPlainBackend() });
-    const bytes = toOnnx(layer);
+    const bytes = await toOnnx(layer);
     checkModel(decodeModel(bytes));
     const ids = randomIndices(8 * 4, 300, 3);
     const r = await runFile(bytes, ids, [8, 4]);
@@ -44,10 +44,10 @@ describe('toOnnx', () => {
   it('follows the ONNX backend index type unless told otherwise, and equals layer.export("onnx")', async () => {
     const layer = await Embedding.create(CONFIG, { backend: createOnnxBackend({ indexType: 'int64' }) });
     try {
-      const bytes = toOnnx(layer);
+      const bytes = await toOnnx(layer);
       expect(Buffer.from(bytes).equals(Buffer.from(await layer.export('onnx')))).toBe(true);
       expect(graphOf(decodeModel(bytes)).input[0]!.type!.tensorType!.elemType).toBe(7 /* INT64 */);
-      expect(graphOf(decodeModel(toOnnx(layer, { indexType: 'int32' }))).input[0]!.type!.tensorType!.elemType).toBe(6 /* INT32 */);
+      expect(graphOf(decodeModel(await toOnnx(layer, { indexType: 'int32' }))).input[0]!.type!.tensorType!.elemType).toBe(6 /* INT32 */);
     } finally {
       await layer.dispose();
     }
@@ -61,12 +61,12 @@ describe('writeOnnxFile', () => {
       const path = join(dir, 'embedded.onnx');
       const written = await writeOnnxFile(layer, path);
       expect(written).toEqual({ modelPath: path, externalDataPath: null });
-      expect(Buffer.from(await readFile(path)).equals(Buffer.from(toOnnx(layer)))).toBe(true);
+      expect(Buffer.from(await readFile(path)).equals(Buffer.from(await toOnnx(layer)))).toBe(true);
       const ids = randomIndices(12, 300, 5);
       const r = await runFile(path, ids, [3, 4]);
       expect(r.output!.data).toEqual((await layer.predict({ data: ids, shape: [3, 4] })).data);
       // Overwrite with new weights: the file is replaced as a whole.
-      layer.setWeights([initialTable({ ...CONFIG, seed: 12 })]);
+      await layer.setWeights([initialTable({ ...CONFIG, seed: 12 })]);
       await writeOnnxFile(layer, path);
       const again = await runFile(path, ids, [3, 4]);
       expect(again.output!.data).toEqual(gatherRows(initialTable({ ...CONFIG, seed: 12 }), ids, 16));
@@ -81,7 +81,7 @@ describe('writeOnnxFile', () => {
     const path = join(dir, 'external.onnx');
     const written = await writeOnnxFile(layer, path, { externalDataThreshold: 0 });
     expect(written).toEqual({ modelPath: path, externalDataPath: `${path}.data` });
-    const weights = layer.getWeights()[0]!;
+    const weights = (await layer.getWeights())[0]!;
     expect(Buffer.from(await readFile(`${path}.data`)).equals(Buffer.from(tableBytes(weights)))).toBe(true);
     const model = decodeModel(await readFile(path));
     checkModel(model, { externalFiles: new Set(['external.onnx.data']) });

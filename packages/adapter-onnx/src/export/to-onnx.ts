@@ -1,13 +1,13 @@
 import type { Embedding } from '@embedding-layer/core';
-import { type BuildEmbeddingModelOptions, buildEmbeddingModel } from '../model/build-embedding-model.js';
-import { onnxTableOf } from '../onnx-backend.js';
+import { type BuildEmbeddingModelOptions, buildEmbeddingModel, type OnnxIndexType } from '../model/build-embedding-model.js';
 
 /** Options of {@link toOnnx}: the model builder's, except `table` (an exported model always holds its table). */
 export type ToOnnxOptions = Omit<BuildEmbeddingModelOptions, 'table'>;
 
-/** The layer's table without a copy when it lives on an ONNX backend, else `getWeights()` (one copy). */
-export function currentWeights(layer: Embedding): Float32Array {
-  return onnxTableOf(layer)?.weights ?? layer.getWeights()[0]!;
+/** The index type of a layer's ONNX backend (from `layer.describe()`), else int32. */
+export function layerIndexType(layer: Embedding): OnnxIndexType {
+  const described = layer.describe().indexType;
+  return described === 'int64' ? 'int64' : 'int32';
 }
 
 /**
@@ -20,12 +20,12 @@ export function currentWeights(layer: Embedding): Float32Array {
  *
  * @example
  * ```ts
- * const bytes = toOnnx(layer);   // a layer on createJsBackend(), createTfjsBackend(), ...
+ * const bytes = await toOnnx(layer);   // a layer on createJsBackend(), createTfjsBackend(), ...
  * ```
  * @throws DisposedError for a disposed layer.
  */
-export function toOnnx(layer: Embedding, options: ToOnnxOptions = {}): Uint8Array {
-  const weights = currentWeights(layer);
-  const indexType = options.indexType ?? onnxTableOf(layer)?.indexType ?? 'int32';
+export async function toOnnx(layer: Embedding, options: ToOnnxOptions = {}): Promise<Uint8Array> {
+  const indexType = options.indexType ?? layerIndexType(layer);
+  const weights = (await layer.getWeights())[0]!;
   return buildEmbeddingModel(layer.config, weights, { ...options, indexType, table: 'initializer' });
 }

@@ -3,8 +3,7 @@ import type { Embedding } from '@embedding-layer/core';
 import { buildEmbeddingModel } from '../model/build-embedding-model.js';
 import { tableBytes } from '../model/little-endian.js';
 import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from '../model/versions.js';
-import { onnxTableOf } from '../onnx-backend.js';
-import { currentWeights, type ToOnnxOptions } from './to-onnx.js';
+import { layerIndexType, type ToOnnxOptions } from './to-onnx.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 
 /** Options of {@link writeOnnxFile}. */
@@ -39,11 +38,12 @@ export interface WrittenOnnxFile {
  */
 export async function writeOnnxFile(layer: Embedding, path: string, options: WriteOnnxFileOptions = {}): Promise<WrittenOnnxFile> {
   const { externalDataThreshold = DEFAULT_EXTERNAL_DATA_THRESHOLD, ...rest } = options;
-  const weights = currentWeights(layer);
+  const indexType = rest.indexType ?? layerIndexType(layer);
+  const weights = (await layer.getWeights())[0]!;
   const location = `${basename(path)}.data`;
   const model = buildEmbeddingModel(layer.config, weights, {
     ...rest,
-    indexType: rest.indexType ?? onnxTableOf(layer)?.indexType ?? 'int32',
+    indexType,
     table: 'initializer',
     externalData: { location, threshold: externalDataThreshold },
   });

@@ -1,4 +1,5 @@
-import { type EmbeddingConfig, EmbeddingError, initializeEmbeddings, resolveConfig } from '@embedding-layer/core';
+import { type EmbeddingConfig, EmbeddingError, resolveConfig } from '@embedding-layer/core';
+import { initializeEmbeddings } from '@embedding-layer/core/backend';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';

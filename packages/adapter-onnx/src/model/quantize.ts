@@ -1,6 +1,2 @@
-// float16 and int8 table storage of the ONNX backend: the encoders and decoders live in
-// @embedding-layer/core, shared with every backend that stores quantized tables.
-export { decodeHalf, decodeInt8, encodeHalf, encodeInt8, halfToFloatTable, quantizeRowInt8, toHalf } from '@embedding-layer/core';
-
-/** How an ONNX backend stores a layer's table. */
+/** How an ONNX backend stores a layer's table: float32, or float16 / Keras-int8 with core's codec (`@embedding-layer/core/backend`). */
 export type OnnxStorage = 'float32' | 'float16' | 'int8';

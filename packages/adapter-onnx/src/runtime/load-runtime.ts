@@ -1,4 +1,4 @@
-import { InvalidConfigError, MissingPeerError } from '@embedding-layer/core';
+import { lazyPeer } from '@embedding-layer/core/backend';
 import type * as Ort from 'onnxruntime-node';
 
 /**
@@ -22,44 +22,37 @@ function isRuntime(value: unknown): value is OnnxRuntime {
   );
 }
 
-/** A CommonJS module imported from ESM may expose its exports on `default` only. */
-function unwrap(module: unknown): unknown {
+/** The runtime in a module: itself, or (a CommonJS module imported from ESM) its `default`. */
+export function pickOnnxRuntime(module: unknown): OnnxRuntime | null {
   if (isRuntime(module)) return module;
   const inner = (module as { default?: unknown } | null)?.default;
-  return isRuntime(inner) ? inner : module;
+  return isRuntime(inner) ? inner : null;
 }
+
+/** One loader per source (the module, a loader function, or the installed peer). */
+const loaders = new WeakMap<object, () => Promise<OnnxRuntime>>();
+let installed: (() => Promise<OnnxRuntime>) | null = null;
 
 /**
  * Resolves the ONNX Runtime module: the given one, or `import('onnxruntime-node')` at call
- * time (never at package load time, so the model builder works without the runtime).
+ * time (never at package load time, so the model builder works without the runtime), through
+ * core's `lazyPeer`: loaded once, and tried again after a failure.
  *
  * @throws MissingPeerError when onnxruntime-node cannot be imported.
  * @throws InvalidConfigError when `source` is not the onnxruntime-node module.
  */
 export async function loadOnnxRuntime(source?: OnnxRuntimeSource): Promise<OnnxRuntime> {
-  let module: unknown;
   if (source === undefined) {
-    try {
-      module = await import('onnxruntime-node');
-    } catch (error) {
-      throw new MissingPeerError(PEER, { cause: error });
-    }
-  } else if (typeof source === 'function' && !isRuntime(source)) {
-    try {
-      module = await source();
-    } catch (error) {
-      throw new MissingPeerError(PEER, { cause: error });
-    }
-  } else {
-    module = source;
+    installed ??= lazyPeer(PEER, { load: () => import('onnxruntime-node'), pick: pickOnnxRuntime });
+    return installed();
   }
-  const runtime = unwrap(module);
-  if (!isRuntime(runtime)) {
-    throw new InvalidConfigError(
-      `options.runtime must be the onnxruntime-node module (with InferenceSession.create and Tensor), e.g. import * as ort from 'onnxruntime-node'; received ${
-        runtime === null ? 'null' : typeof runtime
-      }.`,
-    );
+  if ((typeof source !== 'object' && typeof source !== 'function') || source === null) {
+    return lazyPeer(PEER, { load: async () => source, pick: pickOnnxRuntime, source })();
   }
-  return runtime;
+  let loader = loaders.get(source);
+  if (!loader) {
+    loader = lazyPeer(PEER, { load: () => import('onnxruntime-node'), pick: pickOnnxRuntime, source });
+    loaders.set(source, loader);
+  }
+  return loader();
 }

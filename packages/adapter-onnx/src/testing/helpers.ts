@@ -4,10 +4,10 @@ import {
   EmbeddingError,
   type EmbeddingTableV1,
   type IndexTensor,
-  initializeEmbeddings,
   type ResolvedEmbeddingConfig,
   resolveConfig,
 } from '@embedding-layer/core';
+import { initializeEmbeddings } from '@embedding-layer/core/backend';
 import * as ort from 'onnxruntime-node';
 import type { OnnxRuntime } from '../runtime/load-runtime.js';
 
@@ -106,7 +106,7 @@ export function createPlainBackend(): EmbeddingBackendV1 {
   return {
     specificationVersion: 'v1',
     name: 'plain-test',
-    supports: { dtypes: ['float32'] },
+    supports: {},
     doCreateTable(config: ResolvedEmbeddingConfig, weights: Float32Array): EmbeddingTableV1 {
       let w = weights;
       return {

@@ -1,7 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { CONFORMANCE_CASES, CONFORMANCE_GROUPS, runConformance } from '@embedding-layer/conformance';
-import type { EmbeddingBackendV1 } from '@embedding-layer/core';
+import { CONFORMANCE_CASES, CONFORMANCE_GROUPS, capabilitiesOf, runConformance } from '@embedding-layer/conformance';
 import type { Command } from 'commander';
 import { type LoadedBackend, loadBackends } from '../backends.js';
 import {
@@ -50,9 +49,9 @@ export async function runConformanceMatrix(backends: readonly LoadedBackend[], o
       columns.push({ name: b.name, missing: b.missing });
       continue;
     }
-    let supports: EmbeddingBackendV1['supports'];
+    let supports: Readonly<Record<string, unknown>>;
     try {
-      supports = (await b.create()).supports;
+      supports = { ...(await capabilitiesOf(b.create)) };
     } catch (error) {
       columns.push({ name: b.name, missing: `failed to load: ${error instanceof Error ? error.message : String(error)}` });
       continue;

@@ -1,8 +1,9 @@
 import { CONSTRAINT_REGISTRY } from '../constraints/registry.js';
+import { describeValue } from '../errors/describe-value.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { INITIALIZER_REGISTRY } from '../initializers/registry.js';
 import { REGULARIZER_REGISTRY } from '../regularizers/registry.js';
-import { describeValue, type KerasIdentifier, type KerasObject, resolveKerasObject } from '../serialization/keras-object.js';
+import { type KerasIdentifier, type KerasObject, resolveKerasObject } from '../serialization/keras-object.js';
 
 /** `input_length`: one length, a list of lengths (null = any), or null for variable length. */
 export type InputLength = number | readonly (number | null)[] | null;
@@ -46,8 +47,8 @@ export interface EmbeddingConfig {
    * Word-embedding dropout rate in [0, 1) (Gal and Ghahramani 2016, the paper the Keras docs
    * cite): in training only, each word type of a sequence is dropped everywhere in that
    * sequence and kept rows are scaled by 1 / (1 - rate). Identity at inference. Not a Keras
-   * argument: `getConfig()` writes it as `embeddings_dropout` only when it is non-zero.
-   * Default 0.
+   * argument, so `getConfig()` (pure Keras) does not write it; it stays in `layer.config`, and
+   * `fromConfig` still reads an `embeddings_dropout` key. Default 0.
    */
   embeddingsDropout?: number;
 }

@@ -1,5 +1,6 @@
+import { describeValue } from '../errors/describe-value.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
-import { describeValue, type KerasIdentifier, toKerasJson } from '../serialization/keras-object.js';
+import { type KerasIdentifier, toKerasJson } from '../serialization/keras-object.js';
 import type { EmbeddingConfig, ResolvedEmbeddingConfig } from './embedding-config.js';
 
 /** An initializer, regularizer or constraint as Keras JSON spells it. */
@@ -25,11 +26,9 @@ export interface KerasEmbeddingLayerConfig {
   embeddings_constraint: KerasObjectJson | null;
   mask_zero: boolean;
   input_length: number | (number | null)[] | null;
-  /** Only present when non-zero: our word-embedding dropout (not a Keras argument). */
-  embeddings_dropout?: number;
 }
 
-/** Keras 2 `get_config()` of a resolved layer config. */
+/** Keras 2 `get_config()` of a resolved layer config: only Keras's keys (no `embeddings_dropout`, which is not a Keras argument). */
 export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
   const lengths =
     config.inputLength === null ? [null] : typeof config.inputLength === 'number' ? [config.inputLength] : [...config.inputLength];
@@ -48,7 +47,7 @@ export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLa
     input_length:
       config.inputLength === null ? null : typeof config.inputLength === 'number' ? config.inputLength : [...config.inputLength],
   };
-  if (config.embeddingsDropout > 0) out.embeddings_dropout = config.embeddingsDropout;
+  // Pure Keras: `embeddingsDropout` is not a Keras argument and is not written (it stays in `layer.config`).
   return out;
 }
 

@@ -10,7 +10,10 @@ export type EmbeddingErrorCode =
   | 'UNSUPPORTED_FEATURE'
   | 'LAYER_DISPOSED'
   | 'BAD_FILE'
-  | 'MISSING_PEER';
+  | 'MISSING_PEER'
+  | 'LIMIT_EXCEEDED'
+  | 'UNSUPPORTED_SPEC_VERSION'
+  | 'UNKNOWN_TOKEN';
 
 /**
  * Base class of every error thrown by embedding-layer packages.

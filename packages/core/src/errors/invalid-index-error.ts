@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import { EmbeddingError, hasCode } from './embedding-error.js';
 
 /**
@@ -16,7 +17,7 @@ export class InvalidIndexError extends EmbeddingError {
 
   constructor(value: unknown, position: readonly number[], inputDim: number) {
     const where = `indices[${position.join(',')}]`;
-    const shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'string' ? JSON.stringify(value) : String(value);
+    const shown = typeof value === 'number' ? String(value) : describeValue(value);
     super(
       'INVALID_INDEX',
       `${where} = ${shown} is not a valid index: expected an integer in [0, ${inputDim}) (input_dim = ${inputDim}). ` +

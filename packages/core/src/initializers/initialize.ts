@@ -44,12 +44,83 @@ function varianceScaling(out: Float32Array, rng: Xoshiro128, rows: number, cols:
   }
 }
 
+/** Fills consecutive stretches of a (rows x cols) matrix, row-major, in order: one seeded random stream. */
+export interface InitializerStream {
+  /** Writes the next `out.length` values of the matrix (row-major) into `out`. */
+  fill(out: Float32Array): void;
+}
+
+/**
+ * The initializer as a stream: the values `initializeEmbeddings` returns, produced a stretch
+ * at a time in row-major order, so a table can be initialized in chunks without one array of
+ * the whole matrix (core fills a new table 16 MiB at a time). Orthogonal needs the whole
+ * matrix for its QR decomposition and builds it on the first call.
+ */
+export function initializerStream(
+  initializer: KerasObject,
+  rows: number,
+  cols: number,
+  fallbackSeed: number | null = null,
+): InitializerStream {
+  const c = initializer.config as unknown as InitializerParams;
+  const seed = c.seed ?? fallbackSeed ?? freshSeed();
+  const rng = new Xoshiro128(seed);
+  let at = 0;
+  const fixed = (draw: (out: Float32Array) => void): InitializerStream => ({
+    fill(out) {
+      draw(out);
+      at += out.length;
+    },
+  });
+  switch (initializer.className) {
+    case 'RandomUniform':
+      return fixed((out) => fillUniform(out, rng, c.minval, c.maxval));
+    case 'RandomNormal':
+      return fixed((out) => fillNormal(out, rng, c.mean, c.stddev));
+    case 'TruncatedNormal':
+      return fixed((out) => fillTruncatedNormal(out, rng, c.mean, c.stddev));
+    case 'Zeros':
+      return fixed((out) => out.fill(0));
+    case 'Ones':
+      return fixed((out) => out.fill(1));
+    case 'Constant':
+      return fixed((out) => out.fill(c.value));
+    case 'VarianceScaling':
+      return fixed((out) => varianceScaling(out, rng, rows, cols, c));
+    case 'Identity':
+      return fixed((out) => {
+        out.fill(0);
+        for (let i = 0; i < out.length; i++) {
+          const k = at + i;
+          if (cols > 0 && k % cols === Math.floor(k / cols)) out[i] = c.gain;
+        }
+      });
+    case 'Orthogonal': {
+      let whole: Float32Array | null = null;
+      return fixed((out) => {
+        if (!whole) {
+          whole = new Float32Array(rows * cols);
+          fillOrthogonal(whole, rng, rows, cols, c.gain);
+        }
+        out.set(whole.subarray(at, at + out.length));
+        if (at + out.length >= whole.length) whole = null;
+      });
+    }
+    default: {
+      const preset = VARIANCE_SCALING_PRESETS[initializer.className];
+      if (!preset) throw new InvalidConfigError(`embeddings_initializer: no generator for ${initializer.className}.`);
+      return fixed((out) => varianceScaling(out, rng, rows, cols, preset));
+    }
+  }
+}
+
 /**
  * Creates the (rows x cols) embedding matrix, row-major, from a resolved initializer.
  *
  * The initializer's own `seed` is used when set; otherwise `fallbackSeed`; otherwise a fresh
  * seed from `crypto.getRandomValues`. The same seed gives the same Float32Array bits on every
- * engine and every backend, because all backends call this one function.
+ * engine and every backend, because all backends call this one function (or
+ * {@link initializerStream}, which produces the same values a stretch at a time).
  */
 export function initializeEmbeddings(
   initializer: KerasObject,
@@ -58,41 +129,6 @@ export function initializeEmbeddings(
   fallbackSeed: number | null = null,
 ): Float32Array {
   const out = new Float32Array(rows * cols);
-  const c = initializer.config as unknown as InitializerParams;
-  const seed = c.seed ?? fallbackSeed ?? freshSeed();
-  const rng = new Xoshiro128(seed);
-  switch (initializer.className) {
-    case 'RandomUniform':
-      fillUniform(out, rng, c.minval, c.maxval);
-      break;
-    case 'RandomNormal':
-      fillNormal(out, rng, c.mean, c.stddev);
-      break;
-    case 'TruncatedNormal':
-      fillTruncatedNormal(out, rng, c.mean, c.stddev);
-      break;
-    case 'Zeros':
-      break;
-    case 'Ones':
-      out.fill(1);
-      break;
-    case 'Constant':
-      out.fill(c.value);
-      break;
-    case 'VarianceScaling':
-      varianceScaling(out, rng, rows, cols, c);
-      break;
-    case 'Orthogonal':
-      fillOrthogonal(out, rng, rows, cols, c.gain);
-      break;
-    case 'Identity':
-      for (let i = 0; i < Math.min(rows, cols); i++) out[i * cols + i] = c.gain;
-      break;
-    default: {
-      const preset = VARIANCE_SCALING_PRESETS[initializer.className];
-      if (!preset) throw new InvalidConfigError(`embeddings_initializer: no generator for ${initializer.className}.`);
-      varianceScaling(out, rng, rows, cols, preset);
-    }
-  }
+  initializerStream(initializer, rows, cols, fallbackSeed).fill(out);
   return out;
 }

@@ -26,3 +26,28 @@ export function addRegularizerGradient(regularizer: KerasObject, x: ArrayLike<nu
     grad[i] = grad[i]! + l1 * Math.sign(v) + 2 * l2 * v;
   }
 }
+
+/** Running sums of |x| and x^2 (float64) over a table read in row ranges, for {@link penaltyFromSums}. */
+export interface PenaltySums {
+  abs: number;
+  squares: number;
+}
+
+/** Adds a block's |x| and x^2 to `sums`, in order (the same float64 additions as {@link regularizerPenalty} over the whole table). */
+export function addPenaltySums(x: ArrayLike<number>, sums: PenaltySums): void {
+  let a = sums.abs;
+  let b = sums.squares;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    a += Math.abs(v);
+    b += v * v;
+  }
+  sums.abs = a;
+  sums.squares = b;
+}
+
+/** The penalty `l1 * sum(|x|) + l2 * sum(x^2)` from sums gathered with {@link addPenaltySums}. */
+export function penaltyFromSums(regularizer: KerasObject, sums: PenaltySums): number {
+  const { l1, l2 } = factors(regularizer);
+  return l1 * sums.abs + l2 * sums.squares;
+}

@@ -1,3 +1,4 @@
+import { describeValue } from '../errors/describe-value.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 
 /**
@@ -49,19 +50,7 @@ export interface KerasClassSpec {
 /** Keys kept verbatim but never interpreted (old Keras and TF.js configs carry them). */
 const PASSTHROUGH_KEYS = new Set(['dtype']);
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'bigint') return `${value}n`;
-  if (value === undefined) return 'undefined';
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
-
-/** Formats a received value for an error message. */
-export { describe as describeValue };
+const describe = describeValue;
 
 function normalizeKey(name: string): string {
   return name.replace(/[_\s]/g, '').toLowerCase();

@@ -1,5 +1,6 @@
-// float16 and int8 storage of embedding tables: the encoders and decoders every backend that
-// offers quantized storage uses, so that they agree bit for bit (semantics live in core).
+// float16 and int8 storage of embedding tables: the one codec every backend that offers
+// quantized storage uses (adapter-js, adapter-onnx) and io reads and writes Keras 3's int8
+// layout with, so that they all agree bit for bit with each other and with Keras.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
@@ -48,26 +49,35 @@ export function halfToFloatTable(): Float32Array {
   return t;
 }
 
-/** A float32 table as float16 bits. */
-export function encodeHalf(weights: Float32Array): Uint16Array {
-  const out = new Uint16Array(weights.length);
+/** A float32 table as float16 bits (into `out` when given). */
+export function encodeHalf(weights: Float32Array, out: Uint16Array = new Uint16Array(weights.length)): Uint16Array {
   for (let i = 0; i < weights.length; i++) out[i] = toHalf(weights[i]!);
   return out;
 }
 
-/** float16 bits back to float32 (exact). */
-export function decodeHalf(bits: Uint16Array): Float32Array {
+/** float16 bits back to float32 (exact), into `out` when given. */
+export function decodeHalf(bits: Uint16Array, out: Float32Array = new Float32Array(bits.length)): Float32Array {
   const t = halfToFloatTable();
-  const out = new Float32Array(bits.length);
   for (let i = 0; i < bits.length; i++) out[i] = t[bits[i]!]!;
   return out;
 }
 
+/** Keras's `backend.epsilon()` as float32, added to max|row| before the int8 scale is taken. */
+export const INT8_EPSILON = Math.fround(1e-7);
+
 /**
- * Keras 3's int8 embedding quantization of one row (`abs_max_quantize` along the row):
- * scale = 127 / max|row| (float32), q = round(w * scale) (half to even) clipped to
- * [-127, 127], dequantized value = q / scale. An all-zero row gets scale 1. NaN is stored as
- * 0 and ±Infinity as ±127 (max|row| is taken over the finite values). Returns the scale.
+ * Keras 3's int8 quantization of one embedding row: `abs_max_quantize(row, axis=-1)`
+ * (keras/src/quantizers/quantizers.py), every step in float32 as Keras computes it:
+ *
+ *     scale = 127 / (max|row| + 1e-7)
+ *     q     = clip(round(row * scale), -127, 127)     (round half to even)
+ *
+ * and the stored value is read back as `q / scale`. Writes `d` int8 values from
+ * `src[from..from+d)` to `dst[at..]` and returns the scale.
+ *
+ * Values Keras has no answer for (its max would be NaN or Infinity, and every value of the
+ * row would be lost): NaN is stored as 0 and ±Infinity as ±127, with max|row| taken over the
+ * finite values only, so the finite values of such a row keep the bound below.
  */
 export function quantizeRowInt8(src: Float32Array, from: number, d: number, dst: Int8Array, at: number): number {
   let max = 0;
@@ -75,9 +85,9 @@ export function quantizeRowInt8(src: Float32Array, from: number, d: number, dst:
     const a = Math.abs(src[from + c]!);
     if (a > max && a !== Number.POSITIVE_INFINITY) max = a;
   }
-  const scale = max > 0 ? Math.fround(127 / max) : 1;
+  const scale = Math.fround(127 / Math.fround(max + INT8_EPSILON));
   for (let c = 0; c < d; c++) {
-    const v = src[from + c]! * scale;
+    const v = Math.fround(src[from + c]! * scale);
     let q = Math.round(v);
     if (q - v === 0.5 && (q & 1) !== 0) q -= 1; // half to even, as numpy and TF round
     dst[at + c] = q > 127 ? 127 : q < -127 ? -127 : Number.isNaN(q) ? 0 : q;
@@ -85,7 +95,7 @@ export function quantizeRowInt8(src: Float32Array, from: number, d: number, dst:
   return scale;
 }
 
-/** A float32 table `[rows, d]` as int8 values and one float32 scale per row. */
+/** A float32 table `[rows, d]` as int8 values and one float32 scale per row (Keras 3's `_embeddings` and `embeddings_scale`). */
 export function encodeInt8(weights: Float32Array, rows: number, d: number): { values: Int8Array; scales: Float32Array } {
   const values = new Int8Array(rows * d);
   const scales = new Float32Array(rows);
@@ -93,9 +103,13 @@ export function encodeInt8(weights: Float32Array, rows: number, d: number): { va
   return { values, scales };
 }
 
-/** int8 values and row scales back to float32: `q / scale`, rounded once to float32. */
-export function decodeInt8(values: Int8Array, scales: Float32Array, d: number): Float32Array {
-  const out = new Float32Array(values.length);
+/** int8 values and row scales back to float32, `q / scale` rounded once to float32, as Keras's quantized Embedding computes it (into `out` when given). */
+export function decodeInt8(
+  values: Int8Array,
+  scales: Float32Array,
+  d: number,
+  out: Float32Array = new Float32Array(values.length),
+): Float32Array {
   for (let r = 0; r < scales.length; r++) {
     const scale = scales[r]!;
     for (let c = 0; c < d; c++) out[r * d + c] = values[r * d + c]! / scale;

@@ -1,6 +1,6 @@
+import { describeValue } from '../errors/describe-value.js';
 import { InvalidIndexError } from '../errors/invalid-index-error.js';
 import { ShapeMismatchError } from '../errors/shape-mismatch-error.js';
-import { describeValue } from '../serialization/keras-object.js';
 import type { IndexData, IndexInput, IndexTensor } from './types.js';
 
 /** Multi-index of a flat row-major offset. */
@@ -134,4 +134,18 @@ export function toIndexTensor(input: IndexInput, inputDim: number): IndexTensor 
     out[i] = n;
   }
   return { data: out, shape: [...shape] };
+}
+
+/**
+ * The number of indices in an input, when it is known without reading the values (a typed
+ * array, or `{ data, shape }` with a valid shape), else null. Lets core refuse an oversized
+ * lookup before validating (and copying) a huge input.
+ */
+export function indexCount(input: unknown): number | null {
+  if (isIndexData(input)) return input.length;
+  if (typeof input === 'object' && input !== null && !Array.isArray(input) && 'shape' in input) {
+    const shape = (input as { shape: unknown }).shape;
+    if (Array.isArray(shape) && shape.length > 0 && shape.every((s) => Number.isSafeInteger(s) && s >= 0)) return product(shape);
+  }
+  return null;
 }

@@ -1,6 +1,6 @@
 import type { InputLength } from '../config/embedding-config.js';
+import { describeValue } from '../errors/describe-value.js';
 import { ShapeMismatchError } from '../errors/shape-mismatch-error.js';
-import { describeValue } from '../serialization/keras-object.js';
 
 /** A shape whose dimensions may be unknown (`null`), as Keras writes `None`. */
 export type SymbolicShape = readonly (number | null)[];

@@ -10,28 +10,33 @@ export interface WeightReport {
   first: { row: number; column: number; value: number } | null;
 }
 
+/** @internal A report of nothing yet. */
+export function emptyReport(): WeightReport {
+  return { ok: true, nan: 0, infinite: 0, first: null };
+}
+
+/** @internal Adds a block of whole rows (row-major, `cols` wide, starting at row `firstRow`) to a report. */
+export function addToReport(report: WeightReport, block: Float32Array, cols: number, firstRow: number): void {
+  for (let i = 0; i < block.length; i++) {
+    const v = block[i]!;
+    if (v - v !== 0) {
+      if (Number.isNaN(v)) report.nan++;
+      else report.infinite++;
+      if (report.first === null) {
+        report.first = { row: firstRow + (cols === 0 ? 0 : Math.floor(i / cols)), column: cols === 0 ? 0 : i % cols, value: v };
+        report.ok = false;
+      }
+    }
+  }
+}
+
 /**
  * Reports NaN and infinite values in a row-major (rows x cols) weight matrix. `setWeights`
  * accepts them, as Keras does (they are data, not a type error); call this to find them, e.g.
  * after loading a file or a diverged training run.
  */
 export function validateWeights(weights: Float32Array, cols: number): WeightReport {
-  let nan = 0;
-  let infinite = 0;
-  let first = -1;
-  for (let i = 0; i < weights.length; i++) {
-    const v = weights[i]!;
-    if (v - v !== 0) {
-      if (Number.isNaN(v)) nan++;
-      else infinite++;
-      if (first < 0) first = i;
-    }
-  }
-  return {
-    ok: first < 0,
-    nan,
-    infinite,
-    first:
-      first < 0 ? null : { row: cols === 0 ? 0 : Math.floor(first / cols), column: cols === 0 ? 0 : first % cols, value: weights[first]! },
-  };
+  const report = emptyReport();
+  addToReport(report, weights, cols, 0);
+  return report;
 }

@@ -1,5 +1,5 @@
+import { describeValue } from '../errors/describe-value.js';
 import { ShapeMismatchError } from '../errors/shape-mismatch-error.js';
-import { describeValue } from '../serialization/keras-object.js';
 
 /** Training targets: the expected layer output, as nested rows, a flat Float32Array/Float64Array/number[], or `{ data, shape }`. */
 export type TargetInput =

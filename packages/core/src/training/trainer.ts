@@ -1,10 +1,10 @@
 import type { ResolvedEmbeddingConfig } from '../config/embedding-config.js';
-import { applyConstraint } from '../constraints/project.js';
+import { addColumnSquares, applyConstraintRows, columnScales, constraintPerColumn } from '../constraints/project.js';
 import { freshSeed, Xoshiro128 } from '../random/prng.js';
-import { addRegularizerGradient, regularizerPenalty } from '../regularizers/penalty.js';
+import { addPenaltySums, addRegularizerGradient, penaltyFromSums, regularizerPenalty } from '../regularizers/penalty.js';
 import type { KerasObject } from '../serialization/keras-object.js';
-import type { EmbeddingTableV1 } from '../spec/v1/embedding-backend-v1.js';
-import type { IndexTensor } from '../tensor/types.js';
+import { chunkRowsFor } from '../tensor/limits.js';
+import type { EmbeddingOutput, IndexTensor } from '../tensor/types.js';
 import { embeddingDropoutScales } from './dropout.js';
 import { type LossIdentifier, lossAndGradient, resolveLoss } from './losses.js';
 import type { Optimizer } from './optimizers/optimizer.js';
@@ -24,19 +24,27 @@ export interface CompileOptions {
   denseUpdates?: boolean;
 }
 
+/** What the trainer needs from a table: a lookup, row ranges and the row update, all possibly asynchronous. */
+export interface TrainingTable {
+  lookup(indices: IndexTensor): Promise<EmbeddingOutput>;
+  readRows(start: number, count: number): Promise<Float32Array>;
+  writeRows(start: number, rows: Float32Array): Promise<void>;
+  scatterAdd(rows: Int32Array, deltas: Float32Array): Promise<void>;
+}
+
 /**
  * The training step shared by every backend that declares `supports.training`: losses,
  * regularizers, dropout and optimizer math run here, in core; the backend only gathers rows
- * (`doLookup`) and adds deltas to rows (`doScatterAdd`). With no embeddings regularizer, no
- * constraint and a sparse optimizer, a step touches only the looked-up rows:
- * O(rows touched x output_dim).
+ * (`doLookup`), reads and writes row ranges and adds deltas to rows (`doScatterAdd`). With no
+ * embeddings regularizer, no constraint and a sparse optimizer, a step touches only the
+ * looked-up rows: O(rows touched x output_dim). Whole-table passes (a regularizer, a
+ * constraint, a dense optimizer) go through the table 16 MiB of rows at a time.
  */
 export class Trainer {
   readonly optimizerSpec: KerasObject;
   readonly loss: KerasObject;
   private optimizer: Optimizer | null = null;
   private step = 0;
-  private allRows: Int32Array | null = null;
   private readonly dense: boolean;
 
   constructor(
@@ -54,28 +62,35 @@ export class Trainer {
   }
 
   /** Loss of one batch without updating anything (no dropout): Keras's `evaluate` / `test_on_batch`. */
-  async evaluate(table: EmbeddingTableV1, indices: IndexTensor, yTrue: Float32Array): Promise<number> {
-    const out = await table.doLookup(indices);
-    return this.lossOf(table, indices, yTrue, out.data, null).value;
+  async evaluate(table: TrainingTable, indices: IndexTensor, yTrue: Float32Array): Promise<number> {
+    const out = await table.lookup(indices);
+    return (await this.lossOf(table, indices, yTrue, out.data, null)).value;
   }
 
   /** One training step on one batch; returns the loss before the update (Keras's `train_on_batch`). */
-  async trainStep(table: EmbeddingTableV1, indices: IndexTensor, yTrue: Float32Array, dropoutRng: Xoshiro128 | null): Promise<number> {
-    const out = await table.doLookup(indices);
+  async trainStep(table: TrainingTable, indices: IndexTensor, yTrue: Float32Array, dropoutRng: Xoshiro128 | null): Promise<number> {
+    const out = await table.lookup(indices);
     const rate = this.config.embeddingsDropout;
     const scales = rate > 0 ? embeddingDropoutScales(indices, rate, dropoutRng ?? new Xoshiro128(freshSeed())) : null;
-    const { value, gradient } = this.lossOf(table, indices, yTrue, out.data, scales);
-    this.applyOutputGradient(table, indices, gradient);
+    const { value, gradient } = await this.lossOf(table, indices, yTrue, out.data, scales);
+    await this.applyOutputGradient(table, indices, gradient);
     return value;
   }
 
-  private lossOf(
-    table: EmbeddingTableV1,
+  /** Calls `body` on each range of whole rows of the table, 16 MiB at a time, in order. */
+  private async eachChunk(body: (start: number, count: number) => Promise<void>): Promise<void> {
+    const { inputDim } = this.config;
+    const chunk = chunkRowsFor(this.config.outputDim);
+    for (let start = 0; start < inputDim; start += chunk) await body(start, Math.min(chunk, inputDim - start));
+  }
+
+  private async lossOf(
+    table: TrainingTable,
     indices: IndexTensor,
     yTrue: Float32Array,
     output: Float32Array,
     scales: Float32Array | null,
-  ): { value: number; gradient: Float64Array } {
+  ): Promise<{ value: number; gradient: Float64Array }> {
     const d = this.config.outputDim;
     let yPred: Float32Array = output;
     if (scales) {
@@ -92,7 +107,12 @@ export class Trainer {
       addRegularizerGradient(activity, yPred, g);
       for (let i = 0; i < g.length; i++) result.gradient[i]! += g[i]! / batch;
     }
-    if (this.config.embeddingsRegularizer) result.value += regularizerPenalty(this.config.embeddingsRegularizer, table.doGetWeights());
+    const regularizer = this.config.embeddingsRegularizer;
+    if (regularizer) {
+      const sums = { abs: 0, squares: 0 };
+      await this.eachChunk(async (start, count) => addPenaltySums(await table.readRows(start, count), sums));
+      result.value += penaltyFromSums(regularizer, sums);
+    }
     if (scales) for (let i = 0; i < result.gradient.length; i++) result.gradient[i]! *= scales[Math.floor(i / d)]!;
     return result;
   }
@@ -102,32 +122,48 @@ export class Trainer {
    * summed), plus the embeddings regularizer's gradient on every row, through the optimizer;
    * then the constraint on the whole matrix, as Keras does after each update.
    */
-  applyOutputGradient(table: EmbeddingTableV1, indices: IndexTensor, outputGradient: ArrayLike<number>): void {
+  async applyOutputGradient(table: TrainingTable, indices: IndexTensor, outputGradient: ArrayLike<number>): Promise<void> {
     if (!this.config.trainable) return;
-    const { inputDim, outputDim, embeddingsRegularizer, embeddingsConstraint } = this.config;
-    this.optimizer ??= createOptimizer(this.optimizerSpec, inputDim, outputDim);
+    const { inputDim, outputDim: d, embeddingsRegularizer, embeddingsConstraint } = this.config;
+    this.optimizer ??= createOptimizer(this.optimizerSpec, inputDim, d);
     const optimizer = this.optimizer;
     this.step++;
-    const sparse = sparseGradient(indices, outputGradient, outputDim);
+    const step = this.step;
+    const sparse = sparseGradient(indices, outputGradient, d);
     if (optimizer.mode === 'dense' || this.dense || embeddingsRegularizer) {
-      const full = new Float64Array(inputDim * outputDim);
-      for (let k = 0; k < sparse.rows.length; k++) {
-        const base = sparse.rows[k]! * outputDim;
-        for (let c = 0; c < outputDim; c++) full[base + c] = sparse.values[k * outputDim + c]!;
-      }
-      if (embeddingsRegularizer) addRegularizerGradient(embeddingsRegularizer, table.doGetWeights(), full);
-      if (!this.allRows) {
-        this.allRows = new Int32Array(inputDim);
-        for (let r = 0; r < inputDim; r++) this.allRows[r] = r;
-      }
-      table.doScatterAdd!(this.allRows, optimizer.deltas(this.allRows, full, this.step));
+      // Every row, a range at a time: the range's share of the sparse gradient, plus the regularizer's.
+      const slot = new Map<number, number>();
+      for (let k = 0; k < sparse.rows.length; k++) slot.set(sparse.rows[k]!, k);
+      await this.eachChunk(async (start, count) => {
+        const grad = new Float64Array(count * d);
+        for (let r = 0; r < count; r++) {
+          const k = slot.get(start + r);
+          if (k !== undefined) for (let c = 0; c < d; c++) grad[r * d + c] = sparse.values[k * d + c]!;
+        }
+        if (embeddingsRegularizer) addRegularizerGradient(embeddingsRegularizer, await table.readRows(start, count), grad);
+        const rows = new Int32Array(count);
+        for (let r = 0; r < count; r++) rows[r] = start + r;
+        await table.scatterAdd(rows, optimizer.deltas(rows, grad, step));
+      });
     } else if (sparse.rows.length > 0) {
-      table.doScatterAdd!(sparse.rows, optimizer.deltas(sparse.rows, sparse.values, this.step));
+      await table.scatterAdd(sparse.rows, optimizer.deltas(sparse.rows, sparse.values, step));
     }
-    if (embeddingsConstraint) {
-      const w = table.doGetWeights().slice();
-      applyConstraint(embeddingsConstraint, w, inputDim, outputDim);
-      table.doSetWeights(w);
+    if (embeddingsConstraint) await this.constrain(table, embeddingsConstraint);
+  }
+
+  /** Projects the constraint onto the table, a range of rows at a time (two passes for per-column norms). */
+  private async constrain(table: TrainingTable, constraint: KerasObject): Promise<void> {
+    const d = this.config.outputDim;
+    let scales: Float64Array | null = null;
+    if (constraintPerColumn(constraint)) {
+      const sums = new Float64Array(d);
+      await this.eachChunk(async (start, count) => addColumnSquares(await table.readRows(start, count), d, sums));
+      scales = columnScales(constraint, sums);
     }
+    await this.eachChunk(async (start, count) => {
+      const block = await table.readRows(start, count);
+      applyConstraintRows(constraint, block, d, scales);
+      await table.writeRows(start, block);
+    });
   }
 }

@@ -1,4 +1,4 @@
-import { halfToFloatTable, toHalf } from '@embedding-layer/core';
+import { halfToFloatTable, toHalf } from '@embedding-layer/core/backend';
 
 // float16 encoding and decoding are core's (shared with the adapters' float16 storage).
 const f32 = new Float32Array(1);

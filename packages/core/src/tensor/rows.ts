@@ -1,0 +1,62 @@
+import type { ResolvedEmbeddingConfig } from '../config/embedding-config.js';
+import { LimitExceededError } from '../errors/limit-exceeded-error.js';
+import { initializerStream } from '../initializers/initialize.js';
+import { freshSeed } from '../random/prng.js';
+import type { MaybePromise, RowSource } from '../spec/v2/embedding-backend-v2.js';
+import { chunkRowsFor, MAX_ARRAY_LENGTH } from './limits.js';
+import type { CheckedWeights } from './weights.js';
+
+/**
+ * The whole source as one row-major Float32Array, read chunk by chunk: for backends that hold
+ * the table as one array (TF.js's tensor, ONNX Runtime's feed). A table over one typed array
+ * (2^32 - 1 values) is a `LimitExceededError`.
+ */
+export async function readAllRows(source: RowSource, backend = 'this'): Promise<Float32Array> {
+  const { rows, outputDim: d, chunkRows } = source;
+  if (rows * d > MAX_ARRAY_LENGTH) {
+    throw new LimitExceededError('table as one Float32Array', rows * d * 4, MAX_ARRAY_LENGTH * 4, backend, 'one typed array');
+  }
+  if (rows <= chunkRows) return source.read(0, rows);
+  const out = new Float32Array(rows * d);
+  for (let start = 0; start < rows; start += chunkRows) {
+    const count = Math.min(chunkRows, rows - start);
+    out.set(await source.read(start, count), start * d);
+  }
+  return out;
+}
+
+/** A {@link RowSource} over a function reading row ranges. */
+export function rowSource(rows: number, outputDim: number, read: (start: number, count: number) => MaybePromise<Float32Array>): RowSource {
+  return Object.freeze({ rows, outputDim, chunkRows: chunkRowsFor(outputDim), read });
+}
+
+/** The initial table of a config from core's seeded initializer, as a {@link RowSource} (cheapest read in order). */
+export function initializerSource(config: ResolvedEmbeddingConfig): RowSource {
+  const { inputDim: rows, outputDim: d } = config;
+  // Fix the seed now, so that re-reading a range (out of order) gives the same values.
+  const seed = (config.embeddingsInitializer.config.seed as number | null | undefined) ?? config.seed ?? freshSeed();
+  let stream = initializerStream(config.embeddingsInitializer, rows, d, seed);
+  let next = 0;
+  return rowSource(rows, d, (start, count) => {
+    if (start < next) {
+      stream = initializerStream(config.embeddingsInitializer, rows, d, seed);
+      next = 0;
+    }
+    // Skip to `start` (only when reads come out of order), a chunk at a time.
+    const chunk = chunkRowsFor(d);
+    while (next < start) {
+      const n = Math.min(chunk, start - next);
+      stream.fill(new Float32Array(n * d));
+      next += n;
+    }
+    const out = new Float32Array(count * d);
+    stream.fill(out);
+    next = start + count;
+    return out;
+  });
+}
+
+/** Checked user weights as a {@link RowSource}. */
+export function weightsSource(weights: CheckedWeights, rows: number, outputDim: number): RowSource {
+  return rowSource(rows, outputDim, (start, count) => weights.copyRows(start, count));
+}
