@@ -13,7 +13,7 @@
  *
  * @internal
  */
-export const LIBRARY_NAME = 'embedding_layer_v1';
+export const LIBRARY_NAME = 'embedding_layer_v2';
 
 /** @internal The Lua source of {@link LIBRARY_NAME}. */
 export const LIBRARY_SOURCE = `#!lua name=${LIBRARY_NAME}
@@ -195,6 +195,29 @@ local function el_commit(keys, args)
   return { cur[1] or '', version }
 end
 
+-- el_gather: rows of several blocks of one hash-tag group, concatenated in order. keys: the blocks.
+-- args: row bytes, counts (uint32 per key), rows (uint32, all keys' rows in order)
+local function el_gather(keys, args)
+  local rb = tonumber(args[1])
+  local counts, fields = args[2], args[3]
+  local out = {}
+  local pos = 0
+  for k = 1, #keys do
+    local n = struct.unpack('<I4', counts, (k - 1) * 4 + 1)
+    local names = {}
+    for i = 1, n do names[i] = tostring((struct.unpack('<I4', fields, (pos + i - 1) * 4 + 1))) end
+    pos = pos + n
+    local rows = redis.call('HMGET', keys[k], unpack(names))
+    for i = 1, n do
+      local r = rows[i]
+      if not r or #r ~= rb then return redis.error_reply('EL_STALE row ' .. names[i] .. ' of ' .. keys[k] .. ' is missing') end
+      out[#out + 1] = r
+    end
+  end
+  return table.concat(out)
+end
+
+redis.register_function{ function_name = 'el_gather', callback = el_gather, flags = { 'no-writes' } }
 redis.register_function('el_add', el_add)
 redis.register_function('el_step', el_step)
 redis.register_function('el_commit', el_commit)

@@ -65,6 +65,12 @@ export interface RedisBackendOptions {
   waitTimeoutMs?: number;
   /** Delete the table when the layer is disposed (tests, scratch tables). Default false: the table outlives the process. */
   dropOnDispose?: boolean;
+  /**
+   * Largest table (input_dim x output_dim x 4 bytes) a layer may create: a guard against a
+   * typo filling the cluster. Default 16 GiB; raise it to what the cluster holds (`Infinity`
+   * for no limit). The client never holds the table, so this is not limited by its memory.
+   */
+  maxTableBytes?: number;
 }
 
 const FACTORY = 'createRedisBackend';
@@ -93,6 +99,7 @@ export interface ResolvedRedisOptions {
   waitReplicas: number | 'auto';
   waitTimeoutMs: number;
   dropOnDispose: boolean;
+  maxTableBytes: number;
 }
 
 /** Checks the options (`InvalidConfigError` naming the option) and fills the defaults. @internal */
@@ -112,7 +119,12 @@ export function resolveRedisOptions(options: RedisBackendOptions | undefined, fa
     waitReplicas: { kind: 'any' },
     waitTimeoutMs: { kind: 'integer', min: 0, max: 600_000 },
     dropOnDispose: { kind: 'boolean' },
+    maxTableBytes: { kind: 'any' },
   });
+  const maxTableBytes = o.maxTableBytes ?? 2 ** 34;
+  if (typeof maxTableBytes !== 'number' || !(maxTableBytes >= 0)) {
+    throw optionError(factory, 'maxTableBytes', maxTableBytes, 'a number of bytes >= 0 (Infinity for no limit)');
+  }
   if (o.password !== undefined && typeof o.password !== 'string') throw optionError(factory, 'password', o.password, 'a string');
   if (o.table !== undefined && typeof o.table !== 'function' && !(typeof o.table === 'string' && NAME.test(o.table))) {
     throw optionError(factory, 'table', o.table, 'a name of letters, digits, _ - . (or a function of the config returning one)');
@@ -157,6 +169,7 @@ export function resolveRedisOptions(options: RedisBackendOptions | undefined, fa
     waitReplicas,
     waitTimeoutMs: o.waitTimeoutMs ?? timeoutMs,
     dropOnDispose: o.dropOnDispose ?? false,
+    maxTableBytes,
   };
 }
 
@@ -291,8 +304,8 @@ export function createRedisBackend(options?: RedisBackendOptions): EmbeddingBack
       training: r.storage === 'float32',
       lookupInto: true,
       storage: STORAGE[r.storage],
-      // Bounded by the cluster's memory, not by this process: core never holds the whole table.
-      maxTableBytes: Number.POSITIVE_INFINITY,
+      // Bounded by the cluster's memory, not by this process (core never holds the whole table): a guard, raised by the option.
+      maxTableBytes: r.maxTableBytes,
     },
     async doCreateTable(config: ResolvedEmbeddingConfig, initial: RowSource) {
       const spec = specOf(r, tableName(r, config), config.inputDim, config.outputDim);

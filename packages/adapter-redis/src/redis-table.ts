@@ -5,7 +5,13 @@ import { RedisUnavailableError } from './errors.js';
 import type { Arg, Link } from './link.js';
 
 /** The layout version written in each table's metadata; a table of another layout is refused. */
-const LAYOUT = '1';
+const LAYOUT = '2';
+
+/**
+ * Blocks share a hash tag by `block % TAG_GROUPS`: the groups spread over the cluster's slots,
+ * and a sparse batch that touches many blocks of a group reads them with one function call.
+ */
+const TAG_GROUPS = 1024;
 
 /** Attempts of a read whose version changed under it (a concurrent `setWeights`) before giving up. */
 const READ_ATTEMPTS = 8;
@@ -90,12 +96,12 @@ export class RedisTable {
 
   /** The row hash of `block` in `version`. */
   blockKey(version: string, block: number): string {
-    return `${this.spec.prefix}:{${this.spec.table}/${version}/${block}}:w`;
+    return `${this.spec.prefix}:{${this.spec.table}/${version}/${block % TAG_GROUPS}}:w:${block}`;
   }
 
-  /** The optimizer-state hash beside a block. */
+  /** The optimizer-state hash beside a block (same hash tag, so same slot). */
   stateKey(version: string, block: number): string {
-    return `${this.spec.prefix}:{${this.spec.table}/${version}/${block}}:s`;
+    return `${this.spec.prefix}:{${this.spec.table}/${version}/${block % TAG_GROUPS}}:s:${block}`;
   }
 
   private get blocks(): number {
@@ -194,11 +200,36 @@ export class RedisTable {
       const version = this.version;
       const stale = await this.conn.run(async (link) => {
         const pointer = link.send(this.metaKey, true, ['HGET', this.metaKey, 'version']);
-        const replies = groups.map((g) => {
-          const key = this.blockKey(version, g.block);
-          return link.send(key, true, ['HMGET', key, ...g.fields]) as Promise<(Buffer | null)[]>;
+        // One HMGET for a lone block of its tag group; one el_gather call for several.
+        const byTag = new Map<number, BlockGroup[]>();
+        for (const g of groups) {
+          const tag = g.block % TAG_GROUPS;
+          const list = byTag.get(tag);
+          if (list) list.push(g);
+          else byTag.set(tag, [g]);
+        }
+        const calls = [...byTag.values()];
+        const replies = calls.map((list) => {
+          if (list.length === 1) {
+            const key = this.blockKey(version, list[0]!.block);
+            return link.send(key, true, ['HMGET', key, ...list[0]!.fields]) as Promise<(Buffer | null)[]>;
+          }
+          const counts = Buffer.alloc(list.length * 4);
+          let total = 0;
+          for (let k = 0; k < list.length; k++) {
+            counts.writeUInt32LE(list[k]!.fields.length, k * 4);
+            total += list[k]!.fields.length;
+          }
+          const fields = Buffer.alloc(total * 4);
+          let at = 0;
+          for (const g of list) for (const f of g.fields) fields.writeUInt32LE(Number(f), 4 * at++);
+          const keys = list.map((g) => this.blockKey(version, g.block));
+          return this.gather(link, keys, counts, fields).catch((error: unknown) => {
+            if (/EL_STALE/.test((error as Error).message ?? '')) return null;
+            throw error;
+          });
         });
-        const [now, ...values] = await Promise.all([pointer, ...replies]);
+        const [now, ...results] = await Promise.all([pointer, ...replies]);
         const current = now === null || now === undefined ? null : String(now);
         if (current === null) {
           throw new InvalidConfigError(
@@ -211,14 +242,29 @@ export class RedisTable {
         }
         // float32 rows are copied byte for byte through one view of `out` (no allocation per row).
         const bytesOut = this.spec.storage === 'float32' ? new Uint8Array(out.buffer, out.byteOffset, out.byteLength) : null;
-        for (let k = 0; k < groups.length; k++) {
-          const g = groups[k]!;
-          const v = values[k] as (Buffer | null)[];
-          for (let j = 0; j < g.at.length; j++) {
-            const bytes = v[j];
-            if (!bytes || bytes.length !== this.rb) return true;
-            if (bytesOut) bytesOut.set(bytes, g.at[j]! * this.rb);
-            else decodeRow(bytes, d, this.spec.storage, out, g.at[j]! * d);
+        const rb = this.rb;
+        for (let c = 0; c < calls.length; c++) {
+          const list = calls[c]!;
+          const reply = results[c] as (Buffer | null)[] | Buffer | null;
+          if (reply === null) return true;
+          if (Array.isArray(reply)) {
+            const g = list[0]!;
+            for (let j = 0; j < g.at.length; j++) {
+              const bytes = reply[j];
+              if (!bytes || bytes.length !== rb) return true;
+              if (bytesOut) bytesOut.set(bytes, g.at[j]! * rb);
+              else decodeRow(bytes, d, this.spec.storage, out, g.at[j]! * d);
+            }
+          } else {
+            let pos = 0;
+            for (const g of list) {
+              for (let j = 0; j < g.at.length; j++, pos++) {
+                const bytes = reply.subarray(pos * rb, (pos + 1) * rb);
+                if (bytes.length !== rb) return true;
+                if (bytesOut) bytesOut.set(bytes, g.at[j]! * rb);
+                else decodeRow(bytes, d, this.spec.storage, out, g.at[j]! * d);
+              }
+            }
           }
         }
         return false;
@@ -355,6 +401,18 @@ export class RedisTable {
     const meta = await this.readMeta();
     if (meta?.version) await this.deleteVersion(meta.version);
     await this.conn.run((l) => l.send(this.metaKey, false, ['UNLINK', this.metaKey]));
+  }
+
+  /** el_gather of several blocks of one tag group (one slot): their rows, concatenated in order. */
+  private async gather(link: Link, keys: string[], counts: Buffer, fields: Buffer): Promise<Buffer> {
+    const args: Arg[] = ['FCALL', 'el_gather', String(keys.length), ...keys, String(this.rb), counts, fields];
+    try {
+      return (await link.send(keys[0]!, true, args)) as Buffer;
+    } catch (error) {
+      if (!isMissingFunction(error)) throw error;
+      await loadFunctions(link);
+      return (await link.send(keys[0]!, true, args)) as Buffer;
+    }
   }
 
   /** FCALL on `key`'s node, loading the library first if that node lacks it (a node that joined later). */
