@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// Writes the README's "which adapter for which runtime" table from each backend's own
-// `supports` manifest (so the table cannot drift from the code). `--check` fails when the
-// README is out of date instead of writing it. Run after `npx turbo run build`.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Writes two parts of the README from the code, so they cannot drift from it: the "which
+// adapter for which runtime" table, from each backend's own `supports` manifest, and the
+// conformance matrix, from a real run of `embedding-layer conformance` on every backend (the
+// run's timings are left out, so the same code gives the same text). `--check` fails when the
+// README is out of date instead of writing it, and when any conformance case fails. Run after
+// `npx turbo run build`.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { createOnnxBackend } from '@embedding-layer/adapter-onnx';
 import { createOnnxWebBackend } from '@embedding-layer/adapter-onnx/web';
@@ -58,21 +64,65 @@ for (const [runsOn, pkg, call, peer, make] of rows) {
 }
 const table = lines.join('\n');
 
-const path = new URL('../README.md', import.meta.url);
-const readme = readFileSync(path, 'utf8');
-const start = "<!-- backends:start (scripts/readme-tables.mjs writes this table from each backend's supports manifest) -->";
-const end = '<!-- backends:end -->';
-const from = readme.indexOf(start);
-const to = readme.indexOf(end);
-if (from < 0 || to < 0) throw new Error(`README.md lacks the markers ${start} ... ${end}`);
-const next = `${readme.slice(0, from + start.length)}\n${table}\n${readme.slice(to)}`;
-if (process.argv.includes('--check')) {
-  if (next !== readme) {
-    console.log('README.md backend table is out of date: run node scripts/readme-tables.mjs');
+// The conformance matrix: the CLI's --markdown output of a real run, without the run's timings.
+const tmp = mkdtempSync(join(tmpdir(), 'embedding-layer-matrix-'));
+let matrix;
+try {
+  const file = join(tmp, 'matrix.md');
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        new URL('../packages/cli/dist/bin.js', import.meta.url).pathname,
+        'conformance',
+        '--backend',
+        'js,tfjs-cpu,tfjs-wasm,onnx',
+        '--markdown',
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' },
+    );
+  } catch (error) {
+    console.log(`embedding-layer conformance failed (exit ${error.status}):\n${error.stderr ?? ''}${readFileSync(file, 'utf8')}`);
     process.exit(1);
   }
-  console.log('README.md backend table is up to date');
+  matrix = readFileSync(file, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => (line.startsWith('- ') ? line.replace(/, [0-9.]+ m?s$/, '') : line))
+    .join('\n');
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const path = new URL('../README.md', import.meta.url);
+const readme = readFileSync(path, 'utf8');
+/** The README with the text between two marker comments replaced. */
+function replaceBetween(text, start, end, body) {
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`README.md lacks the markers ${start} ... ${end}`);
+  return `${text.slice(0, from + start.length)}\n${body}\n${text.slice(to)}`;
+}
+let next = replaceBetween(
+  readme,
+  "<!-- backends:start (scripts/readme-tables.mjs writes this table from each backend's supports manifest) -->",
+  '<!-- backends:end -->',
+  table,
+);
+next = replaceBetween(
+  next,
+  '<!-- conformance:start (scripts/readme-tables.mjs writes this from a real run of embedding-layer conformance) -->',
+  '<!-- conformance:end -->',
+  matrix,
+);
+if (process.argv.includes('--check')) {
+  if (next !== readme) {
+    console.log('README.md is out of date (backend table or conformance matrix): run node scripts/readme-tables.mjs');
+    process.exit(1);
+  }
+  console.log('README.md backend table and conformance matrix are up to date');
 } else {
   writeFileSync(path, next);
-  console.log(table);
+  console.log('README.md: backend table and conformance matrix written');
 }

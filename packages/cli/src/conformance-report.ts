@@ -117,9 +117,17 @@ function summaryLabel(s: GroupSummary | undefined): string {
 
 function capabilityLine(b: MatrixBackend): string {
   if (b.missing !== undefined) return `${b.name}: skipped, ${b.missing}`;
+  const show = (v: unknown): string =>
+    Array.isArray(v)
+      ? v.map(show).join('/')
+      : typeof v === 'object' && v !== null
+        ? `{${Object.entries(v)
+            .map(([k, x]) => `${k}: ${show(x)}`)
+            .join(', ')}}`
+        : String(v);
   const caps = Object.entries(b.supports ?? {})
-    .filter(([, v]) => v !== undefined && v !== false)
-    .map(([k, v]) => (v === true ? k : `${k}=${Array.isArray(v) ? v.join('/') : String(v)}`));
+    .filter(([, v]) => v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0))
+    .map(([k, v]) => (v === true ? k : `${k}=${show(v)}`));
   const time = b.ms === undefined ? '' : `, ${(b.ms / 1000).toFixed(1)} s`;
   return `${b.name}: supports ${caps.length > 0 ? caps.join(', ') : 'nothing optional'}${time}`;
 }
