@@ -184,7 +184,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
    * safe: each captures the table tensor current at call time, and the weights it wraps are
    * never mutated (setWeights replaces them).
    */
-  async run(indices: Int32Array, withMask: boolean): Promise<RunResult> {
+  async run(indices: Int32Array, withMask: boolean, into?: Float32Array): Promise<RunResult> {
     if (this.disposed) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     const { Tensor } = this.runtime;
     const dims = [this.config.inputDim, this.config.outputDim];
@@ -200,7 +200,13 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
       [ONNX_NAMES.embeddings]: this.tableTensor,
     };
     if (this.scalesTensor) feeds[ONNX_NAMES.scales] = this.scalesTensor;
-    const fetches = withMask && this.config.maskZero ? [ONNX_NAMES.output, ONNX_NAMES.mask] : [ONNX_NAMES.output];
+    // With `into`, ONNX Runtime writes the output straight into the caller's buffer (a
+    // preallocated output tensor), as a bare `session.run(feeds, { output })` does.
+    const fetches: Ort.InferenceSession.FetchesType = into
+      ? { [ONNX_NAMES.output]: new Tensor('float32', into, [indices.length, this.config.outputDim]) }
+      : withMask && this.config.maskZero
+        ? [ONNX_NAMES.output, ONNX_NAMES.mask]
+        : [ONNX_NAMES.output];
     this.active++;
     try {
       const result = await this.session.run(feeds, fetches);
@@ -211,14 +217,14 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     }
   }
 
-  async doLookup(indices: IndexTensor): Promise<EmbeddingOutput> {
+  async doLookup(indices: IndexTensor, into?: Float32Array): Promise<EmbeddingOutput> {
     const d = this.config.outputDim;
     const n = indices.data.length;
     const shape = [...indices.shape, d];
     // Nothing to gather: answer without the session (an empty batch or output_dim 0).
-    if (n === 0 || d === 0) return { data: new Float32Array(n * d), shape };
-    const { output } = await this.run(indices.data, false);
-    return { data: output.data as Float32Array, shape };
+    if (n === 0 || d === 0) return { data: into ?? new Float32Array(n * d), shape };
+    const { output } = await this.run(indices.data, false, into);
+    return { data: into ?? (output.data as Float32Array), shape };
   }
 
   doReadRows(start: number, count: number): Float32Array {
@@ -366,7 +372,13 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
   const runtime = (): Promise<OnnxRuntime> => loadOnnxRuntime(source);
   return defineBackend<OnnxNative>({
     name: 'onnx',
-    supports: { storage: STORAGE[storage], maxTableBytes: MAX_TABLE_BYTES, maxOutputBytes: MAX_OUTPUT_BYTES, export: ['onnx'] },
+    supports: {
+      storage: STORAGE[storage],
+      lookupInto: true,
+      maxTableBytes: MAX_TABLE_BYTES,
+      maxOutputBytes: MAX_OUTPUT_BYTES,
+      export: ['onnx'],
+    },
     native: ORT_NATIVE,
     async doCreateTable(config, initial) {
       const ort = await runtime();
