@@ -27,6 +27,12 @@ export {
   toLayerConfig,
   toTfjsLayerConfig,
 } from './config/dialects.js';
+export {
+  type ConvertWordVectorsOptions,
+  type ConvertWordVectorsResult,
+  convertWordVectors,
+  isWordVectorsPath,
+} from './convert-word-vectors.js';
 export { detectFormat, formatForWriting, formatFromExtension } from './detect.js';
 export type { ReadOptions } from './formats/common.js';
 export { KERAS2_VERSION, keras2SequentialConfig, readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';

@@ -1,5 +1,12 @@
 import { stat } from 'node:fs/promises';
-import { convertEmbedding, MODEL_FORMATS, type ModelFormat } from '@embedding-layer/io';
+import {
+  convertEmbedding,
+  convertWordVectors,
+  isWordVectorsPath,
+  MODEL_FORMATS,
+  type ModelFormat,
+  type WordVectorFormat,
+} from '@embedding-layer/io';
 import type { Command } from 'commander';
 import { reportError } from './inspect.js';
 
@@ -38,10 +45,15 @@ export class ProgressBar {
   }
 }
 
+const WORD_VECTOR_FORMATS: readonly WordVectorFormat[] = ['glove', 'word2vec', 'word2vec-binary', 'fasttext'];
+
 /** Options of the `convert` command. */
 export interface ConvertCommandOptions {
   layer?: string;
-  from?: ModelFormat;
+  from?: ModelFormat | WordVectorFormat;
+  limit?: string;
+  maskToken?: string;
+  oovToken?: string;
   to?: ModelFormat;
   inputDim?: string;
   outputDim?: string;
@@ -52,15 +64,18 @@ export function registerConvert(program: Command): Command {
   return program
     .command('convert')
     .description(
-      `Convert an Embedding layer between model files (${MODEL_FORMATS.join(', ')}); the output format comes from its extension.`,
+      `Convert an Embedding layer between model files (${MODEL_FORMATS.join(', ')}), or word vectors (GloVe .txt, word2vec .txt/.bin, fastText .vec) into one plus a vocab.txt beside it; the output format comes from its extension.`,
     )
     .argument('<input>', 'the model file to read')
     .argument('<output>', 'the file to write (.h5, .keras, model.json, .onnx, .npy, .safetensors)')
     .option('--layer <name>', 'the Embedding layer to convert, when the input holds several')
-    .option('--from <format>', `input format, when detection is not enough (${MODEL_FORMATS.join(', ')})`)
+    .option('--from <format>', `input format, when detection is not enough (${[...MODEL_FORMATS, ...WORD_VECTOR_FORMATS].join(', ')})`)
     .option('--to <format>', 'output format, when the extension does not say it')
     .option('--input-dim <n>', 'input_dim for inputs without a config (checked against the matrix)')
     .option('--output-dim <n>', 'output_dim for inputs without a config (checked against the matrix)')
+    .option('--limit <n>', 'word vectors (.txt, .vec, .bin): read only the first n vectors')
+    .option('--mask-token <token>', "word vectors: reserve row 0 for padding as this token (e.g. '') and set mask_zero")
+    .option('--oov-token <token>', "word vectors: reserve a row for unknown tokens (e.g. '[UNK]')")
     .action(async (input: string, output: string, opts: ConvertCommandOptions) => {
       const bar = new ProgressBar();
       try {
@@ -68,13 +83,29 @@ export function registerConvert(program: Command): Command {
           (s) => s.size,
           () => 0,
         );
+        const from = opts.from;
+        if (WORD_VECTOR_FORMATS.includes(from as WordVectorFormat) || (from === undefined && isWordVectorsPath(input))) {
+          const result = await convertWordVectors(input, output, {
+            ...(from !== undefined ? { inputFormat: from as WordVectorFormat } : {}),
+            ...(opts.to !== undefined ? { outputFormat: opts.to as ModelFormat } : {}),
+            ...(opts.limit !== undefined ? { limit: Number(opts.limit) } : {}),
+            ...(opts.maskToken !== undefined ? { maskToken: opts.maskToken } : {}),
+            ...(opts.oovToken !== undefined ? { oovToken: opts.oovToken } : {}),
+            ...(size > PROGRESS_THRESHOLD_BYTES ? { onProgress: (done: number, total: number) => bar.update('reading', done, total) } : {}),
+          });
+          bar.done();
+          console.log(
+            `${input} (${result.from}) -> ${output} (${result.to}): [${result.inputDim}, ${result.outputDim}], vocabulary in ${result.vocabPath}`,
+          );
+          return;
+        }
         const config = {
           ...(opts.inputDim !== undefined ? { inputDim: Number(opts.inputDim) } : {}),
           ...(opts.outputDim !== undefined ? { outputDim: Number(opts.outputDim) } : {}),
         };
         const result = await convertEmbedding(input, output, {
           ...(opts.layer !== undefined ? { layer: opts.layer } : {}),
-          ...(opts.from !== undefined ? { inputFormat: opts.from } : {}),
+          ...(opts.from !== undefined ? { inputFormat: opts.from as ModelFormat } : {}),
           ...(opts.to !== undefined ? { format: opts.to } : {}),
           ...(Object.keys(config).length > 0 ? { config } : {}),
           ...(size > PROGRESS_THRESHOLD_BYTES ? { onProgress: (done: number, total: number) => bar.update('reading', done, total) } : {}),
