@@ -5,6 +5,7 @@ import { execFileSync } from 'node:child_process';
 
 const entries = {
   core: 'packages/core/src/index.ts',
+  'core-backend': 'packages/core/src/backend.ts',
   'adapter-js': 'packages/adapter-js/src/index.ts',
   'adapter-tfjs': 'packages/adapter-tfjs/src/index.ts',
   'adapter-onnx': 'packages/adapter-onnx/src/index.ts',

@@ -7,6 +7,7 @@ import { createOnnxBackend, type OnnxNative, ORT_NATIVE } from './onnx-backend.j
 
 export type { OnnxIndexType } from './model/build-embedding-model.js';
 export type { OnnxStorage } from './model/quantize.js';
+export type { OnnxNative, OrtLookupResult } from './onnx-backend.js';
 
 /**
  * The parts of the `onnxruntime-web` module this package uses (`InferenceSession` and

@@ -5,18 +5,48 @@
 export { type BackendDefinition, defineBackend } from './backend/define-backend.js';
 export { checkBackendOptions, type OptionRule, optionError } from './backend/options.js';
 export { type LazyPeerOptions, lazyPeer } from './backend/peer.js';
-export { applyConstraint } from './constraints/project.js';
+export { addColumnSquares, applyConstraint, applyConstraintRows, columnScales, constraintPerColumn } from './constraints/project.js';
 export { CONSTRAINTS } from './constraints/registry.js';
+export type { EmbeddingConfig, InputLength, ResolvedEmbeddingConfig } from './config/embedding-config.js';
 export { DESCRIBE_VALUE_LIMIT, describeValue } from './errors/describe-value.js';
+export {
+  DisposedError,
+  EmbeddingError,
+  type EmbeddingErrorCode,
+  InvalidConfigError,
+  InvalidIndexError,
+  InvalidWeightsError,
+  LimitExceededError,
+  MissingPeerError,
+  ShapeMismatchError,
+  SpecVersionError,
+  UnsupportedFeatureError,
+} from './errors/index.js';
 export { type InitializerStream, initializeEmbeddings, initializerStream } from './initializers/initialize.js';
 export { INITIALIZERS } from './initializers/registry.js';
 export { deterministicLog, freshSeed, Xoshiro128 } from './random/prng.js';
 export { addRegularizerGradient, regularizerPenalty } from './regularizers/penalty.js';
 export { REGULARIZERS } from './regularizers/registry.js';
-export type { KerasClassSpec, ParamRule } from './serialization/keras-object.js';
+export type { KerasClassSpec, KerasIdentifier, KerasObject, ParamRule } from './serialization/keras-object.js';
+export type {
+  BackendCapabilitiesV1,
+  BackendCapabilitiesV2,
+  EmbeddingBackend,
+  EmbeddingBackendV1,
+  EmbeddingBackendV2,
+  EmbeddingTableV1,
+  EmbeddingTableV2,
+  MaybePromise,
+  NativeIndexView,
+  NativeTensorsV2,
+  NativeTypes,
+  RowSource,
+  TableDescription,
+  TableReplacementV2,
+} from './spec/index.js';
 export { SPECIFICATION_VERSIONS } from './spec/index.js';
 export { CAPABILITY_KEYS, checkManifest, DEFAULT_CAPABILITIES } from './spec/manifest.js';
-export { STORAGE } from './storage/capabilities.js';
+export { STORAGE, type StorageBound, type StorageCapability, type StorageDtype } from './storage/capabilities.js';
 export {
   decodeHalf,
   decodeInt8,
@@ -32,9 +62,10 @@ export { CHUNK_BYTES, chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js'
 export { computeMask } from './tensor/mask.js';
 export { checkNativeIndices } from './tensor/native.js';
 export { readAllRows, rowSource } from './tensor/rows.js';
-export { computeOutputShape } from './tensor/shape.js';
-export { validateWeights } from './tensor/validate.js';
-export { toWeightArray } from './tensor/weights.js';
+export { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
+export type { EmbeddingOutput, IndexData, IndexInput, IndexTensor, MaskTensor, NestedIndices } from './tensor/types.js';
+export { validateWeights, type WeightReport } from './tensor/validate.js';
+export { toWeightArray, type WeightInput } from './tensor/weights.js';
 export { embeddingDropoutScales } from './training/dropout.js';
 export { LOSSES, lossAndGradient } from './training/losses.js';
 export { OPTIMIZERS } from './training/optimizers/registry.js';

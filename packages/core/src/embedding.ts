@@ -15,6 +15,8 @@ import { indexCount, toIndexTensor } from './tensor/indices.js';
 import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 import { computeMask } from './tensor/mask.js';
 import { checkNativeIndices, nativeCount } from './tensor/native.js';
+import { withZeroRow } from './tensor/padding.js';
+import { distinctIds, renormRows } from './tensor/renorm.js';
 import { initializerSource, weightsSource } from './tensor/rows.js';
 import { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 import type { EmbeddingOutput, IndexInput, IndexTensor, MaskTensor } from './tensor/types.js';
@@ -46,6 +48,29 @@ export interface ApplyGradientsOptions {
   learningRate?: number;
 }
 
+/** Options of {@link Embedding.fromPretrained}: PyTorch's `Embedding.from_pretrained` arguments. */
+export interface FromPretrainedOptions {
+  /** PyTorch's `freeze`: whether the table stays as given in training (`trainable: false`). Default true. */
+  freeze?: boolean;
+  /** PyTorch's `padding_idx` (the row keeps its given values; it only receives no gradient). Default null. */
+  paddingIdx?: number | null;
+  /** PyTorch's `max_norm`. Default null. */
+  maxNorm?: number | null;
+  /** PyTorch's `norm_type`. Default 2. */
+  normType?: number;
+  /** PyTorch's `scale_grad_by_freq`. Default false. */
+  scaleGradByFreq?: boolean;
+  /** Layer name. Default as `Embedding.create`. */
+  name?: string;
+  /** Whether index 0 is masked (Keras's `mask_zero`). Default false. */
+  maskZero?: boolean;
+}
+
+/** The pretrained table of {@link Embedding.fromPretrained}: rows of numbers, or a row-major array with its shape. */
+export type PretrainedWeights =
+  | readonly (readonly number[])[]
+  | { readonly data: Float32Array | Float64Array | readonly number[]; readonly shape: readonly number[] };
+
 /** Whether a RangeError is V8 failing to allocate an array (a limit the backend did not declare). */
 function isAllocationFailure(error: unknown): boolean {
   return error instanceof RangeError && /allocat|Invalid typed array length|Array buffer|out of memory/i.test(error.message);
@@ -65,8 +90,7 @@ function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
  * backend is called, so every backend gives the same error for the same bad input.
  */
 export class Embedding<N extends NativeTypes = NativeTypes> {
-  /** The validated config, with Keras's defaults filled in. */
-  readonly config: ResolvedEmbeddingConfig;
+  private resolved: ResolvedEmbeddingConfig;
   /** The backend that holds the table. */
   readonly backend: EmbeddingBackend<N>;
   private readonly opened: OpenedBackend;
@@ -80,7 +104,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   private readonly dropoutRng: Xoshiro128;
 
   private constructor(config: ResolvedEmbeddingConfig, backend: EmbeddingBackend<N>, opened: OpenedBackend, table: EmbeddingTableV2<N>) {
-    this.config = config;
+    this.resolved = config;
     this.backend = backend;
     this.opened = opened;
     this.table = table;
@@ -111,10 +135,13 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
         `input_dim * output_dim * 4 = ${bytes} bytes, its maxTableBytes is ${max}`,
       );
     }
+    // PyTorch zeroes the padding row of a table it initializes, not of weights it is given.
     const initial =
       options.weights !== undefined
         ? weightsSource(checkWeights(options.weights, inputDim, outputDim, 'weights'), inputDim, outputDim)
-        : initializerSource(resolved);
+        : resolved.paddingIdx !== null
+          ? withZeroRow(initializerSource(resolved), resolved.paddingIdx)
+          : initializerSource(resolved);
     const table = await opened.createTable(resolved, initial);
     return new Embedding<N>(resolved, options.backend, opened, table as EmbeddingTableV2<N>);
   }
@@ -125,6 +152,96 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
    */
   static async fromConfig<N extends NativeTypes = NativeTypes>(config: unknown, options: EmbeddingCreateOptions<N>): Promise<Embedding<N>> {
     return Embedding.create(fromKerasConfig(config), options);
+  }
+
+  /**
+   * PyTorch's `nn.Embedding.from_pretrained(embeddings, freeze=True, padding_idx, max_norm,
+   * norm_type, scale_grad_by_freq)`: a layer whose table is `weights` (a 2-D matrix: rows of
+   * numbers, or `{ data, shape: [rows, cols] }`), frozen unless `freeze: false`. The padding
+   * row keeps its given values (as in PyTorch). Rejects with `ShapeMismatchError` when `weights`
+   * is not 2-D (PyTorch: "Embeddings parameter is expected to be 2-dimensional"), and as
+   * `create` otherwise.
+   */
+  static async fromPretrained<N extends NativeTypes = NativeTypes>(
+    weights: PretrainedWeights,
+    options: FromPretrainedOptions = {},
+    createOptions: Omit<EmbeddingCreateOptions<N>, 'weights'>,
+  ): Promise<Embedding<N>> {
+    let shape: readonly number[];
+    if (Array.isArray(weights)) {
+      const rows = weights as readonly unknown[];
+      const width = Array.isArray(rows[0]) ? (rows[0] as unknown[]).length : -1;
+      if (rows.length === 0 || !rows.every((r) => Array.isArray(r) && r.length === width)) {
+        throw new ShapeMismatchError(
+          `fromPretrained expected a 2-dimensional matrix (rows of equal length, PyTorch: "Embeddings parameter is expected to be 2-dimensional"), received ${describeValue(weights)}.`,
+        );
+      }
+      shape = [rows.length, width];
+    } else {
+      const s = (weights as { shape?: unknown })?.shape;
+      if (!Array.isArray(s) || s.length !== 2) {
+        throw new ShapeMismatchError(
+          `fromPretrained expected { data, shape: [rows, cols] } (PyTorch: "Embeddings parameter is expected to be 2-dimensional"), received shape ${describeValue(s)}.`,
+        );
+      }
+      shape = s as number[];
+    }
+    const { freeze = true, ...rest } = options ?? {};
+    if (typeof freeze !== 'boolean') throw new InvalidConfigError(`freeze must be a boolean, received ${describeValue(freeze)}.`);
+    const config: EmbeddingConfig = { inputDim: shape[0]!, outputDim: shape[1]!, ...rest, trainable: !freeze };
+    return Embedding.create(config, { ...createOptions, weights: [weights as WeightInput] });
+  }
+
+  /** The validated config, with Keras's defaults filled in (`trainable` follows {@link Embedding.trainable}). */
+  get config(): ResolvedEmbeddingConfig {
+    return this.resolved;
+  }
+
+  /**
+   * Keras's `layer.trainable`, readable and settable after creation: `false` freezes the table
+   * without rebuilding the layer (`fit` and `trainOnBatch` still compute the loss; the table is
+   * left as it is), `true` unfreezes it. The compiled optimizer and its state are kept.
+   */
+  get trainable(): boolean {
+    return this.resolved.trainable;
+  }
+
+  set trainable(value: boolean) {
+    if (typeof value !== 'boolean') throw new InvalidConfigError(`trainable must be a boolean, received ${describeValue(value)}.`);
+    this.resolved = Object.freeze({ ...this.resolved, trainable: value });
+    if (this.trainer) this.trainer.trainable = value;
+  }
+
+  /** Keras's `count_params()`: the values of the table, input_dim x output_dim (frozen or not). */
+  countParams(): number {
+    return this.resolved.inputDim * this.resolved.outputDim;
+  }
+
+  /**
+   * A Keras-like `summary()` of the layer as a one-layer model: its name and class, output
+   * shape (None for the batch and any length `input_length` leaves open), parameter count, and
+   * total / trainable / non-trainable parameters. Returns the text (and prints nothing).
+   */
+  summary(): string {
+    const { name, inputLength, outputDim } = this.resolved;
+    const lengths = inputLength === null ? [null] : typeof inputLength === 'number' ? [inputLength] : [...inputLength];
+    const shape = `(${[null, ...lengths, outputDim].map((v) => (v === null ? 'None' : String(v))).join(', ')})`;
+    const params = this.countParams();
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    const row = (a: string, b: string, c: string) => `${a.padEnd(29)}${b.padEnd(26)}${c}`;
+    const rule = (ch: string) => ch.repeat(65);
+    return [
+      `Model: "${name}"`,
+      rule('_'),
+      row(' Layer (type)', 'Output Shape', 'Param #'),
+      rule('='),
+      row(` ${name} (Embedding)`, shape, fmt(params)),
+      rule('='),
+      `Total params: ${fmt(params)}`,
+      `Trainable params: ${fmt(this.trainable ? params : 0)}`,
+      `Non-trainable params: ${fmt(this.trainable ? 0 : params)}`,
+      rule('_'),
+    ].join('\n');
   }
 
   /** The backend's capability manifest, complete (a v1 backend's in v2 terms). */
@@ -217,6 +334,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     }
     try {
       return await this.use(async (table) => {
+        await this.renormalize(table, checked);
         if (out === undefined) return table.doLookup(checked);
         if (this.supports.lookupInto) return table.doLookup(checked, out);
         const result = await table.doLookup(checked);
@@ -226,6 +344,20 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     } catch (error) {
       return this.allocation(error, checked.data.length);
     }
+  }
+
+  /**
+   * PyTorch's `max_norm` (`torch.embedding_renorm_`): before a lookup, every distinct looked-up
+   * row whose norm exceeds `maxNorm` is rescaled in the table, in place. Rows are gathered with
+   * one `doLookup` and only the rescaled ones are written back (`doWriteRows`), so it runs on
+   * every backend.
+   */
+  private async renormalize(table: EmbeddingTableV2<N>, indices: IndexTensor): Promise<void> {
+    const { maxNorm, normType, outputDim: d } = this.resolved;
+    if (maxNorm === null || indices.data.length === 0 || d === 0) return;
+    const ids = distinctIds(indices);
+    const rows = (await table.doLookup({ data: ids, shape: [ids.length] })).data;
+    for (const k of renormRows(rows, d, maxNorm, normType)) await table.doWriteRows(ids[k]!, rows.slice(k * d, (k + 1) * d));
   }
 
   /** Keras's `compute_mask`: null unless `maskZero`; else 1 where index != 0, 0 where index == 0. */
@@ -246,6 +378,13 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     const native = this.opened.native;
     if (native === null) {
       throw new UnsupportedFeatureError(`native tensors (${what})`, this.opened.name, 'it has no native tensor type; use predict');
+    }
+    if (this.resolved.maxNorm !== null && what === 'lookupNative') {
+      throw new UnsupportedFeatureError(
+        'lookupNative with max_norm',
+        this.opened.name,
+        'max_norm rescales table rows before the lookup, which the synchronous native path cannot do; use predict',
+      );
     }
     const count = nativeCount(native, indices);
     if (count !== null) this.checkOutput(count);
@@ -446,6 +585,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     return {
       lookup: async (indices) => {
         this.checkOutput(indices.data.length);
+        await this.renormalize(table, indices);
         return table.doLookup(indices);
       },
       readRows: (start, count) => this.readChunks(table, start, count),

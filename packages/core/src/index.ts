@@ -7,13 +7,21 @@ export {
   type ResolvedEmbeddingConfig,
   resolveConfig,
 } from './config/embedding-config.js';
-export { fromKerasConfig, type KerasEmbeddingLayerConfig, type KerasObjectJson, toKerasConfig } from './config/keras-config.js';
+export {
+  fromKerasConfig,
+  type KerasEmbeddingLayerConfig,
+  type KerasObjectJson,
+  PYTORCH_CONFIG_KEYS,
+  toKerasConfig,
+} from './config/keras-config.js';
 export { resolveConstraint, resolveInitializer, resolveRegularizer } from './config/objects.js';
 export {
   type ApplyGradientsOptions,
   Embedding,
   type EmbeddingCreateOptions,
+  type FromPretrainedOptions,
   type PredictOptions,
+  type PretrainedWeights,
 } from './embedding.js';
 export {
   BadFileError,

@@ -51,6 +51,24 @@ export interface EmbeddingConfig {
    * `fromConfig` still reads an `embeddings_dropout` key. Default 0.
    */
   embeddingsDropout?: number;
+  /**
+   * PyTorch's `padding_idx`: a row that starts as zeros when the layer initializes it (not when
+   * weights are given) and never receives a gradient (every optimizer, the embeddings
+   * regularizer's gradient included, leaves it as it is). A negative value counts from the end
+   * (`-1` is the last row); it must lie in [-input_dim, input_dim). Independent of `maskZero`
+   * (which only masks; both may be set). Stored normalized (non-negative). Default null.
+   */
+  paddingIdx?: number | null;
+  /**
+   * PyTorch's `max_norm`: at every lookup (in training too), each looked-up row whose
+   * `normType`-norm exceeds it is rescaled in the table, in place, by
+   * `maxNorm / (norm + 1e-7)` (`torch.embedding_renorm_`). A positive number, or null (default).
+   */
+  maxNorm?: number | null;
+  /** PyTorch's `norm_type`: the p of the p-norm `maxNorm` bounds; a number > 0 (`Infinity`: max |value|). Default 2. */
+  normType?: number;
+  /** PyTorch's `scale_grad_by_freq`: the gradient of each row is divided by the number of times the batch looks it up. Default false. */
+  scaleGradByFreq?: boolean;
 }
 
 /** An {@link EmbeddingConfig} with every default filled in and every value validated. */
@@ -68,6 +86,14 @@ export interface ResolvedEmbeddingConfig {
   readonly dtype: 'float32';
   readonly seed: number | null;
   readonly embeddingsDropout: number;
+  /** PyTorch's `padding_idx`, normalized to [0, input_dim), or null. */
+  readonly paddingIdx: number | null;
+  /** PyTorch's `max_norm`, or null. */
+  readonly maxNorm: number | null;
+  /** PyTorch's `norm_type` (2 by default). */
+  readonly normType: number;
+  /** PyTorch's `scale_grad_by_freq`. */
+  readonly scaleGradByFreq: boolean;
 }
 
 /** Largest `input_dim`: indices are held as int32. */
@@ -87,6 +113,10 @@ const KNOWN_KEYS = [
   'dtype',
   'seed',
   'embeddingsDropout',
+  'paddingIdx',
+  'maxNorm',
+  'normType',
+  'scaleGradByFreq',
 ];
 
 let nameCounter = 0;
@@ -141,6 +171,14 @@ export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig 
   const embeddingsDropout = config.embeddingsDropout ?? 0;
   if (typeof embeddingsDropout !== 'number' || !(embeddingsDropout >= 0 && embeddingsDropout < 1))
     fail('embeddings_dropout', embeddingsDropout, 'a number in [0, 1)');
+  const paddingIdx = checkPaddingIdx(config.paddingIdx, inputDim);
+  const maxNorm = config.maxNorm ?? null;
+  if (maxNorm !== null && (typeof maxNorm !== 'number' || !Number.isFinite(maxNorm) || maxNorm <= 0))
+    fail('max_norm', maxNorm, 'null or a finite number > 0');
+  const normType = config.normType ?? 2;
+  if (typeof normType !== 'number' || !(normType > 0)) fail('norm_type', normType, 'a number > 0 (Infinity for the max norm)');
+  const scaleGradByFreq = config.scaleGradByFreq ?? false;
+  if (typeof scaleGradByFreq !== 'boolean') fail('scale_grad_by_freq', scaleGradByFreq, 'a boolean');
 
   let initializer = resolveKerasObject(
     'embeddings_initializer',
@@ -169,5 +207,26 @@ export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig 
     dtype,
     seed,
     embeddingsDropout,
+    paddingIdx,
+    maxNorm,
+    normType,
+    scaleGradByFreq,
   };
+}
+
+/**
+ * PyTorch's `padding_idx` rule (`torch.nn.Embedding`): an integer in [-input_dim, input_dim),
+ * a negative one counting from the end; returned as the row it names. PyTorch asserts
+ * "Padding_idx must be within num_embeddings"; here it is an `InvalidConfigError`.
+ */
+function checkPaddingIdx(value: unknown, inputDim: number): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < -inputDim || value >= inputDim) {
+    fail(
+      'padding_idx',
+      value,
+      `null or an integer in [-input_dim, input_dim) = [${-inputDim}, ${inputDim}) (PyTorch: "Padding_idx must be within num_embeddings"; a negative value counts from the end)`,
+    );
+  }
+  return value < 0 ? inputDim + value : value;
 }

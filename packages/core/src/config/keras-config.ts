@@ -26,7 +26,18 @@ export interface KerasEmbeddingLayerConfig {
   embeddings_constraint: KerasObjectJson | null;
   mask_zero: boolean;
   input_length: number | (number | null)[] | null;
+  /** PyTorch's `padding_idx` (normalized), written only when set: not a Keras argument. */
+  padding_idx?: number;
+  /** PyTorch's `max_norm`, written only when set: not a Keras argument. */
+  max_norm?: number;
+  /** PyTorch's `norm_type`, written only with `max_norm` and when not 2 (`"inf"` for Infinity). */
+  norm_type?: number | 'inf';
+  /** PyTorch's `scale_grad_by_freq`, written only when true. */
+  scale_grad_by_freq?: true;
 }
+
+/** Keys of {@link KerasEmbeddingLayerConfig} that are PyTorch's, not Keras's: io's Keras writers leave them out. */
+export const PYTORCH_CONFIG_KEYS: readonly string[] = ['padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq'];
 
 /** Keras 2 `get_config()` of a resolved layer config: only Keras's keys (no `embeddings_dropout`, which is not a Keras argument). */
 export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
@@ -48,6 +59,13 @@ export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLa
       config.inputLength === null ? null : typeof config.inputLength === 'number' ? config.inputLength : [...config.inputLength],
   };
   // Pure Keras: `embeddingsDropout` is not a Keras argument and is not written (it stays in `layer.config`).
+  // PyTorch's arguments are written only when set, so a layer without them has a pure Keras config.
+  if (config.paddingIdx !== null) out.padding_idx = config.paddingIdx;
+  if (config.maxNorm !== null) {
+    out.max_norm = config.maxNorm;
+    if (config.normType !== 2) out.norm_type = config.normType === Number.POSITIVE_INFINITY ? 'inf' : config.normType;
+  }
+  if (config.scaleGradByFreq) out.scale_grad_by_freq = true;
   return out;
 }
 
@@ -78,6 +96,10 @@ const KEY_MAP: Readonly<Record<string, keyof EmbeddingConfig>> = {
   input_length: 'inputLength',
   seed: 'seed',
   embeddings_dropout: 'embeddingsDropout',
+  padding_idx: 'paddingIdx',
+  max_norm: 'maxNorm',
+  norm_type: 'normType',
+  scale_grad_by_freq: 'scaleGradByFreq',
 };
 
 function dtypeName(dtype: unknown): unknown {
@@ -107,6 +129,8 @@ export function fromKerasConfig(json: unknown): EmbeddingConfig {
   for (const [key, value] of Object.entries(inner)) {
     if (key === 'dtype') {
       out.dtype = dtypeName(value);
+    } else if (key === 'norm_type' && value === 'inf') {
+      out.normType = Number.POSITIVE_INFINITY;
     } else if (KEY_MAP[key]) {
       out[KEY_MAP[key]] = value as KerasIdentifier;
     } else if (UNSUPPORTED_KEYS.has(key)) {

@@ -1,6 +1,6 @@
 /**
  * A table's element storage. float32 is exact; float16 and int8 trade precision for memory
- * with the bounds of {@link STORAGE}. Further storages may be added by later spec versions;
+ * with the bounds of `STORAGE` (in `@embedding-layer/core/backend`). Further storages may be added by later spec versions;
  * the name is an open string so a backend can declare one this core does not list.
  */
 export type StorageDtype = 'float32' | 'float16' | 'int8' | (string & {});

@@ -1,4 +1,4 @@
-/** What {@link validateWeights} found in a weight matrix. */
+/** What `layer.validate()` (and `validateWeights` of `@embedding-layer/core/backend`) found in a weight matrix. */
 export interface WeightReport {
   /** True when every value is finite. */
   ok: boolean;

@@ -46,6 +46,12 @@ export class Trainer {
   private optimizer: Optimizer | null = null;
   private step = 0;
   private readonly dense: boolean;
+  /**
+   * Whether steps update the table: the layer's `trainable` when compiled, changed by
+   * `layer.trainable = false` without recompiling (a frozen layer's steps compute the loss and
+   * leave the table as it is, as Keras's `fit` of a frozen layer does).
+   */
+  trainable: boolean;
 
   constructor(
     private readonly config: ResolvedEmbeddingConfig,
@@ -54,6 +60,7 @@ export class Trainer {
     this.optimizerSpec = resolveOptimizer(options.optimizer);
     this.loss = resolveLoss(options.loss);
     this.dense = options.denseUpdates ?? false;
+    this.trainable = config.trainable;
   }
 
   /** Iterations applied so far (Keras's `optimizer.iterations`). */
@@ -123,13 +130,14 @@ export class Trainer {
    * then the constraint on the whole matrix, as Keras does after each update.
    */
   async applyOutputGradient(table: TrainingTable, indices: IndexTensor, outputGradient: ArrayLike<number>): Promise<void> {
-    if (!this.config.trainable) return;
-    const { inputDim, outputDim: d, embeddingsRegularizer, embeddingsConstraint } = this.config;
+    if (!this.trainable) return;
+    const { inputDim, outputDim: d, embeddingsRegularizer, embeddingsConstraint, paddingIdx } = this.config;
     this.optimizer ??= createOptimizer(this.optimizerSpec, inputDim, d);
     const optimizer = this.optimizer;
     this.step++;
     const step = this.step;
-    const sparse = sparseGradient(indices, outputGradient, d);
+    // PyTorch: the padding row gets no gradient; scale_grad_by_freq divides by each row's count.
+    const sparse = sparseGradient(indices, outputGradient, d, { scaleGradByFreq: this.config.scaleGradByFreq, paddingIdx });
     if (optimizer.mode === 'dense' || this.dense || embeddingsRegularizer) {
       // Every row, a range at a time: the range's share of the sparse gradient, plus the regularizer's.
       const slot = new Map<number, number>();
@@ -141,9 +149,14 @@ export class Trainer {
           if (k !== undefined) for (let c = 0; c < d; c++) grad[r * d + c] = sparse.values[k * d + c]!;
         }
         if (embeddingsRegularizer) addRegularizerGradient(embeddingsRegularizer, await table.readRows(start, count), grad);
+        const pad = paddingIdx !== null && paddingIdx >= start && paddingIdx < start + count ? paddingIdx - start : -1;
+        // The padding row receives no gradient, the regularizer's included, and no optimizer moves it.
+        if (pad >= 0) grad.fill(0, pad * d, (pad + 1) * d);
         const rows = new Int32Array(count);
         for (let r = 0; r < count; r++) rows[r] = start + r;
-        await table.scatterAdd(rows, optimizer.deltas(rows, grad, step));
+        const deltas = optimizer.deltas(rows, grad, step);
+        if (pad >= 0) deltas.fill(0, pad * d, (pad + 1) * d);
+        await table.scatterAdd(rows, deltas);
       });
     } else if (sparse.rows.length > 0) {
       await table.scatterAdd(sparse.rows, optimizer.deltas(sparse.rows, sparse.values, step));
