@@ -5,9 +5,9 @@
 export { type BackendDefinition, defineBackend } from './backend/define-backend.js';
 export { checkBackendOptions, type OptionRule, optionError } from './backend/options.js';
 export { type LazyPeerOptions, lazyPeer } from './backend/peer.js';
+export type { EmbeddingConfig, InputLength, ResolvedEmbeddingConfig } from './config/embedding-config.js';
 export { addColumnSquares, applyConstraint, applyConstraintRows, columnScales, constraintPerColumn } from './constraints/project.js';
 export { CONSTRAINTS } from './constraints/registry.js';
-export type { EmbeddingConfig, InputLength, ResolvedEmbeddingConfig } from './config/embedding-config.js';
 export { DESCRIBE_VALUE_LIMIT, describeValue } from './errors/describe-value.js';
 export {
   DisposedError,
