@@ -130,14 +130,25 @@ export async function startNode({ port, dir, cluster, password, server = redisSe
     '--logfile',
     join(dir, 'redis.log'),
   ];
-  if (cluster) args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
+  // The cluster bus on port - 8000 (30001 -> 22001), not Redis's default port + 10000: 40001 and up
+  // lie in Linux's ephemeral port range, where an outgoing connection can hold them.
+  if (cluster) {
+    args.push('--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf'), '--cluster-node-timeout', '2000');
+    args.push('--cluster-port', String(port - 8000));
+  }
   if (password) args.push('--requirepass', password, '--masterauth', password);
   const out = openSync(join(dir, 'stdout.log'), 'a');
   const child = spawn(server, args, { detached: true, stdio: ['ignore', out, out] });
   child.unref();
-  await waitFor(`redis-server on ${HOST}:${port} (log: ${join(dir, 'redis.log')})`, async () =>
-    (await rawCommand(port, ['PING'], password)).includes('PONG'),
-  );
+  try {
+    await waitFor(`redis-server on ${HOST}:${port}`, async () => (await rawCommand(port, ['PING'], password)).includes('PONG'));
+  } catch (error) {
+    // The data folder is removed on failure: keep the end of the server's log in the message.
+    const log = ['redis.log', 'stdout.log']
+      .map((f) => (existsSync(join(dir, f)) ? readFileSync(join(dir, f), 'utf8').slice(-600) : ''))
+      .join('\n');
+    throw new Error(`${error.message}\n${log.trim()}`);
+  }
   return child.pid;
 }
 
