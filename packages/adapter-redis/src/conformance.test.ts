@@ -14,6 +14,14 @@ if (requireRedis()) {
     name: 'adapter-redis (cluster)',
     createBackend: () => createRedisBackend({ nodes: cluster.get().seeds, table: () => uniqueTable('conf'), dropOnDispose: true }),
   });
+  for (const storage of ['float16', 'int8'] as const) {
+    // Tolerances from the declared STORAGE bound; training is not declared (it needs float32) and is checked to reject.
+    describeEmbeddingConformance({
+      name: `adapter-redis (cluster, ${storage} storage)`,
+      createBackend: () =>
+        createRedisBackend({ nodes: cluster.get().seeds, storage, table: () => uniqueTable('conf'), dropOnDispose: true }),
+    });
+  }
   describeEmbeddingConformance({
     name: 'adapter-redis (single node)',
     createBackend: () =>
