@@ -214,7 +214,36 @@ function markdown(report) {
   return `${lines.join('\n')}\n`;
 }
 
-if (CHILD) {
+/** A horizontal bar chart (SVG) of distinct rows per second, log scale, one bar per subject. */
+function chart(report) {
+  const rows = [
+    ...report.m.results.map((r) => ({ ...r, name: `M: ${r.name}` })),
+    ...(report.big ? [report.big.lookups, report.big.steps] : []),
+  ];
+  const w = 760;
+  const left = 330;
+  const bar = 18;
+  const h = 40 + rows.length * (bar + 8);
+  const max = Math.max(...rows.map((r) => r.rowsPerSecond));
+  const lo = 1e3;
+  const x = (v) => left + ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(max * 1.5) - Math.log10(lo))) * (w - left - 90);
+  const esc = (t) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = rows.map((r, i) => {
+    const y = 30 + i * (bar + 8);
+    const fill = r.name.includes('redis') ? '#c0392b' : '#2c7fb8';
+    return `<text x="${left - 6}" y="${y + 13}" text-anchor="end">${esc(r.name)}</text><rect x="${left}" y="${y}" width="${(x(r.rowsPerSecond) - left).toFixed(1)}" height="${bar}" fill="${fill}"/><text x="${(x(r.rowsPerSecond) + 4).toFixed(1)}" y="${y + 13}">${r.rowsPerSecond.toLocaleString('en-US')}</text>`;
+  });
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="11"><text x="10" y="16" font-size="13">Distinct rows per second per batch of 16,384 indices (log scale), ${esc(report.date)}</text>${parts.join('')}</svg>\n`;
+}
+
+if (args.includes('--chart-only')) {
+  // Redraws the charts from the JSON results without measuring again.
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  const { readFileSync, existsSync } = await import('node:fs');
+  for (const name of ['redis', 'redis-big']) {
+    if (existsSync(`${dir}${name}.json`)) writeFileSync(`${dir}${name}.svg`, chart(JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8'))));
+  }
+} else if (CHILD) {
   const [nodes, table] = args.slice(args.indexOf('--big-child') + 1);
   await bigChild(nodes, table);
 } else {
@@ -234,6 +263,7 @@ if (CHILD) {
     const name = BIG ? 'redis-big' : 'redis';
     writeFileSync(`${dir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
     writeFileSync(`${dir}${name}.md`, markdown(report));
+    writeFileSync(`${dir}${name}.svg`, chart(report));
     console.log(markdown(report));
   } finally {
     if (state) await stopCluster({ basePort: BASE_PORT });
