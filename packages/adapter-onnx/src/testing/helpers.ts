@@ -5,9 +5,7 @@ import {
   type EmbeddingTableV1,
   type IndexTensor,
   type ResolvedEmbeddingConfig,
-  resolveConfig,
 } from '@embedding-layer/core';
-import { initializeEmbeddings } from '@embedding-layer/core/backend';
 import * as ort from 'onnxruntime-node';
 import type { OnnxRuntime } from '../runtime/load-runtime.js';
 
@@ -21,10 +19,50 @@ export function gatherRows(weights: Float32Array, ids: ArrayLike<number | bigint
   return out;
 }
 
-/** Core's seeded initial table for a config, computed without any backend. */
-export function initialTable(config: Parameters<typeof resolveConfig>[0]): Float32Array {
-  const r = resolveConfig(config);
-  return initializeEmbeddings(r.embeddingsInitializer, r.inputDim, r.outputDim, r.seed);
+/**
+ * The seeded initial table of a config with Keras's default initializer (RandomUniform(-0.05,
+ * 0.05)), computed here from the PRNG's documented algorithm (xoshiro128** seeded by SplitMix32,
+ * as packages/core/src/random/prng.ts and conformance/scripts/make_fixtures.py describe it), not
+ * with core's initializer: a lookup reference made by the code that made the backend's table
+ * would agree with it whatever that code did.
+ */
+export function initialTable(config: {
+  inputDim: number;
+  outputDim: number;
+  seed: number;
+  embeddingsInitializer?: undefined;
+}): Float32Array {
+  const { inputDim, outputDim, seed } = config;
+  let state = seed >>> 0;
+  const splitMix = () => {
+    state = (state + 0x9e3779b9) >>> 0;
+    let z = state;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  };
+  const s = [splitMix(), splitMix()];
+  state = (state ^ Math.floor(seed / 2 ** 32)) >>> 0;
+  s.push(splitMix(), splitMix());
+  const rotl = (x: number, k: number) => ((x << k) | (x >>> (32 - k))) >>> 0;
+  const nextU32 = () => {
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1]! << 9) >>> 0;
+    s[2] = (s[2]! ^ s[0]!) >>> 0;
+    s[3] = (s[3]! ^ s[1]!) >>> 0;
+    s[1] = (s[1]! ^ s[2]!) >>> 0;
+    s[0] = (s[0]! ^ s[3]!) >>> 0;
+    s[2] = (s[2]! ^ t) >>> 0;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  };
+  const table = new Float32Array(inputDim * outputDim);
+  for (let i = 0; i < table.length; i++) {
+    const a = nextU32() >>> 5;
+    const b = nextU32() >>> 6;
+    table[i] = -0.05 + 0.1 * ((a * 67108864 + b) / 9007199254740992);
+  }
+  return table;
 }
 
 /** Deterministic pseudo-random indices in [0, inputDim). */
