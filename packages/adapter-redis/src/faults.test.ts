@@ -148,6 +148,41 @@ if (requireRedis()) {
       await layer.dispose();
     }, 120_000);
 
+    it('setWeights while lookups run: every lookup sees the old table or the new one, never a mix', async () => {
+      const nodes = cluster.get().seeds;
+      const table = uniqueTable('versions');
+      const rows = 4000;
+      const writer = await Embedding.create(
+        { inputDim: rows, outputDim: 4, embeddingsInitializer: 'ones' },
+        { backend: createRedisBackend({ nodes, table, blockRows: 8, dropOnDispose: true }) },
+      );
+      const reader = await Embedding.create(
+        { inputDim: rows, outputDim: 4 },
+        { backend: createRedisBackend({ nodes, table, blockRows: 8 }) },
+      );
+      const all = Array.from({ length: rows }, (_, i) => i);
+      let writing = true;
+      const writes = (async () => {
+        for (let k = 0; k < 6; k++) await writer.setWeights([new Float32Array(rows * 4).fill(k % 2 === 0 ? 2 : 1)]);
+        writing = false;
+      })();
+      const seen = new Set<number>();
+      let lookups = 0;
+      while (writing || lookups < 3) {
+        const out = (await reader.predict(all)).data;
+        const first = out[0]!;
+        // One version per lookup: every value equals the first.
+        expect(out.every((v) => v === first)).toBe(true);
+        seen.add(first);
+        lookups++;
+      }
+      await writes;
+      expect([...seen].every((v) => v === 1 || v === 2)).toBe(true);
+      expect(lookups).toBeGreaterThan(3);
+      await reader.dispose();
+      await writer.dispose();
+    }, 120_000);
+
     it('resharding while lookups run keeps every lookup correct', async () => {
       const state = cluster.get();
       const nodes = state.seeds;
