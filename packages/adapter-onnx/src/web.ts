@@ -99,7 +99,8 @@ export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): Embed
   let inner: EmbeddingBackendV2<OnnxNative> | null = null;
   return defineBackend<OnnxNative>({
     name: 'onnx-web',
-    supports: shape.supports,
+    // onnxruntime-web copies an output out of its wasm heap: it does not write into a caller's preallocated buffer.
+    supports: { ...shape.supports, lookupInto: false },
     native: ORT_NATIVE,
     async doCreateTable(config, initial) {
       // onnxruntime-web and onnxruntime-node share one API (onnxruntime-common).
