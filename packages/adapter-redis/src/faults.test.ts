@@ -187,8 +187,10 @@ if (requireRedis()) {
       const state = cluster.get();
       const nodes = state.seeds;
       const table = uniqueTable('reshard');
-      const backend = createRedisBackend({ nodes, table, blockRows: 8, dropOnDispose: true });
-      const layer = await Embedding.create({ inputDim: 4000, outputDim: 8, seed: 11 }, { backend });
+      // 5,000 blocks of 4 rows: blocks share hash tags (block % 1024), so batches use both HMGET and el_gather.
+      const rowsTotal = 20_000;
+      const backend = createRedisBackend({ nodes, table, blockRows: 4, dropOnDispose: true });
+      const layer = await Embedding.create({ inputDim: rowsTotal, outputDim: 8, seed: 11 }, { backend });
       const expected = (await layer.getWeights())[0]!;
       const live = await masters(state.ports.find((p) => state.pids[String(p)] && isAlive(state.pids[String(p)]!))!);
       const [from, to] = [...live].sort((a, b) => b.slots - a.slots);
@@ -214,9 +216,9 @@ if (requireRedis()) {
       let lookups = 0;
       let seed = 1;
       while (!finished || lookups < 5) {
-        const batch = Array.from({ length: 256 }, () => {
+        const batch = Array.from({ length: 1024 }, () => {
           seed = (seed * 1103515245 + 12345) % 2 ** 31;
-          return seed % 4000;
+          return seed % rowsTotal;
         });
         const out = await layer.predict(batch);
         for (let i = 0; i < batch.length; i++)
@@ -227,7 +229,7 @@ if (requireRedis()) {
       const after = await masters(to!.port);
       expect(after.find((m) => m.id === to!.id)!.slots).toBe(to!.slots + 1000);
       expect(lookups).toBeGreaterThan(5);
-      console.log(`resharding 1000 slots: ${lookups} lookups of 256 rows during it, all correct`);
+      console.log(`resharding 1000 slots: ${lookups} lookups of 1024 rows during it, all correct`);
       await layer.dispose();
     }, 180_000);
   });

@@ -403,15 +403,35 @@ export class RedisTable {
     await this.conn.run((l) => l.send(this.metaKey, false, ['UNLINK', this.metaKey]));
   }
 
-  /** el_gather of several blocks of one tag group (one slot): their rows, concatenated in order. */
+  /**
+   * el_gather of several blocks of one tag group (one slot): their rows, concatenated in order.
+   * While the slot migrates (resharding), a multi-key call gets TRYAGAIN: the blocks are then
+   * read one HMGET each, which the client redirects (ASK) key by key.
+   */
   private async gather(link: Link, keys: string[], counts: Buffer, fields: Buffer): Promise<Buffer> {
     const args: Arg[] = ['FCALL', 'el_gather', String(keys.length), ...keys, String(this.rb), counts, fields];
     try {
       return (await link.send(keys[0]!, true, args)) as Buffer;
     } catch (error) {
-      if (!isMissingFunction(error)) throw error;
-      await loadFunctions(link);
-      return (await link.send(keys[0]!, true, args)) as Buffer;
+      const message = (error as Error).message ?? '';
+      if (isMissingFunction(error)) {
+        await loadFunctions(link);
+        return (await link.send(keys[0]!, true, args)) as Buffer;
+      }
+      if (!/TRYAGAIN/.test(message)) throw error;
+      let at = 0;
+      const parts = await Promise.all(
+        keys.map((key, k) => {
+          const n = counts.readUInt32LE(k * 4);
+          const names: string[] = [];
+          for (let i = 0; i < n; i++) names.push(String(fields.readUInt32LE(4 * (at + i))));
+          at += n;
+          return link.send(key, true, ['HMGET', key, ...names]) as Promise<(Buffer | null)[]>;
+        }),
+      );
+      const rows = parts.flat();
+      if (rows.some((r) => !r || r.length !== this.rb)) throw new Error('EL_STALE a block of the version is missing');
+      return Buffer.concat(rows as Buffer[]);
     }
   }
 
@@ -491,6 +511,12 @@ export class RedisTable {
         await this.waitForReplicas(link, touched);
       });
       pending = stale;
+      if (stale.length > 0 && attempt === READ_ATTEMPTS - 1) {
+        throw new RedisUnavailableError(
+          `Redis table ${JSON.stringify(this.spec.table)}: ${READ_ATTEMPTS} updates in a row met a version being replaced; ${stale.length} block(s) of this step were not updated.`,
+          [],
+        );
+      }
       if (stale.length > 0) {
         const fresh = await this.conn.run((l) => l.send(this.metaKey, true, ['HGET', this.metaKey, 'version']));
         if (fresh === null || fresh === undefined) {
