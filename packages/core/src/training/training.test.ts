@@ -1,11 +1,14 @@
-import { randomIndices } from '@embedding-layer/conformance';
-import { type CompileOptions, Embedding, type EmbeddingBackendV2 } from '@embedding-layer/core';
+// Core's training (optimizers, losses, regularizers, constraints, dropout, fit) on a plain
+// in-memory backend: the math is core's, so its tests live in core.
 import { describe, expect, it } from 'vitest';
-import { createJsBackend } from './index.js';
+import { Embedding } from '../embedding.js';
+import type { EmbeddingBackendV2 } from '../spec/v2/embedding-backend-v2.js';
+import { createMemoryBackend, randomIndices } from '../testing/memory-backend.js';
+import type { CompileOptions } from './trainer.js';
 
-/** The JS backend, counting the rows each doScatterAdd touches. */
+/** The in-memory backend, counting the rows each doScatterAdd touches. */
 function countingBackend(): { backend: EmbeddingBackendV2; rowsPerStep: number[] } {
-  const base = createJsBackend();
+  const base = createMemoryBackend();
   const rowsPerStep: number[] = [];
   return {
     rowsPerStep,
@@ -33,7 +36,7 @@ const seedInput = { data: randomIndices(7, 320, 1000), shape: [32, 10] };
 
 describe('the seed example trains: compile("rmsprop", "mse") then fit', () => {
   it('lowers the loss on random targets', async () => {
-    const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10, seed: 42 }, { backend: createJsBackend() });
+    const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10, seed: 42 }, { backend: createMemoryBackend() });
     layer.compile('rmsprop', 'mse');
     const y = seededTargets(3, 32 * 10 * 64);
     const before = await layer.evaluate(seedInput, y);
@@ -58,7 +61,7 @@ describe('sparse updates', () => {
       const make = (backend: EmbeddingBackendV2) =>
         Embedding.create({ inputDim: 50, outputDim: 4, seed: 9 }, { backend }).then((layer) => layer);
       const a = await make(sparse.backend);
-      const b = await make(createJsBackend());
+      const b = await make(createMemoryBackend());
       a.compile({ optimizer, loss: 'mse' });
       b.compile({ optimizer, loss: 'mse', denseUpdates: true });
       for (let step = 0; step < 12; step++) {
@@ -121,7 +124,7 @@ describe('embedding dropout (Gal and Ghahramani 2016)', () => {
     const weights = [Float32Array.from({ length: 20 }, () => 1)];
     const layer = await Embedding.create(
       { inputDim: 10, outputDim: 2, embeddingsDropout: p, seed: 3 },
-      { backend: createJsBackend(), weights },
+      { backend: createMemoryBackend(), weights },
     );
     layer.compile({ className: 'SGD', config: { learning_rate: 1 } }, 'mse');
     const x = [
@@ -151,7 +154,10 @@ describe('embedding dropout (Gal and Ghahramani 2016)', () => {
 
   it('is reproducible with a fit seed; getConfig stays pure Keras (the rate lives in layer.config)', async () => {
     const run = async () => {
-      const layer = await Embedding.create({ inputDim: 30, outputDim: 3, embeddingsDropout: 0.3, seed: 3 }, { backend: createJsBackend() });
+      const layer = await Embedding.create(
+        { inputDim: 30, outputDim: 3, embeddingsDropout: 0.3, seed: 3 },
+        { backend: createMemoryBackend() },
+      );
       layer.compile('sgd', 'mse');
       await layer.fit({ data: randomIndices(1, 40, 30), shape: [8, 5] }, seededTargets(2, 120), { epochs: 2, batchSize: 4, seed: 11 });
       return layer;
@@ -161,14 +167,14 @@ describe('embedding dropout (Gal and Ghahramani 2016)', () => {
     expect(a.config.embeddingsDropout).toBe(0.3);
     expect('embeddings_dropout' in a.getConfig()).toBe(false);
     // An older file that wrote the key still reads.
-    const read = await Embedding.fromConfig({ ...a.getConfig(), embeddings_dropout: 0.3 }, { backend: createJsBackend() });
+    const read = await Embedding.fromConfig({ ...a.getConfig(), embeddings_dropout: 0.3 }, { backend: createMemoryBackend() });
     expect(read.config.embeddingsDropout).toBe(0.3);
   });
 });
 
 describe('fit, evaluate and callbacks', () => {
   it('reports per-batch and per-epoch losses; evaluate is the sample-weighted mean', async () => {
-    const layer = await Embedding.create({ inputDim: 20, outputDim: 2, seed: 5 }, { backend: createJsBackend() });
+    const layer = await Embedding.create({ inputDim: 20, outputDim: 2, seed: 5 }, { backend: createMemoryBackend() });
     layer.compile('adam', 'mae');
     const x = { data: randomIndices(4, 10 * 3, 20), shape: [10, 3] };
     const y = seededTargets(6, 10 * 3 * 2);
@@ -190,7 +196,7 @@ describe('fit, evaluate and callbacks', () => {
   });
 
   it('rejects targets of the wrong shape and an uncompiled layer, changing nothing', async () => {
-    const layer = await Embedding.create({ inputDim: 5, outputDim: 2, seed: 5 }, { backend: createJsBackend() });
+    const layer = await Embedding.create({ inputDim: 5, outputDim: 2, seed: 5 }, { backend: createMemoryBackend() });
     const before = (await layer.getWeights())[0]!;
     await expect(layer.trainOnBatch([[1]], new Float32Array(2))).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     layer.compile('sgd', 'mse');
