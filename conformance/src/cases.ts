@@ -16,6 +16,7 @@ import { check, checkFloats, checkShape } from './failure.js';
 import { FIXTURES } from './fixtures.js';
 import { canonicalJson, expectError, withLayer } from './layer.js';
 import { EXTRA_CASES } from './more-cases.js';
+import { PYTORCH_CASES } from './pytorch-cases.js';
 import { float32Hex, fnv1a, referenceLookup } from './reference.js';
 import { checkWithin, isExact, rowMaxes, storageBound, toleranceOf } from './tolerance.js';
 import type { CaseContext, ConformanceCase, FixtureCase } from './types.js';
@@ -490,7 +491,7 @@ function fixtureSkip(group: string, fixture: FixtureCase): ((supports: BackendCa
 /**
  * Every conformance case, grouped: `lookup`, `mask`, `outputShape`, `configError`,
  * `indexError`, `initializer`, `roundTrip`, `weights`, `training`, `lifecycle`, `manifest`,
- * `rows`, `limits`, `export`.
+ * `rows`, `limits`, `export`, `pytorch`.
  */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   ...FIXTURES.flatMap((file) =>
@@ -508,6 +509,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     }),
   ),
   ...EXTRA_CASES,
+  ...PYTORCH_CASES,
 ];
 
 /** The group names, in order. */

@@ -75,6 +75,8 @@ export const describeLimitsConformance = group('limits');
 export const describeRowsConformance = group('rows');
 /** The `export` group: `export()` of declared and undeclared formats. */
 export const describeExportConformance = group('export');
+/** The `pytorch` group: PyTorch's `padding_idx`, `max_norm` / `norm_type`, `scale_grad_by_freq` and `from_pretrained`, against torch 1.13. */
+export const describePytorchConformance = group('pytorch');
 
 /**
  * Registers the whole conformance suite with vitest: one `describe` per group, one `it` per
