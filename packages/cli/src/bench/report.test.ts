@@ -167,11 +167,14 @@ describe('goals table', () => {
   it('gives each goal as a ratio of medians and marks the missed ones', () => {
     // js 50 µs / torch 40 µs; js out 4 µs / torch out 20 µs; js out 4 µs / copy 2 µs (no goal on S);
     // onnx 100 / ort 80 µs and 80 / 70 µs out; tfjs-cpu 55 / js 50 µs; worst RSS: onnx and js at 512 kB / 256 kB.
-    expect(goals[2]).toBe('| S | 1.25x (missed) | 0.20x | 2.00x | 1.25x (missed) | 1.14x (missed) | 1.10x | - | 2.00x (missed) js |');
+    expect(goals[2]).toBe('| S | 1.25x (missed) | 0.20x | 2.00x | 1.25x (missed) | 1.14x (missed) | 1.10x | - | 2.00x js |');
   });
 
-  it('holds M into a buffer to 1.5x the copy limit', () => {
+  it('holds M into a buffer to 1.5x the copy limit and L to 1.3x the table in RSS after create', () => {
     expect(goals[3]).toContain('| M | - | - | 2.00x (missed) |');
+    const atL = formatGoalsMarkdown({ ...withPeers, workloads: [{ ...withPeers.workloads[0]!, workload: WORKLOADS.L }] }).split('\n');
+    expect(atL[2]).toContain('| L | 1.25x (missed) |');
+    expect(atL[2]).toContain('| 2.00x (missed) js |');
   });
 });
 

@@ -155,15 +155,17 @@ function worstCreateRss(w: WorkloadResult): { target: string; ratio: number } | 
  * output, and into a caller's buffer against `index_select(out=)`), adapter-js into a buffer
  * over the copy limit (M: at most 1.5x), adapter-onnx over a bare ORT session (at most 1.1x),
  * adapter-tfjs cpu over adapter-js (at most 1.2x), tf.gather@wasm over adapter-tfjs wasm (at
- * least 5x), and the largest RSS after create over the table (at most 1.3x).
+ * least 5x), and the largest RSS after create over the table (at L: at most 1.3x).
  */
 export function formatGoalsMarkdown(report: BenchReport): string {
   const lines = [
-    '| workload | js / torch | js out / torch out= | js out / copy limit | onnx / ort-session | onnx out / ort-session out | tfjs-cpu / js | tf.gather@wasm / tfjs-wasm | RSS after create / table (worst backend) |',
+    '| workload | js / torch | js out / torch out= | js out / copy limit (M: <= 1.5) | onnx / ort-session | onnx out / ort-session out | tfjs-cpu / js | tf.gather@wasm / tfjs-wasm | RSS after create / table, worst backend (L: <= 1.3) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const w of report.workloads) {
     const copyGoal = w.workload.name === 'M' ? (v: number) => v <= 1.5 : () => true;
+    // The memory goal is L's (a 1 GB table); on smaller tables the runtime's own footprint dominates.
+    const rssGoal = w.workload.name === 'L' ? (v: number) => v <= 1.3 : () => true;
     const rss = worstCreateRss(w);
     lines.push(
       `| ${w.workload.name} | ${[
@@ -174,7 +176,7 @@ export function formatGoalsMarkdown(report: BenchReport): string {
         goalCell(ratioOf(w, 'onnx', 'ort-session', true), (v) => v <= 1.1),
         goalCell(ratioOf(w, 'tfjs-cpu', 'js'), (v) => v <= 1.2),
         goalCell(ratioOf(w, 'tf.gather@wasm', 'tfjs-wasm'), (v) => v >= 5),
-        rss ? `${goalCell(rss.ratio, (v) => v <= 1.3)} ${rss.target}` : '-',
+        rss ? `${goalCell(rss.ratio, rssGoal)} ${rss.target}` : '-',
       ].join(' | ')} |`,
     );
   }

@@ -6,7 +6,7 @@ import { progressBar } from '../bench/progress.js';
 import { formatBenchMarkdown, formatBenchSvg, replaceReadmeSection } from '../bench/report.js';
 import { type ChildSpec, runBench } from '../bench/run.js';
 import { PYTHON_ENV, resolvePython } from '../bench/torch.js';
-import type { WorkloadName } from '../bench/types.js';
+import type { BenchReport, WorkloadName } from '../bench/types.js';
 import { TARGETS, WORKLOAD_NAMES, WORKLOADS } from '../bench/workloads.js';
 import { parseChoices, UsageError } from '../options.js';
 
@@ -20,6 +20,7 @@ export interface BenchCommandOptions {
   svg?: string;
   readme?: string;
   python?: string;
+  fromJson?: string;
   child?: string;
 }
 
@@ -101,6 +102,7 @@ export function registerBench(program: Command): void {
     .option('--markdown <file>', 'Markdown tables (default <out-dir>/bench.md)')
     .option('--svg <file>', 'SVG chart of the ratios to the copy limit (default <out-dir>/bench.svg)')
     .option('--readme <file>', 'also rewrite the marked benchmark section of this README (chart and Markdown report)')
+    .option('--from-json <file>', 'measure nothing: write the reports (and --readme) again from the JSON of an earlier run')
     .option('--python <path>', `Python interpreter with torch for the PyTorch peer (default $${PYTHON_ENV}, else python3)`)
     .addOption(new Option('--child <spec>', 'internal: measure one (workload, target) and report over IPC').hideHelp())
     .action(async (options: BenchCommandOptions) => {
@@ -114,12 +116,14 @@ export function registerBench(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const report = await runBench({
-        workloads: parsed.workloads,
-        ...(parsed.targets ? { targets: parsed.targets } : {}),
-        python: parsed.python,
-        onProgress: progressBar(),
-      });
+      const report: BenchReport = options.fromJson
+        ? (JSON.parse(await readFile(options.fromJson, 'utf8')) as BenchReport)
+        : await runBench({
+            workloads: parsed.workloads,
+            ...(parsed.targets ? { targets: parsed.targets } : {}),
+            python: parsed.python,
+            onProgress: progressBar(),
+          });
       const markdown = formatBenchMarkdown(report);
       await write(parsed.outputs.json, `${JSON.stringify(report, null, 2)}\n`);
       await write(parsed.outputs.markdown, `${markdown}\n`);
