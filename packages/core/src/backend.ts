@@ -69,4 +69,4 @@ export { toWeightArray, type WeightInput } from './tensor/weights.js';
 export { embeddingDropoutScales } from './training/dropout.js';
 export { LOSSES, lossAndGradient } from './training/losses.js';
 export { OPTIMIZERS } from './training/optimizers/registry.js';
-export { type SparseGradient, sparseGradient } from './training/sparse-gradient.js';
+export { type SparseGradient, type SparseGradientOptions, sparseGradient } from './training/sparse-gradient.js';

@@ -206,6 +206,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     return this.resolved.trainable;
   }
 
+  /** Freezes (`false`) or unfreezes (`true`) the table, as Keras's `layer.trainable = False`; a non-boolean is an `InvalidConfigError`. */
   set trainable(value: boolean) {
     if (typeof value !== 'boolean') throw new InvalidConfigError(`trainable must be a boolean, received ${describeValue(value)}.`);
     this.resolved = Object.freeze({ ...this.resolved, trainable: value });
