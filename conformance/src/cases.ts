@@ -18,7 +18,7 @@ import { canonicalJson, expectError, withLayer } from './layer.js';
 import { EXTRA_CASES } from './more-cases.js';
 import { PYTORCH_CASES } from './pytorch-cases.js';
 import { float32Hex, fnv1a, referenceLookup } from './reference.js';
-import { checkWithin, isExact, rowMaxes, storageBound, toleranceOf } from './tolerance.js';
+import { checkWithin, isExact, rowMaxes, storageBound, toleranceOf, trainingTolerance } from './tolerance.js';
 import type { CaseContext, ConformanceCase, FixtureCase } from './types.js';
 
 type Runner = (fixture: FixtureCase, context: CaseContext) => Promise<void>;
@@ -400,13 +400,14 @@ function trainingSlack(bound: StorageBound, initial: Float32Array, final: Float3
 const training: Runner = async (fixture, context) => {
   await withLayer(context, fixture, async (layer) => {
     const initial = Float32Array.from(flatten(fixture.weights));
-    const tolerance = context.trainingTolerance ?? 1e-5;
     const bound = storageBound(layer.supports, context.tolerance);
     const d = layer.config.outputDim;
     const stored = (await layer.getWeights())[0]!;
     if (fixture.compile) {
       layer.compile(fixture.compile as never);
       const batches = fixture.batches!;
+      // A backend that applies this optimizer itself adds its declared error per step (supports.optimizers).
+      const tolerance = trainingTolerance(layer.supports, fixture.compile.optimizer, batches.length, context.trainingTolerance ?? 1e-5);
       const first = batches[0]!;
       if (!layer.supports.training) {
         await expectError(() => layer.trainOnBatch(first.input as IndexInput, first.target), 'UNSUPPORTED_FEATURE');

@@ -145,6 +145,10 @@ const manifest: ConformanceCase = {
       );
       check(s.storage.dtype !== 'float32' || isExact(bound), 'float32 storage must be exact (bound { 0, 0 }).');
       check(s.maxTableBytes > 0 && s.maxOutputBytes > 0, 'maxTableBytes and maxOutputBytes must be positive.');
+      check(
+        Array.isArray(s.optimizers) && (s.optimizers.length === 0 || s.training),
+        'optimizers must be an array, empty unless training is declared.',
+      );
       check(layer.describe().storage === s.storage.dtype, 'describe().storage must name the storage of supports.');
     } finally {
       await layer.dispose();

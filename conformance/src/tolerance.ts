@@ -1,4 +1,4 @@
-import type { BackendCapabilitiesV2, StorageBound } from '@embedding-layer/core';
+import { appliedOptimizer, type BackendCapabilitiesV2, type OptimizerIdentifier, type StorageBound } from '@embedding-layer/core';
 import { check } from './failure.js';
 
 /**
@@ -9,6 +9,17 @@ import { check } from './failure.js';
 export function storageBound(supports: BackendCapabilitiesV2, slack = 0): StorageBound {
   const { relative, absolute } = supports.storage.bound;
   return { relative, absolute: absolute + slack };
+}
+
+/**
+ * The relative tolerance of weights and losses after `steps` training steps: the caller's
+ * `base` (core's float32 against the float64 reference), plus `steps x relativeError` of the
+ * entry of `supports.optimizers` that applies `optimizer` on the backend (its own arithmetic,
+ * e.g. Lua's float64 on a float32 gradient), when the backend declares one.
+ */
+export function trainingTolerance(supports: BackendCapabilitiesV2, optimizer: unknown, steps: number, base: number): number {
+  const entry = appliedOptimizer(supports, optimizer as OptimizerIdentifier);
+  return base + (entry ? steps * entry.relativeError : 0);
 }
 
 /** Whether the storage reads back exactly what was written (no tolerance anywhere). */

@@ -8,6 +8,7 @@ import { LimitExceededError } from './errors/limit-exceeded-error.js';
 import { ShapeMismatchError } from './errors/shape-mismatch-error.js';
 import { UnsupportedFeatureError } from './errors/unsupported-feature-error.js';
 import { freshSeed, Xoshiro128 } from './random/prng.js';
+import type { KerasObject } from './serialization/keras-object.js';
 import type { EmbeddingBackend } from './spec/index.js';
 import { type OpenedBackend, openBackend } from './spec/open-backend.js';
 import type { BackendCapabilitiesV2, EmbeddingTableV2, NativeTypes, TableDescription } from './spec/v2/embedding-backend-v2.js';
@@ -595,6 +596,14 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
         if (!table.doScatterAdd) throw new UnsupportedFeatureError('training', this.opened.name);
         await table.doScatterAdd(rows, deltas);
       },
+      ...(this.supports.optimizers.length > 0 && table.doApplyOptimizer
+        ? {
+            optimizers: this.supports.optimizers,
+            applyOptimizer: async (rows: Int32Array, gradients: Float64Array, optimizer: KerasObject, iteration: number) => {
+              await table.doApplyOptimizer!(rows, gradients, optimizer, iteration);
+            },
+          }
+        : {}),
     };
   }
 
@@ -602,7 +611,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
    * Keras's `compile(optimizer, loss)`: `layer.compile('rmsprop', 'mse')` or
    * `layer.compile({ optimizer, loss })`. Optimizers: sgd, rmsprop, adam, adagrad, by name or
    * `{ className, config }` with Keras's keys and defaults; losses: mse, mae,
-   * cosine_similarity. Resets the optimizer state.
+   * cosine_similarity. Resets the optimizer state held by core (a backend that applies the
+   * optimizer itself, `supports.optimizers`, keeps its own state, e.g. beside the rows).
    */
   compile(optimizer: CompileOptions | OptimizerIdentifier, loss?: LossIdentifier): void {
     this.live();

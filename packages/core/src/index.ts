@@ -50,6 +50,7 @@ export type {
   NativeIndexView,
   NativeTensorsV2,
   NativeTypes,
+  OptimizerSupportV2,
   RowSource,
   TableDescription,
   TableReplacementV2,
@@ -61,6 +62,6 @@ export type { WeightReport } from './tensor/validate.js';
 export type { WeightInput } from './tensor/weights.js';
 export type { FitCallbacks, FitOptions, History } from './training/fit.js';
 export type { LossIdentifier } from './training/losses.js';
-export type { OptimizerIdentifier } from './training/optimizers/registry.js';
+export { appliedOptimizer, type OptimizerIdentifier } from './training/optimizers/registry.js';
 export type { TargetInput } from './training/targets.js';
 export type { CompileOptions } from './training/trainer.js';

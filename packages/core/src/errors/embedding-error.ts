@@ -13,7 +13,9 @@ export type EmbeddingErrorCode =
   | 'MISSING_PEER'
   | 'LIMIT_EXCEEDED'
   | 'UNSUPPORTED_SPEC_VERSION'
-  | 'UNKNOWN_TOKEN';
+  | 'UNKNOWN_TOKEN'
+  /** A backend's store (a Redis node, a remote service) did not answer within its timeout or failed a command. */
+  | 'BACKEND_UNAVAILABLE';
 
 /**
  * Base class of every error thrown by embedding-layer packages.

@@ -2,7 +2,8 @@ import { describeValue } from '../errors/describe-value.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { STORAGE, type StorageCapability } from '../storage/capabilities.js';
 import { MAX_ARRAY_LENGTH } from '../tensor/limits.js';
-import type { BackendCapabilitiesV2 } from './v2/embedding-backend-v2.js';
+import { OPTIMIZERS } from '../training/optimizers/registry.js';
+import type { BackendCapabilitiesV2, OptimizerSupportV2 } from './v2/embedding-backend-v2.js';
 
 /** The capability keys of a v2 manifest, in order. */
 export const CAPABILITY_KEYS: readonly (keyof BackendCapabilitiesV2)[] = [
@@ -12,6 +13,7 @@ export const CAPABILITY_KEYS: readonly (keyof BackendCapabilitiesV2)[] = [
   'storage',
   'maxTableBytes',
   'maxOutputBytes',
+  'optimizers',
 ];
 
 /**
@@ -26,6 +28,7 @@ export const DEFAULT_CAPABILITIES: BackendCapabilitiesV2 = Object.freeze({
   storage: STORAGE.float32,
   maxTableBytes: MAX_ARRAY_LENGTH * 4,
   maxOutputBytes: MAX_ARRAY_LENGTH * 4,
+  optimizers: Object.freeze([]) as readonly OptimizerSupportV2[],
 });
 
 function fail(backend: string, key: string, value: unknown, rule: string): never {
@@ -57,6 +60,38 @@ function checkStorage(backend: string, value: unknown): StorageCapability {
     fail(backend, 'storage.bound', b, `at least core's documented bound for ${s.dtype} (${JSON.stringify(known.bound)})`);
   }
   return Object.freeze({ ...(s as StorageCapability), bound: Object.freeze({ relative: b.relative!, absolute: b.absolute! }) });
+}
+
+/** `supports.optimizers`: entries naming core's optimizers by Keras class name, `only` on their config keys, a relative error >= 0. */
+function checkOptimizers(backend: string, value: unknown, training: boolean): readonly OptimizerSupportV2[] {
+  const rule = `an array of { className, only, relativeError } (className one of ${OPTIMIZERS.map((o) => o.className).join(', ')})`;
+  if (!Array.isArray(value)) fail(backend, 'optimizers', value, rule);
+  if (value.length > 0 && !training)
+    fail(backend, 'optimizers', value, 'empty unless supports.training is true (core still calls doScatterAdd)');
+  return Object.freeze(
+    value.map((entry: unknown, i) => {
+      const e = entry as Partial<OptimizerSupportV2> | null;
+      const known = OPTIMIZERS.find((o) => typeof e === 'object' && e !== null && o.className === e.className);
+      if (!known) fail(backend, `optimizers[${i}].className`, e?.className, rule);
+      const only = e!.only ?? {};
+      if (typeof only !== 'object' || only === null || Array.isArray(only))
+        fail(backend, `optimizers[${i}].only`, only, 'an object of config values');
+      for (const [key, v] of Object.entries(only)) {
+        if (!(key in known.defaults)) {
+          fail(
+            backend,
+            `optimizers[${i}].only.${key}`,
+            v,
+            `a config key of ${known.className} (${Object.keys(known.defaults).join(', ')})`,
+          );
+        }
+        if (typeof v !== 'number' && typeof v !== 'boolean') fail(backend, `optimizers[${i}].only.${key}`, v, 'a number or a boolean');
+      }
+      const r = e!.relativeError;
+      if (typeof r !== 'number' || !Number.isFinite(r) || r < 0) fail(backend, `optimizers[${i}].relativeError`, r, 'a finite number >= 0');
+      return Object.freeze({ className: known.className, only: Object.freeze({ ...only }), relativeError: r });
+    }),
+  );
 }
 
 /**
@@ -96,5 +131,6 @@ export function checkManifest(backend: string, supports: unknown): BackendCapabi
     if (typeof v !== 'number' || !(v >= 0)) fail(backend, key, v, 'a number of bytes >= 0 (Infinity for no limit)');
     out[key] = v;
   }
+  if (given.optimizers !== undefined) out.optimizers = checkOptimizers(backend, given.optimizers, out.training);
   return Object.freeze(out);
 }

@@ -85,6 +85,8 @@ function checkTable(backend: string, supports: BackendCapabilitiesV2, native: Na
   for (const hook of ['doLookup', 'doReadRows', 'doWriteRows', 'doDispose'] as const)
     if (typeof table[hook] !== 'function') missing.push(hook);
   if (supports.training && typeof table.doScatterAdd !== 'function') missing.push('doScatterAdd (supports.training)');
+  if (supports.optimizers.length > 0 && typeof table.doApplyOptimizer !== 'function')
+    missing.push('doApplyOptimizer (supports.optimizers)');
   if (supports.export.length > 0 && typeof table.doExport !== 'function') missing.push('doExport (supports.export)');
   if (native !== null && typeof table.doLookupNative !== 'function') missing.push('doLookupNative (native)');
   if (missing.length > 0) {

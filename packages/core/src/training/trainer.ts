@@ -3,12 +3,13 @@ import { addColumnSquares, applyConstraintRows, columnScales, constraintPerColum
 import { freshSeed, Xoshiro128 } from '../random/prng.js';
 import { addPenaltySums, addRegularizerGradient, penaltyFromSums, regularizerPenalty } from '../regularizers/penalty.js';
 import type { KerasObject } from '../serialization/keras-object.js';
+import type { OptimizerSupportV2 } from '../spec/v2/embedding-backend-v2.js';
 import { chunkRowsFor } from '../tensor/limits.js';
 import type { EmbeddingOutput, IndexTensor } from '../tensor/types.js';
 import { embeddingDropoutScales } from './dropout.js';
 import { type LossIdentifier, lossAndGradient, resolveLoss } from './losses.js';
 import type { Optimizer } from './optimizers/optimizer.js';
-import { createOptimizer, type OptimizerIdentifier, resolveOptimizer } from './optimizers/registry.js';
+import { appliedOptimizer, createOptimizer, type OptimizerIdentifier, resolveOptimizer } from './optimizers/registry.js';
 import { sparseGradient } from './sparse-gradient.js';
 
 /** Options of `Embedding.compile`: Keras's `compile(optimizer, loss)`. */
@@ -30,12 +31,18 @@ export interface TrainingTable {
   readRows(start: number, count: number): Promise<Float32Array>;
   writeRows(start: number, rows: Float32Array): Promise<void>;
   scatterAdd(rows: Int32Array, deltas: Float32Array): Promise<void>;
+  /** The optimizers the backend applies itself (`supports.optimizers`); absent or empty: core applies every optimizer. */
+  optimizers?: readonly OptimizerSupportV2[];
+  /** The backend's `doApplyOptimizer`, present when it declares `optimizers`. */
+  applyOptimizer?(rows: Int32Array, gradients: Float64Array, optimizer: KerasObject, iteration: number): Promise<void>;
 }
 
 /**
  * The training step shared by every backend that declares `supports.training`: losses,
  * regularizers, dropout and optimizer math run here, in core; the backend only gathers rows
- * (`doLookup`), reads and writes row ranges and adds deltas to rows (`doScatterAdd`). With no
+ * (`doLookup`), reads and writes row ranges and adds deltas to rows (`doScatterAdd`), unless it
+ * applies the compiled optimizer itself (`supports.optimizers`, `doApplyOptimizer`: it then
+ * gets the sparse gradient of each step, and keeps the optimizer's state). With no
  * embeddings regularizer, no constraint and a sparse optimizer, a step touches only the
  * looked-up rows: O(rows touched x output_dim). Whole-table passes (a regularizer, a
  * constraint, a dense optimizer) go through the table 16 MiB of rows at a time.
@@ -132,12 +139,25 @@ export class Trainer {
   async applyOutputGradient(table: TrainingTable, indices: IndexTensor, outputGradient: ArrayLike<number>): Promise<void> {
     if (!this.trainable) return;
     const { inputDim, outputDim: d, embeddingsRegularizer, embeddingsConstraint, paddingIdx } = this.config;
-    this.optimizer ??= createOptimizer(this.optimizerSpec, inputDim, d);
-    const optimizer = this.optimizer;
+    // A backend that declares this optimizer (supports.optimizers) applies the sparse step itself,
+    // its state beside the rows; an embeddings regularizer or denseUpdates (every row every step) stays in core.
+    const server =
+      !this.dense &&
+      !embeddingsRegularizer &&
+      table.applyOptimizer &&
+      appliedOptimizer({ optimizers: table.optimizers ?? [] }, this.optimizerSpec);
     this.step++;
     const step = this.step;
     // PyTorch: the padding row gets no gradient; scale_grad_by_freq divides by each row's count.
     const sparse = sparseGradient(indices, outputGradient, d, { scaleGradByFreq: this.config.scaleGradByFreq, paddingIdx });
+    if (server) {
+      // Once per step, rows possibly empty, so a backend that counts iterations counts this one.
+      await table.applyOptimizer!(sparse.rows, sparse.values, this.optimizerSpec, step);
+      if (embeddingsConstraint) await this.constrain(table, embeddingsConstraint);
+      return;
+    }
+    this.optimizer ??= createOptimizer(this.optimizerSpec, inputDim, d);
+    const optimizer = this.optimizer;
     if (optimizer.mode === 'dense' || this.dense || embeddingsRegularizer) {
       // Every row, a range at a time: the range's share of the sparse gradient, plus the regularizer's.
       const slot = new Map<number, number>();

@@ -1,9 +1,33 @@
 import type { ResolvedEmbeddingConfig } from '../../config/embedding-config.js';
+import type { KerasObject } from '../../serialization/keras-object.js';
 import type { StorageCapability } from '../../storage/capabilities.js';
 import type { EmbeddingOutput, IndexTensor } from '../../tensor/types.js';
 
 /** A value, or a promise of it: every v2 hook may answer synchronously (in-memory tables) or asynchronously (remote tables). */
 export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * One optimizer a backend's tables apply themselves (`doApplyOptimizer`), declared in
+ * `supports.optimizers`: core then hands it the sparse gradient of each step instead of
+ * computing the deltas, so that the optimizer's state can live beside the rows (a remote table
+ * shared by several processes).
+ */
+export interface OptimizerSupportV2 {
+  /** Keras class name, as core resolves it: `'SGD'`, `'Adagrad'`, `'RMSprop'` or `'Adam'`. */
+  readonly className: string;
+  /**
+   * Config keys the backend applies only at these values, e.g. `{ momentum: 0 }`: a compiled
+   * optimizer with another value (SGD with momentum) is applied by core as on any backend.
+   * Default: none (every config of the class).
+   */
+  readonly only?: Readonly<Record<string, number | boolean>>;
+  /**
+   * How far the backend's step may be from core's optimizer, per step, relative to
+   * `1 + |weight|` (0: bit for bit). The conformance suite adds `steps x relativeError` to its
+   * training tolerance for this optimizer; document how it was derived.
+   */
+  readonly relativeError: number;
+}
 
 /**
  * What a backend can do, as data. Every field is present on a v2 backend (`defineBackend`
@@ -25,6 +49,11 @@ export interface BackendCapabilitiesV2 {
   readonly maxTableBytes: number;
   /** Largest lookup output, in bytes (indices x output_dim x 4); core refuses bigger lookups before the backend allocates anything. */
   readonly maxOutputBytes: number;
+  /**
+   * Optimizers the tables apply themselves through `doApplyOptimizer` (requires `training`).
+   * Default none: core computes every step's deltas and calls `doScatterAdd`.
+   */
+  readonly optimizers: readonly OptimizerSupportV2[];
 }
 
 /**
@@ -131,6 +160,20 @@ export interface EmbeddingTableV2<N extends NativeTypes = NativeTypes> {
    * table[rows[k], :] += deltas[k, :]. Required when `supports.training`.
    */
   doScatterAdd?(rows: Int32Array, deltas: Float32Array): MaybePromise<void>;
+  /**
+   * One optimizer step computed by the backend, with its state kept where the backend keeps
+   * it (beside the rows, for a remote table). Called by `fit` / `trainOnBatch` /
+   * `applyGradients` instead of `doScatterAdd` when the compiled optimizer matches an entry of
+   * `supports.optimizers` and no embeddings regularizer or `denseUpdates` makes core update
+   * every row. `rows` are distinct (the padding row already left out), `gradients` their
+   * summed sparse gradient (rows.length x output_dim, float64; duplicates summed and
+   * `scaleGradByFreq` applied by core), `optimizer` the resolved Keras optimizer
+   * (`{ className, config }` with Keras's defaults filled), `iteration` core's 1-based step
+   * count for this compiled layer. Called once per step, with `rows` possibly empty, so a
+   * backend that counts iterations itself sees every step. Constraints are applied by core
+   * after it resolves. Required when `supports.optimizers` is not empty.
+   */
+  doApplyOptimizer?(rows: Int32Array, gradients: Float64Array, optimizer: KerasObject, iteration: number): MaybePromise<void>;
   /**
    * Serializes the layer in one of the formats of `supports.export` (e.g. `'onnx'` model
    * bytes). Required when `supports.export` is not empty.

@@ -5,6 +5,7 @@ import {
   type KerasObject,
   resolveKerasObject,
 } from '../../serialization/keras-object.js';
+import type { OptimizerSupportV2 } from '../../spec/v2/embedding-backend-v2.js';
 import { Adagrad } from './adagrad.js';
 import { Adam } from './adam.js';
 import type { Optimizer } from './optimizer.js';
@@ -75,4 +76,23 @@ export function createOptimizer(spec: KerasObject, rows: number, cols: number): 
     default:
       return new Adagrad(spec, rows, cols);
   }
+}
+
+/**
+ * The entry of a backend's `supports.optimizers` that applies this optimizer, or null: the
+ * same class name, and every key of the entry's `only` at its value in the resolved config
+ * (Keras's defaults filled). Core's trainer hands the step to the backend exactly when this
+ * is not null; the conformance suite reads the entry's `relativeError` for its tolerance.
+ */
+export function appliedOptimizer(
+  supports: { readonly optimizers?: readonly OptimizerSupportV2[] },
+  optimizer: OptimizerIdentifier,
+): OptimizerSupportV2 | null {
+  const spec = resolveOptimizer(optimizer);
+  const config = spec.config as Record<string, unknown>;
+  for (const entry of supports.optimizers ?? []) {
+    if (entry.className !== spec.className) continue;
+    if (Object.entries(entry.only ?? {}).every(([key, value]) => config[key] === value)) return entry;
+  }
+  return null;
 }
