@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,7 +106,7 @@ describe('HDF5 never sees the host filesystem', () => {
 });
 
 describe('the HDF5 worker', () => {
-  it('a damaged file prints nothing on stderr (no HDF5-DIAG), in a process of its own', async () => {
+  it('a damaged file prints nothing (no HDF5-DIAG on stderr or stdout)', async () => {
     const dir = join(tmp.dir, 'quiet');
     await import('node:fs/promises').then((fs) => fs.mkdir(dir));
     const good = join(dir, 'good.h5');
@@ -140,6 +141,21 @@ describe('the HDF5 worker', () => {
     }
     expect((error as { code?: string })?.code).toBe('BAD_FILE');
     expect(written.join('')).toBe('');
+  });
+
+  it('a process that has read an HDF5 file exits on its own (the idle worker keeps nothing alive)', async () => {
+    const dir = join(tmp.dir, 'exit');
+    await import('node:fs/promises').then((fs) => fs.mkdir(dir));
+    const path = join(dir, 'm.h5');
+    await saveEmbedding(path, smallLayer(6, 4));
+    // The built package, as users run it (npm test builds before it tests).
+    const dist = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+    const script = `const io = await import(${JSON.stringify(dist)}); const r = await io.inspectModel(${JSON.stringify(path)}); console.log(r.length);`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.signal, 'killed by the timeout: the process did not exit').toBeNull();
+    expect(child.status).toBe(0);
+    expect(child.stdout.trim()).toBe('1');
+    expect(child.stderr).toBe('');
   });
 
   it('the time limit counts the worker thread CPU time: a file that loops HDF5 fails at the limit; good files load while every core is busy', async () => {

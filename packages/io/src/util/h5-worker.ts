@@ -29,13 +29,17 @@ import { badFile } from '../errors.js';
  */
 
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const fs = require('node:fs');
+// process.getBuiltinModule, not require: the source runs as CommonJS or as ESM (a parent
+// started with --input-type=module passes that flag to its workers).
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const fs = process.getBuiltinModule('node:fs');
 // h5wasm prints the HDF5 error stack (HDF5-DIAG) on every damaged file; the BadFileError
 // carries what matters. Silenced before h5wasm binds it.
 console.error = () => {};
 console.warn = () => {};
 console.log = () => {};
+process.stdout.write = () => true;
+process.stderr.write = () => true;
 let tid = null;
 try { tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop()); } catch (e) { tid = null; }
 parentPort.postMessage({ hello: true, tid: Number.isInteger(tid) ? tid : null });
@@ -224,11 +228,10 @@ const slots: Slot[] = [];
 
 function getWorker(slot: Slot): Worker {
   if (slot.worker) return slot.worker;
-  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5wasmUrl: h5wasmUrl() }, stderr: true, stdout: true });
+  const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { h5wasmUrl: h5wasmUrl() } });
+  // Unreferenced while idle, so a process that has read a file exits; nothing of HDF5 reaches
+  // the terminal (the worker silences its console and its process.stdout/stderr).
   w.unref();
-  // The worker's own stdout/stderr stay in the worker (nothing of HDF5 reaches the terminal).
-  w.stderr.resume();
-  w.stdout.resume();
   let sayHello: () => void = () => {};
   slot.hello = new Promise<void>((resolve) => {
     sayHello = resolve;
@@ -277,6 +280,8 @@ async function request<T>(
   transfer: ArrayBuffer[] = [],
 ): Promise<T> {
   const w = getWorker(slot);
+  // Referenced while a request is pending (its start included), unreferenced when idle.
+  w.ref();
   await slot.hello;
   if (slot.worker !== w) throw new Error('the HDF5 worker exited before it started.');
   const id = nextId++;
