@@ -101,8 +101,16 @@ async function main() {
           warmupTime: 0,
           throws: true,
         });
-        bench.add('step', () => layer.trainOnBatch(ids, y));
+        let calls = 0;
+        bench.add('step', () => {
+          calls++;
+          return layer.trainOnBatch(ids, y);
+        });
+        const cpu0 = process.cpuUsage();
         await bench.run();
+        const cpu = process.cpuUsage(cpu0);
+        // CPU time (user + system, every thread) per call, warm-up included: steadier than wall time on a shared machine.
+        const cpuMs = (cpu.user + cpu.system) / 1000 / calls;
         const { result } = bench.tasks[0];
         const samples = [...(result.latency?.samples ?? result.samples)].sort((a, b) => a - b);
         const ms = samples[Math.floor(samples.length / 2)];
@@ -112,9 +120,12 @@ async function main() {
           subject: subject.name,
           rows,
           medianMs: ms,
+          cpuMs,
           samples: samples.length,
         });
-        console.log(`${optimizer.name.padEnd(28)} ${subject.name.padEnd(20)} ${String(rows).padStart(9)} rows ${ms.toFixed(2)} ms`);
+        console.log(
+          `${optimizer.name.padEnd(28)} ${subject.name.padEnd(20)} ${String(rows).padStart(9)} rows ${ms.toFixed(2)} ms wall, ${cpuMs.toFixed(2)} ms CPU`,
+        );
         await layer.dispose();
       }
     }
@@ -146,6 +157,9 @@ async function main() {
         ms1k: small.medianMs,
         ms1M: large.medianMs,
         ratio: large.medianMs / small.medianMs,
+        cpu1k: small.cpuMs,
+        cpu1M: large.cpuMs,
+        cpuRatio: large.cpuMs / small.cpuMs,
       });
     }
   }
@@ -154,14 +168,19 @@ async function main() {
     .loadavg()
     .map((l) => l.toFixed(1))
     .join(' / ')} (1/5/15 min) at the end`;
-  const verdict = (r) => (r.goal ? (r.ratio <= 1.5 ? '' : ' (missed)') : ' (no goal: dense by definition)');
+  const verdict = (r) => (r.goal ? (r.cpuRatio <= 1.5 ? '' : ' (missed)') : ' (no goal: dense by definition)');
   const md = [
     `Training step (trainOnBatch, mse): batch ${BATCH}x${LENGTH} indices drawn from ${DISTINCT.toLocaleString('en-US')} distinct rows in both tables, table rows x ${DIM}. ${machine}.`,
     '',
-    '| optimizer | subject | 1k rows (ms) | 1M rows (ms) | 1M / 1k (goal <= 1.5) |',
-    '|---|---|---:|---:|---:|',
+    'Wall = median wall time of a step; CPU = CPU time (user + system, all threads) per step over every call, warm-up',
+    'included. The goal is judged on the CPU ratio: on this shared machine the wall-time ratio of one unchanged',
+    'subject moved between 0.5x and 1.8x from one run to the next.',
+    '',
+    '| optimizer | subject | 1k rows wall (ms) | 1M rows wall (ms) | 1M / 1k wall | 1k rows CPU (ms) | 1M rows CPU (ms) | 1M / 1k CPU (goal <= 1.5) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
     ...rowsOut.map(
-      (r) => `| ${r.optimizer} | ${r.subject} | ${r.ms1k.toFixed(2)} | ${r.ms1M.toFixed(2)} | ${r.ratio.toFixed(2)}x${verdict(r)} |`,
+      (r) =>
+        `| ${r.optimizer} | ${r.subject} | ${r.ms1k.toFixed(2)} | ${r.ms1M.toFixed(2)} | ${r.ratio.toFixed(2)}x | ${r.cpu1k.toFixed(2)} | ${r.cpu1M.toFixed(2)} | ${r.cpuRatio.toFixed(2)}x${verdict(r)} |`,
     ),
     '',
     ...(peer
