@@ -11,8 +11,10 @@ import type { Optimizer, UpdateMode } from './optimizer.js';
  * bias-corrected root (the two drift apart on rarely touched rows).
  *
  * No closed form exists for an idle row (alpha changes every step), so the default is the
- * exact dense update (every row, every step). `lazy: true` is TF's LazyAdam: only touched rows
- * update their moments and weights, which is NOT Keras's result.
+ * exact dense update (every row, every step). `lazy: true` is the sparse Adam of TF's LazyAdam
+ * and PyTorch's `torch.optim.SparseAdam` (same formula and epsilon placement; checked against
+ * SparseAdam in adapter-js's sparse-adam test): only touched rows update their moments and
+ * weights, which is NOT Keras's result.
  */
 export class Adam implements Optimizer {
   readonly mode: UpdateMode;
