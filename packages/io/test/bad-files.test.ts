@@ -809,7 +809,7 @@ describe('bad model files corpus', () => {
       const label = `${c.format} / ${c.category} / ${c.name}`;
       try {
         const loaded = await loadEmbedding(path, { backend: createJsBackend(), format: c.format });
-        const same = loaded.getWeights()[0]!.every((v, k) => v === smallLayer(6, 4).weights[k]);
+        const same = (await loaded.getWeights())[0]!.every((v, k) => v === smallLayer(6, 4).weights[k]);
         if (c.mayLoadSameTable && same && loaded.config.inputDim === 6) loadedSame++;
         else problems.push(`${label}: loaded instead of failing`);
       } catch (error) {

@@ -105,7 +105,7 @@ describe("Keras 3's int8 Embedding layout", () => {
       expect(Math.abs(record.weights[i]! - weights[i]!)).toBeLessThanOrEqual(bound(weights.subarray(r * 16, r * 16 + 16), weights[i]!));
     }
     const loaded = await loadEmbedding(path, { backend: createJsBackend() });
-    expect(Array.from(loaded.getWeights()[0]!)).toEqual(Array.from(record.weights));
+    expect(Array.from((await loaded.getWeights())[0]!)).toEqual(Array.from(record.weights));
   });
 
   it('reads a file written in Keras 3 layout by hand (layer named by the vars group, non-null quantization_config normalized)', async () => {

@@ -115,6 +115,14 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<safetensors>'): Sa
   return { tensors, metadata };
 }
 
+/**
+ * The layer config kept in our safetensors metadata: Keras 2's spelling plus core's
+ * `embeddings_dropout` when it is set (Keras files cannot hold it; this metadata is ours).
+ */
+function safetensorsConfig(config: EmbeddingData['config']): Record<string, unknown> {
+  return { ...toKerasConfig(config), ...(config.embeddingsDropout > 0 ? { embeddings_dropout: config.embeddingsDropout } : {}) };
+}
+
 /** One tensor for {@link encodeSafetensors}: float32 values widened or narrowed to `dtype`. */
 export interface SafetensorsInput {
   readonly name: string;
@@ -233,7 +241,7 @@ export async function writeSafetensors(path: string, data: EmbeddingData, option
   const name = options.tensorName ?? `${data.config.name}.weight`;
   const bytes = encodeSafetensors(
     [{ name, data: data.weights, shape: [data.config.inputDim, data.config.outputDim], dtype: options.dtype ?? 'F32' }],
-    { format: 'pt', [`${SAFETENSORS_CONFIG_KEY_PREFIX}${name}`]: JSON.stringify(toKerasConfig(data.config)) },
+    { format: 'pt', [`${SAFETENSORS_CONFIG_KEY_PREFIX}${name}`]: JSON.stringify(safetensorsConfig(data.config)) },
   );
   await atomicWrite(path, bytes);
 }

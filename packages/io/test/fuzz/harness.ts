@@ -249,7 +249,7 @@ export async function checkRecords(records: readonly EmbeddingRecord[]): Promise
     if (!(r.weights instanceof Float32Array) || r.weights.length !== r.inputDim * r.outputDim)
       throw new Error(`weights length ${r.weights?.length} for ${r.inputDim} x ${r.outputDim}`);
     const layer = await Embedding.create(r.config, { backend: createJsBackend(), weights: [r.weights] });
-    const got = layer.getWeights()[0]!;
+    const got = (await layer.getWeights())[0]!;
     if (got.length !== r.inputDim * r.outputDim) throw new Error('the layer holds a table of the wrong size');
     (layer as { dispose?: () => void }).dispose?.();
   }
