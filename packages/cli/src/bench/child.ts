@@ -109,7 +109,7 @@ export async function measureTarget(workload: Workload, targetId: string): Promi
     if (error instanceof SkipTarget) return { ...base, status: 'skipped', note: error.message };
     return { ...base, status: 'error', note: `creation failed: ${errorLine(error)}` };
   }
-  const createRss = process.memoryUsage().rss - baseline.rss;
+  const createRss = (subject.rssAfterCreate ?? process.memoryUsage().rss) - baseline.rss;
   sample();
   const result: Measurement = {
     ...base,

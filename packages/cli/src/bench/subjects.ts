@@ -6,6 +6,12 @@ import type { Workload } from './types.js';
 export interface Subject {
   /** Creation of the layer / tensor / session from the source table, in ms. */
   createMs?: number;
+  /**
+   * RSS right after creation, when the subject allocates more before its first call (the
+   * probe of `predict(x, { out })` allocates an output-sized buffer, 0.5x the table at L),
+   * so that "RSS after create" counts the creation only.
+   */
+  rssAfterCreate?: number;
   /** One lookup (or copy) with a fresh output; returns the output for the correctness check. */
   run: () => unknown;
   /** One lookup into a caller-provided buffer of the output's length, when the API allows it. */
@@ -81,12 +87,14 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
   const start = performance.now();
   const layer = await Embedding.create({ inputDim: w.inputDim, outputDim: w.outputDim }, { backend, weights: [table!] });
   const createMs = performance.now() - start;
+  const rssAfterCreate = process.memoryUsage().rss;
   const input: IndexInput = { data: indices, shape: [w.batch, w.sequence] };
   const length = indices.length * w.outputDim;
   const outNote = await detectOut(layer, input, length);
   const predictOut = layer.predict as (x: IndexInput, options: { out: Float32Array }) => Promise<{ data: Float32Array }>;
   return {
     createMs,
+    rssAfterCreate,
     run: async () => (await layer.predict(input)).data,
     ...(outNote === undefined ? { runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data } : { outNote }),
     checkable: true,
