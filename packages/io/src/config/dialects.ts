@@ -3,6 +3,7 @@ import {
   fromKerasConfig,
   type KerasEmbeddingLayerConfig,
   type KerasObjectJson,
+  PYTORCH_CONFIG_KEYS,
   type ResolvedEmbeddingConfig,
   resolveConfig,
   toKerasConfig,
@@ -117,11 +118,14 @@ export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConf
 
 /**
  * Keras 2 layer config (`Embedding.get_config()` in tf-keras; the `model_config` of an .h5):
- * core's `toKerasConfig` without the keys Keras does not know (`embeddings_dropout`, which
- * tf-keras's `from_config` would reject; it is a training-time option of this package only).
+ * core's `toKerasConfig` without the keys Keras does not know (`embeddings_dropout`, and
+ * PyTorch's `padding_idx`, `max_norm`, `norm_type`, `scale_grad_by_freq` (`PYTORCH_CONFIG_KEYS`),
+ * which tf-keras's `from_config` would reject: "Keyword argument not understood"). The file keeps
+ * the table (a padding row of zeros stays zeros), not those rules; safetensors metadata keeps them.
  */
 export function toKeras2LayerConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
   const { embeddings_dropout: _dropout, ...keras } = toKerasConfig(config) as KerasEmbeddingLayerConfig & { embeddings_dropout?: number };
+  for (const key of PYTORCH_CONFIG_KEYS) delete (keras as unknown as Record<string, unknown>)[key];
   return keras;
 }
 
