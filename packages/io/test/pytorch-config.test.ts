@@ -47,6 +47,8 @@ describe("PyTorch's arguments in model files", () => {
       const back = await loadEmbedding(path, { backend });
       expect([back.config.paddingIdx, back.config.maxNorm, back.config.scaleGradByFreq]).toEqual([null, null, false]);
       expect((await back.getWeights())[0]).toEqual(written);
+      const given = await loadEmbedding(path, { backend, config: { paddingIdx: -1, maxNorm: 3 } });
+      expect([given.config.paddingIdx, given.config.maxNorm]).toEqual([4, 3]);
     }
     const st = join(tmp.dir, 'm.safetensors');
     await saveEmbedding(st, layer);
