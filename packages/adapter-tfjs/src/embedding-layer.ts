@@ -1,4 +1,4 @@
-import { type KerasIdentifier, type KerasObject, resolveConfig, resolveInitializer } from '@embedding-layer/core';
+import { InvalidConfigError, type KerasIdentifier, type KerasObject, resolveConfig, resolveInitializer } from '@embedding-layer/core';
 import { computeOutputShape, initializeEmbeddings } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 import { fastGather, registerGatherKernel } from './fast-gather.js';
@@ -166,6 +166,14 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
         seed,
         ...layerArgs
       } = args ?? ({} as EmbeddingLayerArgs);
+      // PyTorch's arguments of core's Embedding are not TF.js's: refuse them rather than drop them silently.
+      for (const key of ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq']) {
+        if ((layerArgs as Record<string, unknown>)[key] != null) {
+          throw new InvalidConfigError(
+            `${key} is not an argument of the tf.layers.Layer Embedding (it takes tf.layers.embedding's arguments); for PyTorch's arguments use core's Embedding.create({ ..., ${key} }, { backend: createTfjsBackend() }).`,
+          );
+        }
+      }
       // TF.js derives a default name from the class name, which holds '>' (not valid in a weight name).
       super({ ...layerArgs, name: layerArgs.name ?? `embedding_layer_${++layerCount}` });
       // Core's rules, with core's errors: positive integer inputDim, integer outputDim, inputLength, seed, maskZero.
