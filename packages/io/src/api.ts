@@ -1,4 +1,11 @@
-import { Embedding, type EmbeddingBackend, type EmbeddingConfig, InvalidWeightsError, resolveConfig } from '@embedding-layer/core';
+import {
+  Embedding,
+  type EmbeddingBackend,
+  type EmbeddingConfig,
+  type InputLength,
+  InvalidWeightsError,
+  resolveConfig,
+} from '@embedding-layer/core';
 import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
 import type { ReadOptions } from './formats/common.js';
@@ -53,15 +60,33 @@ export async function readEmbedding(path: string, options: ReadEmbeddingOptions 
   return pickLayer(path, records, options.layer);
 }
 
-/** @internal The record named `layer`, or the only record. */
+function describeTables(records: readonly EmbeddingRecord[]): string {
+  const shown = records.slice(0, 20).map((r) => `${JSON.stringify(r.name)} [${r.inputDim}, ${r.outputDim}] at ${r.location}`);
+  return shown.join(', ') + (records.length > shown.length ? `, and ${records.length - shown.length} more` : '');
+}
+
+/**
+ * @internal The record `layer` names (a layer name, or a location as `inspect` shows it), or the
+ * only record. Several records without a choice, or a name that matches none or several, is a
+ * BadFileError listing every table with its shape and location.
+ */
 export function pickLayer(path: string, records: readonly EmbeddingRecord[], layer?: string): EmbeddingRecord {
-  const names = records.map((r) => JSON.stringify(r.name)).join(', ');
   if (layer !== undefined) {
-    const hit = records.find((r) => r.name === layer);
-    if (!hit) throw badFile(path, `no Embedding layer named ${JSON.stringify(layer)}; the file holds: ${names}.`);
-    return hit;
+    const byName = records.filter((r) => r.name === layer);
+    const hits = byName.length > 0 ? byName : records.filter((r) => r.location === layer);
+    if (hits.length === 1) return hits[0]!;
+    if (hits.length === 0)
+      throw badFile(path, `no Embedding layer named ${JSON.stringify(layer)}; the file holds: ${describeTables(records)}.`);
+    throw badFile(
+      path,
+      `${hits.length} Embedding layers are named ${JSON.stringify(layer)}: ${describeTables(hits)}; pick one by its location (the layer option, or --layer on the command line).`,
+    );
   }
-  if (records.length !== 1) throw badFile(path, `the file holds ${records.length} Embedding layers (${names}); pass the layer name.`);
+  if (records.length !== 1)
+    throw badFile(
+      path,
+      `the file holds ${records.length} Embedding layers (${describeTables(records)}); pass the layer name: the layer option (--layer NAME on the command line).`,
+    );
   return records[0]!;
 }
 
@@ -131,7 +156,16 @@ export interface EmbeddingSummary {
   readonly name: string;
   readonly inputDim: number;
   readonly outputDim: number;
-  readonly maskZero: boolean;
+  /**
+   * `input_length`: a fixed length (a list for several axes), null for sequences of any length;
+   * absent when unknown (the file holds no layer config). For Keras 3 files, which have no
+   * `input_length`, the fixed length of the layer's input shape (InputLayer / build_config).
+   */
+  readonly inputLength?: InputLength;
+  /** `mask_zero`, or null when unknown: the file holds no layer config (weights-only .h5, .npy, ONNX...) and the caller gave none. */
+  readonly maskZero: boolean | null;
+  /** Whether the file holds the layer's config (false: the dims come from the matrix, the rest is unknown). */
+  readonly hasConfig: boolean;
   /** Element type in the file (`float32`, `float16`, `uint8` for quantized TF.js weights...). */
   readonly dtype: string;
   /** Bytes the matrix occupies in the file. */
@@ -140,19 +174,27 @@ export interface EmbeddingSummary {
   readonly location: string;
 }
 
-/** Lists the Embedding layers of a model file (name, dims, mask_zero, stored dtype and size). */
-export async function inspectModel(path: string, options: ReadEmbeddingsOptions = {}): Promise<EmbeddingSummary[]> {
-  const records = await readEmbeddings(path, options);
-  return records.map((r) => ({
-    name: r.name,
-    inputDim: r.inputDim,
-    outputDim: r.outputDim,
-    maskZero: r.config.maskZero ?? false,
-    dtype: r.storedDtype,
-    bytes: r.storedBytes,
-    format: r.format,
-    location: r.location,
-  }));
+/** Lists the Embedding tables of a model file (name, dims, input_length, mask_zero, stored dtype and size, location). */
+export async function inspectModel(path: string, options: ReadEmbeddingOptions = {}): Promise<EmbeddingSummary[]> {
+  const all = await readEmbeddings(path, options);
+  const records = options.layer !== undefined ? [pickLayer(path, all, options.layer)] : all;
+  return records.map((r) => {
+    const hasConfig = r.sourceConfig !== null;
+    const given = options.config ?? {};
+    const inputLength = r.config.inputLength !== undefined ? r.config.inputLength : hasConfig ? null : undefined;
+    return {
+      name: r.name,
+      inputDim: r.inputDim,
+      outputDim: r.outputDim,
+      ...(inputLength !== undefined ? { inputLength } : {}),
+      maskZero: r.config.maskZero ?? (hasConfig || 'maskZero' in given ? false : null),
+      hasConfig,
+      dtype: r.storedDtype,
+      bytes: r.storedBytes,
+      format: r.format,
+      location: r.location,
+    };
+  });
 }
 
 /** Options of {@link convertEmbedding}. */

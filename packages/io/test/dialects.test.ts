@@ -17,7 +17,7 @@ import {
   toKeras3LayerConfig,
   toTfjsLayerConfig,
 } from '../src/index.js';
-import { REAL, realPath } from './real-fixtures.js';
+import { describeShared, REAL, realPath } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -138,8 +138,8 @@ describe('config dialects', () => {
   });
 });
 
-describe('format detection', () => {
-  it('by content for every real file, whatever the extension', async () => {
+describeShared('real', 'format detection of the real files', () => {
+  it('by content for every real file', async () => {
     const expected = {
       misc0: 'keras-h5',
       conv1d: 'keras-h5',
@@ -149,6 +149,11 @@ describe('format detection', () => {
       onnx: 'onnx',
     } as const;
     for (const [key, format] of Object.entries(expected)) expect(await detectFormat(realPath(REAL[key as keyof typeof REAL]))).toBe(format);
+  });
+});
+
+describe('format detection', () => {
+  it('by content, whatever the extension', async () => {
     const npy = join(tmp.dir, 'matrix.bin');
     await writeFile(npy, encodeNpy(new Float32Array(4), 2, 2));
     expect(await detectFormat(npy)).toBe('npy');
@@ -169,7 +174,7 @@ describe('format detection', () => {
   });
 });
 
-describe('read progress', () => {
+describeShared('real', 'read progress', () => {
   it('every reader reports progress that ends at the bytes it read', async () => {
     for (const fx of Object.values(REAL)) {
       const calls: [number, number][] = [];

@@ -1,4 +1,4 @@
-import { copyFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { BadFileError, resolveConfig } from '@embedding-layer/core';
@@ -6,7 +6,7 @@ import type { Dataset, Group } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
-import { REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
+import { describeShared, REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-describe('Keras 2 .h5: real files', () => {
+describeShared('real', 'Keras 2 .h5: real files', () => {
   for (const key of ['misc0', 'conv1d'] as const) {
     const fx = REAL[key];
     it(`${fx.file}: reads ${fx.layer} with the documented rows and round-trips bit-exactly`, async () => {
@@ -161,7 +161,9 @@ describe('Keras 2 .h5: nested models', () => {
       ['words', 'model_weights/tower/words/embeddings:0', [1, 2, 3, 4]],
       ['chars', 'model_weights/chars/chars/embeddings:0', [5, 6, 7]],
     ]);
-    await expect(readEmbedding(path)).rejects.toThrow(/2 Embedding layers \("words", "chars"\); pass the layer name/);
+    await expect(readEmbedding(path)).rejects.toThrow(
+      /2 Embedding layers \("words" \[2, 2\] at model_weights\/tower\/words\/embeddings:0, "chars" \[3, 1\] at model_weights\/chars\/chars\/embeddings:0\); pass the layer name/,
+    );
     expect((await readEmbedding(path, { layer: 'chars' })).inputDim).toBe(3);
   });
 });
@@ -183,9 +185,11 @@ describe('Keras 2 .h5: bad files', () => {
     const wrong = join(tmp.dir, 'wrong.h5');
     await writeFile(wrong, 'this is not an HDF5 file, just text with an .h5 name');
     await expectBad(wrong, /not an HDF5 file/);
-    const bytes = new Uint8Array(await (await import('node:fs/promises')).readFile(realPath(REAL.misc0)));
+    const own = join(tmp.dir, 'own.h5');
+    await saveEmbedding(own, { config: { inputDim: 10, outputDim: 8, name: 'own' }, weights: new Float32Array(80).fill(0.5) });
+    const bytes = new Uint8Array(await (await import('node:fs/promises')).readFile(own));
     const truncated = join(tmp.dir, 'truncated.h5');
-    await writeFile(truncated, bytes.subarray(0, 4000));
+    await writeFile(truncated, bytes.subarray(0, bytes.length >> 1));
     await expectBad(truncated, /HDF5|truncated|damaged/);
   });
 
@@ -225,7 +229,7 @@ describe('Keras 2 .h5: bad files', () => {
     await expectBad(wrongDtype, /float16, float32 or float64/);
 
     const mismatch = join(tmp.dir, 'mismatch.h5');
-    await copyFile(realPath(REAL.misc0), mismatch);
+    await saveEmbedding(mismatch, { config: { inputDim: 10, outputDim: 8, name: 'embedding' }, weights: new Float32Array(80).fill(0.5) });
     const g = new h5wasm.File(mismatch, 'a');
     const cfg = JSON.parse(g.attrs.model_config!.json_value as string);
     cfg.config.layers[1].config.input_dim = 11;

@@ -7,7 +7,7 @@ import type { Dataset, Group } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kerasSnakeCase, loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
-import { REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
+import { describeShared, REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -17,7 +17,7 @@ beforeAll(async () => {
 });
 afterAll(() => tmp.cleanup());
 
-describe('Keras 3 .keras', () => {
+describeShared('real', 'Keras 3 .keras: the real Keras 3.10 file', () => {
   const fx = REAL.keras3;
 
   it('reads the real Keras 3.10 file: embedding_1 stored under layers/embedding, with the documented rows', async () => {
@@ -27,13 +27,16 @@ describe('Keras 3 .keras', () => {
     expect(record.location).toBe('model.weights.h5:layers/embedding/vars/0');
     expect([record.inputDim, record.outputDim]).toEqual([10000, 16]);
     for (let r = 0; r < 3; r++) expect(rowStart(record.weights, 16, r, 5)).toEqual(fx.rows[r]);
-    expect(record.config.inputLength).toBeUndefined();
+    // Keras 3 has no input_length: the InputLayer's batch_shape [null, 256] (and build_config) give it.
+    expect(record.config.inputLength).toBe(256);
+    expect(record.notes.join(' ')).toMatch(/input_length 256 from the layer's build_config input_shape \[null,256\]/);
     expect(resolveConfig(record.config).embeddingsInitializer).toEqual({
       className: 'RandomUniform',
       config: { seed: null, minval: -0.05, maxval: 0.05 },
     });
     const layer = await loadEmbedding(realPath(fx), { backend: createJsBackend() });
-    const out = await layer.predict([[1, 2]]);
+    expect(layer.config.inputLength).toBe(256);
+    const out = await layer.predict([Array.from({ length: 256 }, (_, i) => (i < 2 ? i + 1 : 0))]);
     expect(Array.from((out.data as Float32Array).subarray(16, 21))).toEqual(fx.rows[2]);
   });
 
@@ -46,7 +49,9 @@ describe('Keras 3 .keras', () => {
     expect(sameBits(back.weights, record.weights)).toBe(true);
     expect(resolveConfig(back.config)).toEqual(resolveConfig(record.config));
   });
+});
 
+describe('Keras 3 .keras', () => {
   it('writes config.json, metadata.json and model.weights.h5 as Keras 3 does', async () => {
     const path = join(tmp.dir, 'layout.keras');
     const weights = Float32Array.from({ length: 8 }, (_, i) => i - 3.5);
@@ -157,9 +162,11 @@ describe('Keras 3 .keras', () => {
   });
 
   it('rejects damaged zips and archives without config or weights', async () => {
-    const bytes = new Uint8Array(await readFile(realPath(fx)));
+    const own = join(tmp.dir, 'own.keras');
+    await saveEmbedding(own, { config: { inputDim: 300, outputDim: 64, name: 'own' }, weights: new Float32Array(300 * 64).fill(0.5) });
+    const bytes = new Uint8Array(await readFile(own));
     const cases: [string, Uint8Array, RegExp][] = [
-      ['truncated.keras', bytes.subarray(0, 100_000), /damaged or truncated|no model.weights.h5|no config.json/],
+      ['truncated.keras', bytes.subarray(0, bytes.length >> 1), /damaged or truncated|no model.weights.h5|no config.json/],
       ['notzip.keras', new TextEncoder().encode('hello'), /zip|unknown file format/],
       ['noweights.keras', zipSync({ 'config.json': unzipSync(bytes)['config.json']! }), /no model\.weights\.h5/],
       [

@@ -1,17 +1,66 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describe, it } from 'vitest';
+import type { ModelFormat } from '../src/index.js';
 
 /**
- * The real third-party files (`shared/fixtures/real/`, beside the repository: `../shared` from
- * the repo root). Rows are copied from its SOURCES.md (values read with h5py / numpy / onnx).
+ * The real third-party files: `shared/fixtures/real/` and `shared/fixtures/real-2/`, beside the
+ * repository (`../shared` from its root). They are copied byte for byte from public GitHub
+ * repositories (each folder's SOURCES.md names the repository, commit, licence and the values
+ * read with h5py / numpy / onnx) and are not part of this repository.
+ *
+ * Tests that need them run when the folder is there and skip visibly otherwise (a describe whose
+ * title names the missing folder); with `EMBEDDING_LAYER_REQUIRE_SHARED=1` (CI sets it) a missing
+ * folder fails instead.
  */
-export const REAL_DIR = fileURLToPath(new URL('../../../../shared/fixtures/real/', import.meta.url));
+export const SHARED_DIR = fileURLToPath(new URL('../../../../shared/fixtures/', import.meta.url));
+export const REAL_DIR = join(SHARED_DIR, 'real/');
+export const REAL2_DIR = join(SHARED_DIR, 'real-2/');
 
-if (!existsSync(join(REAL_DIR, 'SOURCES.md'))) {
-  throw new Error(
-    `The real fixtures are missing: expected ${REAL_DIR}SOURCES.md. They live in shared/fixtures/real/ beside the repository (../shared from its root).`,
-  );
+/** True when `EMBEDDING_LAYER_REQUIRE_SHARED=1`: a missing shared folder fails the tests instead of skipping them. */
+export const REQUIRE_SHARED = process.env.EMBEDDING_LAYER_REQUIRE_SHARED === '1';
+
+export type SharedFolder = 'real' | 'real-2';
+
+const FOLDERS: Record<SharedFolder, string> = { real: REAL_DIR, 'real-2': REAL2_DIR };
+
+/** True when a shared folder is there (its SOURCES.md exists). */
+export function hasShared(folder: SharedFolder): boolean {
+  return existsSync(join(FOLDERS[folder], 'SOURCES.md'));
+}
+
+/** Why a shared folder's tests did not run, for titles and errors. */
+export function missingShared(folder: SharedFolder): string {
+  return `../shared/fixtures/${folder}/ is missing: third-party model files kept beside the repository (not in it), copied from public GitHub repositories named in its SOURCES.md`;
+}
+
+/**
+ * `describe(title, fn)` when the shared folder is there. Otherwise one skipped test in a describe
+ * whose title says which folder is missing and where the files come from, or, with
+ * `EMBEDDING_LAYER_REQUIRE_SHARED=1`, one failing test saying so. `fn` must not read the files
+ * while collecting (only inside tests and hooks).
+ */
+export function describeShared(folder: SharedFolder | readonly SharedFolder[], title: string, fn: () => void): void {
+  const missing = (typeof folder === 'string' ? [folder] : folder).filter((f) => !hasShared(f));
+  if (missing.length === 0) {
+    describe(title, fn);
+    return;
+  }
+  const why = missing.map(missingShared).join('; ');
+  if (REQUIRE_SHARED) {
+    describe(title, () => {
+      it(`needs ${missing.map((f) => `../shared/fixtures/${f}/`).join(' and ')}`, () => {
+        throw new Error(
+          `${why} (looked for ${missing.map((f) => `${FOLDERS[f]}SOURCES.md`).join(', ')}). EMBEDDING_LAYER_REQUIRE_SHARED=1 makes this a failure.`,
+        );
+      });
+    });
+  } else {
+    describe.skip(`${title} (skipped: ${why})`, () => {
+      it('all of its tests', () => {});
+    });
+  }
 }
 
 export interface RealFixture {
@@ -98,6 +147,210 @@ export function realPath(fixture: RealFixture): string {
   return join(REAL_DIR, fixture.file);
 }
 
+/** One table of a real-2 file, as its SOURCES.md documents it. */
+export interface Real2Table {
+  /** The name our readers give it (the layer name, or the tensor name without `.weight`). */
+  readonly name: string;
+  /** Where the table sits in the file (`EmbeddingRecord.location`). */
+  readonly location: string;
+  readonly inputDim: number;
+  readonly outputDim: number;
+  /** The `expected*.npy` file beside it: the float32 table read independently with h5py / numpy / onnx. */
+  readonly expected: string;
+  /** `mask_zero` from the file's config; null when the file holds no config (unknown). */
+  readonly maskZero: boolean | null;
+  /** `input_length` from the file's config (null: any length); undefined when the file holds no config. */
+  readonly inputLength?: number | null;
+}
+
+/** One file of `shared/fixtures/real-2/` (see its SOURCES.md). */
+export interface Real2Fixture {
+  /** Path relative to REAL2_DIR. */
+  readonly file: string;
+  readonly format: ModelFormat;
+  /** Every Embedding table of the file, in the order the readers list them. */
+  readonly tables: readonly Real2Table[];
+}
+
+const deepfmTable = (name: string, inputDim: number, outputDim: number, expected: string, maskZero = false): Real2Table => ({
+  name,
+  location: `model_weights/${name}/${name}_1/embeddings:0`,
+  inputDim,
+  outputDim,
+  expected,
+  maskZero,
+  inputLength: null,
+});
+
+export const REAL2: Readonly<Record<string, Real2Fixture>> = {
+  keras1Tf: {
+    file: 'dl4j-keras1-tf-lstm/embedding_lstm_tensorflow_1.h5',
+    format: 'keras-h5',
+    tables: [
+      {
+        name: 'embedding_1',
+        location: 'model_weights/embedding_1/embedding_1_W:0',
+        inputDim: 4,
+        outputDim: 5,
+        expected: 'expected.npy',
+        maskZero: false,
+        inputLength: 10,
+      },
+    ],
+  },
+  keras1Theano: {
+    file: 'dl4j-keras1-theano-conv1d/embedding_conv1d_theano_1.h5',
+    format: 'keras-h5',
+    tables: [
+      {
+        name: 'embedding_1',
+        location: 'model_weights/embedding_1/embedding_1_W',
+        inputDim: 4,
+        outputDim: 5,
+        expected: 'expected.npy',
+        maskZero: false,
+        inputLength: 10,
+      },
+    ],
+  },
+  keras2Theano: {
+    file: 'dl4j-keras2-theano-lstm/embedding_lstm_theano_2.h5',
+    format: 'keras-h5',
+    tables: [
+      {
+        name: 'embedding_1',
+        location: 'model_weights/embedding_1/embedding_1/embeddings',
+        inputDim: 4,
+        outputDim: 5,
+        expected: 'expected.npy',
+        maskZero: false,
+        inputLength: 10,
+      },
+    ],
+  },
+  customLoss: {
+    file: 'dl4j-custom-loss/custom_loss.h5',
+    format: 'keras-h5',
+    tables: [
+      {
+        name: 'embedding_1',
+        location: 'model_weights/embedding_1/embedding_1/embeddings:0',
+        inputDim: 7,
+        outputDim: 4,
+        expected: 'expected.npy',
+        maskZero: false,
+        inputLength: 3,
+      },
+    ],
+  },
+  deepfm: {
+    file: 'dl4j-deepfm/deepfm.h5',
+    format: 'keras-h5',
+    tables: [
+      deepfmTable('cat_embed_2d_genre', 15, 20, 'expected.npy'),
+      deepfmTable('cat_embed_2d_uid', 6041, 20, 'expected__cat_embed_2d_uid.npy'),
+      deepfmTable('cat_embed_2d_mid', 3953, 20, 'expected__cat_embed_2d_mid.npy'),
+      deepfmTable('cat_embed_1d_uid', 6041, 1, 'expected__cat_embed_1d_uid.npy'),
+      deepfmTable('cat_embed_1d_mid', 3953, 1, 'expected__cat_embed_1d_mid.npy'),
+      deepfmTable('cat_embed_1d_genre', 15, 1, 'expected__cat_embed_1d_genre.npy', true),
+    ],
+  },
+  ncf: {
+    file: 'ncf-gmf-weights/ml-1m_GMF_8_1501651698.h5',
+    format: 'keras-h5',
+    tables: [
+      {
+        name: 'item_embedding',
+        location: 'item_embedding/item_embedding_W',
+        inputDim: 3706,
+        outputDim: 8,
+        expected: 'expected.npy',
+        maskZero: null,
+      },
+      {
+        name: 'user_embedding',
+        location: 'user_embedding/user_embedding_W',
+        inputDim: 6040,
+        outputDim: 8,
+        expected: 'expected__user_embedding.npy',
+        maskZero: null,
+      },
+    ],
+  },
+  nnsplit: {
+    file: 'nnsplit-bilstm-onnx/model.onnx',
+    format: 'onnx',
+    tables: [
+      {
+        name: 'embedding.weight',
+        location: 'initializer embedding.weight',
+        inputDim: 256,
+        outputDim: 32,
+        expected: 'expected.npy',
+        maskZero: null,
+      },
+    ],
+  },
+  burn: {
+    file: 'burn-embedding-safetensors/embedding.safetensors',
+    format: 'safetensors',
+    tables: [{ name: 'embed', location: 'embed.weight', inputDim: 10, outputDim: 3, expected: 'expected.npy', maskZero: null }],
+  },
+  model2vecF16: {
+    file: 'model2vec-f16-safetensors/model.safetensors',
+    format: 'safetensors',
+    tables: [{ name: 'embeddings', location: 'embeddings', inputDim: 29528, outputDim: 2, expected: 'expected.npy', maskZero: null }],
+  },
+  model2vecVocabQ: {
+    file: 'model2vec-vocabq-safetensors/model.safetensors',
+    format: 'safetensors',
+    tables: [{ name: 'embeddings', location: 'embeddings', inputDim: 128, outputDim: 64, expected: 'expected.npy', maskZero: null }],
+  },
+};
+
+/** Absolute path of a real-2 file. */
+export function real2Path(fixture: Real2Fixture): string {
+  return join(REAL2_DIR, fixture.file);
+}
+
+/** A table's expected values, from its `expected*.npy` beside the file. */
+export function real2Expected(fixture: Real2Fixture, table: Real2Table): Float32Array {
+  const dir = fixture.file.slice(0, fixture.file.lastIndexOf('/'));
+  const { shape, values } = readFloat32Npy(join(REAL2_DIR, dir, table.expected));
+  if (shape.length !== 2 || shape[0] !== table.inputDim || shape[1] !== table.outputDim)
+    throw new Error(`${table.expected}: shape ${JSON.stringify(shape)}, SOURCES.md says [${table.inputDim}, ${table.outputDim}]`);
+  return values;
+}
+
+/**
+ * A little-endian float32 C-order .npy file, parsed here rather than with the package's own
+ * reader, so the expected values do not depend on the code under test.
+ */
+export function readFloat32Npy(path: string): { shape: number[]; values: Float32Array } {
+  const bytes = readFileSync(path);
+  if (bytes.subarray(0, 6).toString('latin1') !== '\x93NUMPY') throw new Error(`${path}: not a .npy file`);
+  const major = bytes[6]!;
+  const headerLength = major === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = bytes.subarray(start, start + headerLength).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr !== '<f4' || fortran !== 'False' || shapeText === undefined)
+    throw new Error(`${path}: expected a C-order <f4 array, header ${header}`);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const data = bytes.subarray(start + headerLength);
+  if (data.length !== count * 4) throw new Error(`${path}: ${data.length} data bytes for shape ${JSON.stringify(shape)}`);
+  const values = new Float32Array(count);
+  new Uint8Array(values.buffer).set(data);
+  return { shape, values };
+}
+
 /** The first `n` values of row `r` of a row-major matrix, as plain numbers. */
 export function rowStart(weights: Float32Array, outputDim: number, r: number, n: number): number[] {
   return Array.from(weights.subarray(r * outputDim, r * outputDim + n));
@@ -105,9 +358,14 @@ export function rowStart(weights: Float32Array, outputDim: number, r: number, n:
 
 /** Bit-exact equality of two float32 arrays (NaN payloads included). */
 export function sameBits(a: Float32Array, b: Float32Array): boolean {
-  if (a.length !== b.length) return false;
-  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
-  return true;
+  return firstBitDifference(a, b) === -1;
+}
+
+/** Index of the first value whose bits differ (or the shorter length when the lengths differ); -1 when equal bit for bit. */
+export function firstBitDifference(a: Float32Array, b: Float32Array): number {
+  const n = Math.min(a.length, b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, n);
+  const y = new Uint32Array(b.buffer, b.byteOffset, n);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return i;
+  return a.length === b.length ? -1 : n;
 }

@@ -5,7 +5,7 @@ import { BadFileError, resolveConfig } from '@embedding-layer/core';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
-import { REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
+import { describeShared, REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -25,7 +25,7 @@ async function tfLoad(modelJson: string): Promise<tf.LayersModel> {
   return tf.loadLayersModel(`http://local/m/${join(modelJson).slice(dir.length + 1)}`, { fetchFunc });
 }
 
-describe('TF.js model.json', () => {
+describeShared('real', 'TF.js model.json: the real converter output', () => {
   const fx = REAL.tfjs;
 
   it('reads the real converter output: the embedding starts at byte 170148 of its shard', async () => {
@@ -76,7 +76,9 @@ describe('TF.js model.json', () => {
     expect(Array.from(tfOut.subarray(8, 13))).toEqual(REAL.misc0.rows[0]);
     model.dispose();
   });
+});
 
+describe('TF.js model.json', () => {
   it('reads a model saved by TF.js itself (model.save: TF.js dialect, VarianceScaling, L1L2, MaxNorm)', async () => {
     const m = tf.sequential();
     m.add(

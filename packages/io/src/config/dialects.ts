@@ -54,17 +54,120 @@ function normalizeInitializer(init: unknown, notes: string[]): unknown {
 }
 
 /**
- * Reads one Embedding layer config as Keras 2, Keras 3 or TF.js model.json spell it (bare, or
- * wrapped in `{ class_name: 'Embedding', config }`) into a config for `Embedding.create`,
- * normalizing the legacy values real files hold that core rejects:
+ * Keras 1 argument names of `Embedding` and the Keras 2 names they became, as Keras 2's own
+ * legacy converter renames them (`legacy_embedding_support` in keras/legacy/interfaces.py;
+ * `input_dtype` is the base Layer's legacy spelling of `dtype`, `legacy_input_support`).
+ */
+const KERAS1_RENAMES: readonly (readonly [string, string])[] = [
+  ['init', 'embeddings_initializer'],
+  ['W_regularizer', 'embeddings_regularizer'],
+  ['W_constraint', 'embeddings_constraint'],
+  ['input_dtype', 'dtype'],
+];
+
+/** A Keras 1 serialized regularizer or constraint: `{ name: 'MaxNorm', m: 2, axis: 0 }` (no `class_name`/`config`). */
+function isKeras1Object(value: unknown): value is Record<string, unknown> & { name: string } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    typeof (value as { name?: unknown }).name === 'string' &&
+    !('class_name' in value) &&
+    !('className' in value)
+  );
+}
+
+/**
+ * Keras 1's regularizer and constraint objects in Keras 2's `{ class_name, config }` form.
+ * Keras 1.2 wrote `{ name: 'L1L2Regularizer', l1, l2 }` (also under the aliases
+ * `WeightRegularizer` / `ActivityRegularizer`), `{ name: 'MaxNorm', m, axis }`,
+ * `{ name: 'UnitNorm', axis }`, `{ name: 'MinMaxNorm', low, high, rate, axis }`,
+ * `{ name: 'NonNeg' }`; Keras 2 renamed `m` to `max_value` and `low`/`high` to
+ * `min_value`/`max_value`. Other names are passed on as `class_name` (core then names what it
+ * does not know).
+ */
+function fromKeras1Object(key: string, value: unknown, notes: string[]): unknown {
+  if (!isKeras1Object(value)) return value;
+  const { name, ...args } = value;
+  let json: { class_name: string; config: Record<string, unknown> };
+  if (/^(L1L2Regularizer|WeightRegularizer|ActivityRegularizer)$/.test(name))
+    json = { class_name: 'L1L2', config: { l1: args.l1 ?? 0, l2: args.l2 ?? 0 } };
+  else if (name === 'MaxNorm') json = { class_name: 'MaxNorm', config: { max_value: args.m ?? 2, axis: args.axis ?? 0 } };
+  else if (name === 'MinMaxNorm')
+    json = {
+      class_name: 'MinMaxNorm',
+      config: { min_value: args.low ?? 0, max_value: args.high ?? 1, rate: args.rate ?? 1, axis: args.axis ?? 0 },
+    };
+  else json = { class_name: name, config: args };
+  notes.push(`${key}: the Keras 1 object ${JSON.stringify(value)} read as Keras 2's ${JSON.stringify(json)}.`);
+  return json;
+}
+
+/**
+ * Maps a Keras 1.x layer config (`init`, `W_regularizer`, `W_constraint`, `input_dtype`,
+ * `dropout`) to Keras 2's arguments, in place, with one note for what was renamed and one per
+ * value that had to change. `dropout` has no Keras 2 argument (Keras 2's converter drops it with
+ * a warning): a rate in (0, 1) becomes core's `embeddings_dropout`, see {@link readLayerConfig}.
+ */
+function fromKeras1(fixed: Record<string, unknown>, notes: string[], file: string): void {
+  const renamed: string[] = [];
+  for (const [old, now] of KERAS1_RENAMES) {
+    if (!(old in fixed)) continue;
+    const value = fixed[old];
+    delete fixed[old];
+    if (fixed[now] !== undefined && fixed[now] !== null) {
+      // Keras 2 refuses both spellings of an argument; a base-layer dtype beside input_dtype wins (Keras 2's Layer does the same).
+      if (now === 'dtype') continue;
+      throw badFile(
+        file,
+        `the Embedding config has both the Keras 1 key "${old}" and the Keras 2 key "${now}"; Keras refuses such a config too.`,
+      );
+    }
+    fixed[now] = old === 'W_regularizer' || old === 'W_constraint' ? fromKeras1Object(now, value, notes) : value;
+    renamed.push(`${old} -> ${now}`);
+  }
+  // activity_regularizer kept its name in Keras 2, but a Keras 1 file holds a Keras 1 object there.
+  if (isKeras1Object(fixed.activity_regularizer))
+    fixed.activity_regularizer = fromKeras1Object('activity_regularizer', fixed.activity_regularizer, notes);
+  if ('dropout' in fixed) {
+    const rate = fixed.dropout;
+    delete fixed.dropout;
+    if (typeof rate === 'number' && rate > 0 && rate < 1 && fixed.embeddings_dropout === undefined) {
+      fixed.embeddings_dropout = rate;
+      notes.push(
+        `Keras 1 dropout ${rate} read as embeddings_dropout ${rate}: both drop whole rows of the matrix in training only and scale the rest by 1/(1 - rate) (Keras 1 drew one mask per batch, this package draws one per sequence). Keras 2 has no such argument and its converter drops it, so it is not written back to Keras files.`,
+      );
+    } else {
+      renamed.push(`dropout ${JSON.stringify(rate)} dropped (Keras 1 applies it only for 0 < rate < 1)`);
+    }
+  }
+  if (renamed.length > 0) notes.push(`Keras 1 config keys read as Keras 2's legacy converter renames them: ${renamed.join(', ')}.`);
+}
+
+/** True when a layer config uses Keras 1.x argument names. */
+function isKeras1Config(config: Record<string, unknown>): boolean {
+  return KERAS1_RENAMES.some(([old]) => old in config) || 'dropout' in config;
+}
+
+/**
+ * Reads one Embedding layer config as Keras 1, Keras 2, Keras 3 or TF.js model.json spell it
+ * (bare, or wrapped in `{ class_name: 'Embedding', config }`) into a config for
+ * `Embedding.create`, normalizing the legacy values real files hold that core rejects:
  *
- * - a layer `dtype` that is not `float32` (TF 1.x wrote `'int32'`, the input dtype; mixed or
- *   half-precision policies store float32 or narrower variables): read as `float32`, since the
- *   matrix is widened to float32 on reading;
+ * - Keras 1.x names (1.2.2 on TensorFlow and Theano): `init`, `W_regularizer`, `W_constraint`
+ *   and `input_dtype` are renamed to `embeddings_initializer`, `embeddings_regularizer`,
+ *   `embeddings_constraint` and `dtype` as Keras 2's legacy converter does; Keras 1's
+ *   regularizer and constraint objects (`{ name: 'L1L2Regularizer', l1, l2 }`,
+ *   `{ name: 'MaxNorm', m, axis }`...) become Keras 2's (`L1L2`, `MaxNorm(max_value, axis)`...);
+ *   `dropout` (no Keras 2 argument) becomes `embeddings_dropout` when it is in (0, 1), the only
+ *   range Keras 1 applied it in, and is dropped otherwise;
+ * - a layer `dtype` that is not `float32` (TF 1.x and Keras 1 wrote `'int32'`, the input dtype;
+ *   mixed or half-precision policies store float32 or narrower variables): read as `float32`,
+ *   since the matrix is widened to float32 on reading;
  * - RandomUniform `maxval: null` / `minval: null` (TF 1.x): read as 1 / 0, TF's own values.
  *
- * Every other value is kept as written. Throws `BadFileError` naming `file` when core rejects
- * the config.
+ * Every other value is kept as written; each normalization adds a sentence to `notes`. Throws
+ * `BadFileError` naming `file` when core rejects the config.
  */
 export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConfigResult {
   const notes: string[] = [];
@@ -77,6 +180,7 @@ export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConf
   if (typeof inner !== 'object' || inner === null || Array.isArray(inner))
     throw badFile(file, `the Embedding config must be an object, found ${JSON.stringify(inner)}.`);
   const fixed: Record<string, unknown> = { ...inner };
+  if (isKeras1Config(fixed)) fromKeras1(fixed, notes, file);
   // Keras 3 quantization: the layer's variables are read (dequantized) into a float32 matrix by
   // the .keras reader, so the loaded layer is a plain float32 Embedding. Core rejects a non-null
   // quantization_config and a quantized dtype policy, so both are normalized here.
@@ -98,7 +202,7 @@ export function readLayerConfig(json: unknown, file = '<config>'): ReadLayerConf
     if (typeof dtype === 'string' && (FLOAT_POLICIES.has(dtype) || /^u?int(8|16|32|64)$/.test(dtype))) {
       notes.push(
         /^u?int/.test(dtype)
-          ? `layer dtype ${JSON.stringify(dtype)} (TF 1.x wrote the input dtype here) read as float32, the dtype of the stored matrix.`
+          ? `layer dtype ${JSON.stringify(dtype)} (TF 1.x and Keras 1 wrote the input dtype here) read as float32, the dtype of the stored matrix.`
           : `layer dtype policy ${JSON.stringify(dtype)} read as float32 (the matrix is widened to float32 on reading).`,
       );
       fixed.dtype = 'float32';
@@ -220,6 +324,20 @@ export function toLayerConfig(
   if (dialect === 'keras3') return toKeras3LayerConfig(config);
   if (dialect === 'tfjs') return toTfjsLayerConfig(config);
   return toKeras2LayerConfig(config);
+}
+
+/**
+ * @internal The `input_length` a layer's input shape implies (Keras 3 has no `input_length`: a
+ * fixed length lives in the InputLayer's `batch_shape` and the layer's `build_config`): the
+ * shape without its batch axis, a number for one axis, a list for several; undefined when the
+ * shape fixes no axis or is not a shape.
+ */
+export function inputLengthFromShape(shape: unknown): number | (number | null)[] | undefined {
+  if (!Array.isArray(shape) || shape.length < 2) return undefined;
+  const axes = shape.slice(1);
+  if (!axes.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d > 0))) return undefined;
+  if (axes.every((d) => d === null)) return undefined;
+  return axes.length === 1 ? (axes[0] as number) : (axes as (number | null)[]);
 }
 
 /** Finds every `{ class_name: 'Embedding', config }` object in a model config (any nesting), in document order. */

@@ -3,88 +3,81 @@ import { findEmbeddingConfigs, readLayerConfig, toKeras2LayerConfig } from '../c
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
 import { atomicWriteFiles, fileSize, writeBytes } from '../util/fs.js';
-import { createH5Bytes, type H5Matrix, type H5Snapshot, readH5Matrix, stringAttr, withH5, writeStringListAttr } from '../util/h5.js';
-import type { H5NodeInfo } from '../util/h5-worker.js';
+import { createH5Bytes, type H5Matrix, readH5Matrix, stringAttr, withH5, writeStringListAttr } from '../util/h5.js';
+import { parseFileJson } from '../util/json.js';
+import { checkLayerNameForFile } from '../util/writable.js';
 import { makeRecord, type ReadOptions } from './common.js';
-
-const EMBEDDINGS_DATASET = /^embeddings(:0)?$/;
+import { type H5Table, hasLayerList, KERAS_H5_WANT, kerasH5Tables, kerasH5WeightsRoot } from './keras-layout.js';
 
 /** `keras_version` written into our .h5 files: the Keras 2 line whose layout they follow. */
 export const KERAS2_VERSION = '2.15.0';
 
-function embeddingDatasets(file: H5Snapshot, root: string): { path: string; dataset: H5NodeInfo }[] {
-  return file
-    .below(root)
-    .filter(({ rel, node }) => node.type === 'Dataset' && EMBEDDINGS_DATASET.test(rel.split('/').pop()!))
-    .map(({ rel, node }) => ({ path: rel, dataset: node }));
-}
-
 /**
- * Reads every Embedding layer of a Keras 2 HDF5 file: a full model (`model.save`: root attr
- * `model_config`, weights under `model_weights/<layer>/<layer>/embeddings:0`) or a weights-only
- * file (`model.save_weights`: no config, groups at the root). For a weights-only file the
- * config comes from `options.config`, else from the dataset shape.
+ * Reads every Embedding layer of a Keras HDF5 file: a full model (`model.save`: root attr
+ * `model_config`, weights under `model_weights/<layer>/`) or a weights-only file
+ * (`model.save_weights`: no config, layer groups at the root), as Keras 1.x, Keras 2 (TensorFlow
+ * or Theano), tf.keras and Keras 3's legacy .h5 write them. Each layer's table is found by its
+ * group's `weight_names` attribute, as Keras loads it (see keras-layout.ts). Keras 1 configs are
+ * read as Keras 2's legacy converter reads them (`readLayerConfig`).
+ *
+ * Without an Embedding config (a weights-only file, or a subclassed model, whose `model_config`
+ * has no layer list) the tables are found by their weight names (`embeddings`, Keras 1's
+ * `<layer>_W`) and the config comes from the dataset shape and `options.config`.
  */
 export async function readKerasH5(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
   const size = await fileSize(path);
   options.onProgress?.(0, size);
-  const records = await withH5(path, path, { attrs: ['model_config'], datasets: '(^|/)embeddings(:0)?$' }, async (file) => {
+  const records = await withH5(path, path, KERAS_H5_WANT, async (file) => {
     const modelConfigText = stringAttr(file.get(''), 'model_config');
-    const weightsRoot = modelConfigText !== undefined && file.get('model_weights')?.type === 'Group' ? 'model_weights' : '';
-    const prefix = weightsRoot === '' ? '' : 'model_weights/';
-    const datasets = embeddingDatasets(file, weightsRoot);
+    const weightsRoot = kerasH5WeightsRoot(file);
+    const prefix = weightsRoot === '' ? '' : `${weightsRoot}/`;
+    const tables = kerasH5Tables(file, weightsRoot);
     const records: EmbeddingRecord[] = [];
-    const read = (path_: string, dataset: H5NodeInfo): Promise<H5Matrix> => readH5Matrix(file, dataset, `${prefix}${path_}`);
+    const read = (table: H5Table): Promise<H5Matrix> => readH5Matrix(file, table.dataset, `${prefix}${table.path}`);
 
+    let layers: Record<string, unknown>[] = [];
+    let layerList = false;
     if (modelConfigText !== undefined) {
-      let modelConfig: unknown;
-      try {
-        modelConfig = JSON.parse(modelConfigText);
-      } catch (error) {
-        throw badFile(path, `the model_config attribute is not JSON (${(error as Error).message}).`, error);
-      }
-      const layers = findEmbeddingConfigs(modelConfig);
-      if (layers.length === 0)
-        throw badFile(path, 'the model holds no Embedding layer (model_config has no layer with class_name "Embedding").');
-      for (const layer of layers) {
-        const sourceConfig = layer.config as Record<string, unknown>;
-        const { config, notes } = readLayerConfig(layer, path);
-        const name = String(sourceConfig.name);
-        // Nested models put a layer's group under the sub-model's: match on the parent group name.
-        const hit =
-          datasets.find((d) => d.path === `${name}/${name}/embeddings:0`) ??
-          datasets.find((d) => d.path.split('/').slice(-2, -1)[0] === name);
-        if (!hit)
-          throw badFile(path, `model_config lists Embedding "${name}" but there is no dataset ${prefix}${name}/${name}/embeddings:0.`);
-        const m = await read(hit.path, hit.dataset);
-        records.push(
-          makeRecord(path, 'keras-h5', { name, ...m, location: `${prefix}${hit.path}`, fileConfig: config, sourceConfig, notes }, options),
-        );
-      }
-      return records;
+      const modelConfig = parseFileJson(modelConfigText, path, 'the model_config attribute');
+      layers = findEmbeddingConfigs(modelConfig);
+      layerList = hasLayerList(modelConfig);
     }
+    for (const layer of layers) {
+      const sourceConfig = layer.config as Record<string, unknown>;
+      const { config, notes } = readLayerConfig(layer, path);
+      const name = String(sourceConfig.name);
+      const hit = tables.byConfig(name);
+      if ('missing' in hit)
+        throw badFile(path, `model_config lists Embedding "${name}" but its weights are not in the file: ${hit.missing}.`);
+      const m = await read(hit);
+      records.push(
+        makeRecord(path, 'keras-h5', { name, ...m, location: `${prefix}${hit.path}`, fileConfig: config, sourceConfig, notes }, options),
+      );
+    }
+    if (layers.length > 0) return records;
+    if (layerList) throw badFile(path, 'the model holds no Embedding layer (model_config has no layer with class_name "Embedding").');
 
-    if (datasets.length === 0)
+    // No Embedding config (weights-only file, or a subclassed model's config): find the tables by their weights.
+    const found = tables.byWeights();
+    if (found.length === 0)
       throw badFile(
         path,
-        'no Embedding layer: no model_config attribute and no dataset named embeddings:0 (expected <layer>/<layer>/embeddings:0).',
+        modelConfigText !== undefined
+          ? "no Embedding layer: model_config lists no layers (a subclassed model), and no layer has a weight named like an Embedding's (embeddings, or Keras 1's <layer>_W as its only weight)."
+          : "no Embedding layer: no model_config attribute, and no layer has a weight named like an Embedding's (<layer>/<layer>/embeddings:0, or Keras 1's <layer>/<layer>_W as its only weight).",
       );
-    for (const { path: p, dataset } of datasets) {
-      const name = p.split('/')[0]!;
-      const m = await read(p, dataset);
+    const note =
+      modelConfigText !== undefined
+        ? 'model_config lists no Embedding layer (a subclassed model saves no layer list): the table was found by its weight name; the config comes from the dataset shape and the caller.'
+        : 'weights-only file (model.save_weights): the config comes from the dataset shape and the caller.';
+    for (const table of found) {
+      const m = await read(table);
       records.push(
         makeRecord(
           path,
           'keras-h5',
-          {
-            name,
-            ...m,
-            location: p,
-            fileConfig: null,
-            sourceConfig: null,
-            notes: ['weights-only file (model.save_weights): the config comes from the dataset shape and the caller.'],
-          },
-          { ...options, config: { name, ...(options.config ?? {}) } },
+          { name: table.name, ...m, location: `${prefix}${table.path}`, fileConfig: null, sourceConfig: null, notes: [note] },
+          { ...options, config: { name: table.name, ...(options.config ?? {}) } },
         ),
       );
     }
@@ -133,6 +126,7 @@ export function keras2SequentialConfig(data: EmbeddingData): Record<string, unkn
  */
 export async function writeKerasH5(path: string, data: EmbeddingData, options: WriteKerasH5Options = {}): Promise<void> {
   const name = data.config.name;
+  checkLayerNameForFile(name, path);
   const inputName = `${name}_input`;
   const modelConfig = JSON.stringify(keras2SequentialConfig(data));
   await atomicWriteFiles([

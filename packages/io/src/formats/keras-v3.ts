@@ -1,13 +1,16 @@
 import { strFromU8, strToU8, zipSync } from 'fflate';
-import { findEmbeddingConfigs, keras3DtypePolicy, readLayerConfig, toKeras3LayerConfig } from '../config/dialects.js';
+import { findEmbeddingConfigs, inputLengthFromShape, keras3DtypePolicy, readLayerConfig, toKeras3LayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
 import { atomicWrite, readWhole } from '../util/fs.js';
-import { createH5Bytes, type H5Matrix, type H5Snapshot, readH5Matrix, readH5Values, stringAttr, withH5Bytes } from '../util/h5.js';
+import { createH5Bytes, type H5Matrix, type H5Snapshot, readH5Matrix, readH5Values, withH5Bytes } from '../util/h5.js';
 import type { H5NodeInfo } from '../util/h5-worker.js';
 import { dequantizeInt8, quantizeInt8 } from '../util/int8.js';
+import { parseFileJson } from '../util/json.js';
+import { checkFiniteForQuantizing, checkLayerNameForFile } from '../util/writable.js';
 import { readZip } from '../util/zip.js';
-import { makeRecord, type ReadOptions } from './common.js';
+import { type FoundMatrix, makeRecord, type ReadOptions } from './common.js';
+import { hasLayerList, keras3EmbeddingVarsByClass, keras3InputShapes, keras3VarsGroups } from './keras-layout.js';
 
 /** `keras_version` written into our .keras files' metadata.json: the Keras 3 release whose layout they follow. */
 export const KERAS3_VERSION = '3.10.0';
@@ -79,11 +82,7 @@ function unzip(path: string, bytes: Uint8Array): Record<string, Uint8Array> {
 
 function parseJson(path: string, member: string, bytes: Uint8Array | undefined): unknown {
   if (!bytes) throw badFile(path, `not a Keras 3 .keras file: the zip has no ${member}.`);
-  try {
-    return JSON.parse(strFromU8(bytes));
-  } catch (error) {
-    throw badFile(path, `${member} is not JSON (${(error as Error).message}).`, error);
-  }
+  return parseFileJson(strFromU8(bytes), path, member);
 }
 
 /**
@@ -100,48 +99,72 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
   const members = unzip(path, bytes);
   const modelConfig = parseJson(path, 'config.json', members['config.json']);
   const layers = findEmbeddingConfigs(modelConfig);
-  if (layers.length === 0)
+  if (layers.length === 0 && hasLayerList(modelConfig))
     throw badFile(path, 'the model holds no Embedding layer (config.json has no layer with class_name "Embedding").');
   const weightsBytes = members['model.weights.h5'];
   if (!weightsBytes) throw badFile(path, 'not a Keras 3 .keras file: the zip has no model.weights.h5.');
-  const fallback = keras3WeightPaths(modelConfig);
+  const classPaths = keras3WeightPaths(modelConfig);
+  const inputShapes = keras3InputShapes(modelConfig);
   return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, { attrs: ['name'], datasets: '(^|/)vars/[01]$' }, async (h5file) => {
+    const groups = keras3VarsGroups(h5file);
     const byName = new Map<string, string>();
-    for (const { rel, node } of h5file.below()) {
-      if (node.type !== 'Group' || !rel.endsWith('vars')) continue;
-      const name = stringAttr(node, 'name');
-      if (name !== undefined && rel !== 'vars' && !byName.has(name)) byName.set(name, rel.slice(0, -'/vars'.length));
+    const byPath = new Map<string, string>();
+    for (const g of groups) {
+      if (g.name !== undefined && !byName.has(g.name)) byName.set(g.name, g.raw);
+      if (!byPath.has(g.path)) byPath.set(g.path, g.raw);
     }
     const records: EmbeddingRecord[] = [];
-    for (const layer of layers) {
-      const sourceConfig = layer.config as Record<string, unknown>;
-      const name = String(sourceConfig.name);
-      const { config, notes } = readLayerConfig(layer, path);
-      const layerPath = byName.get(name) ?? fallback.get(name);
-      const location = `${layerPath}/vars/0`;
-      const dataset = layerPath === undefined ? undefined : h5file.get(location);
-      if (dataset?.type !== 'Dataset')
-        throw badFile(
-          path,
-          `config.json lists Embedding "${name}" but model.weights.h5 has no dataset ${layerPath ? location : 'layers/<path>/vars/0'} for it.`,
-        );
-      const policy = (sourceConfig.dtype as { config?: { name?: unknown } } | undefined)?.config?.name ?? sourceConfig.dtype;
+    const read = async (name: string, vars: string, policy: unknown, found: Omit<FoundMatrix, keyof H5Matrix | 'name' | 'location'>) => {
+      const location = `${vars}/0`;
+      const dataset = h5file.get(location)!;
       if (typeof policy === 'string' && /^(int4|float8)/.test(policy))
         throw badFile(
           path,
           `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 layout is read.`,
         );
-      const m = isInt8Layout(dataset, policy)
-        ? await readInt8Matrix(h5file, `${layerPath}/vars`)
-        : await readH5Matrix(h5file, dataset, location);
-      records.push(
-        makeRecord(
+      const m = isInt8Layout(dataset, policy) ? await readInt8Matrix(h5file, vars) : await readH5Matrix(h5file, dataset, location);
+      return { name, ...m, location: `model.weights.h5:${location}`, ...found };
+    };
+
+    for (const layer of layers) {
+      const sourceConfig = layer.config as Record<string, unknown>;
+      const name = String(sourceConfig.name);
+      const parsed = readLayerConfig(layer, path);
+      let config = parsed.config;
+      const notes = [...parsed.notes];
+      const classPath = classPaths.get(name);
+      const vars = byName.get(name) ?? (classPath === undefined ? undefined : byPath.get(classPath));
+      if (vars === undefined || h5file.get(`${vars}/0`)?.type !== 'Dataset')
+        throw badFile(
           path,
-          'keras',
-          { name, ...m, location: `model.weights.h5:${location}`, fileConfig: config, sourceConfig, notes },
-          options,
-        ),
+          `config.json lists Embedding "${name}" but model.weights.h5 has no dataset ${vars !== undefined ? `${vars}/0` : classPath !== undefined ? `${classPath}/vars/0` : 'layers/<path>/vars/0'} for it.`,
+        );
+      // Keras 3 has no input_length: a fixed length is in the shapes Keras recorded for the layer.
+      const input = inputShapes.get(layer);
+      const length = config.inputLength === undefined && input ? inputLengthFromShape(input.shape) : undefined;
+      if (length !== undefined) {
+        config = { ...config, inputLength: length };
+        notes.push(
+          `input_length ${JSON.stringify(length)} from ${input!.from} ${JSON.stringify(input!.shape)} (Keras 3 has no input_length argument).`,
+        );
+      }
+      const policy = (sourceConfig.dtype as { config?: { name?: unknown } } | undefined)?.config?.name ?? sourceConfig.dtype;
+      records.push(makeRecord(path, 'keras', await read(name, vars, policy, { fileConfig: config, sourceConfig, notes }), options));
+    }
+    if (layers.length > 0) return records;
+
+    // No Embedding config (a subclassed model saves no layer list): find the tables by Keras 3's class-based group names.
+    const found = keras3EmbeddingVarsByClass(h5file, groups);
+    if (found.length === 0)
+      throw badFile(
+        path,
+        'the model holds no Embedding layer: config.json lists no layers (a subclassed model), and model.weights.h5 has no layers/.../embedding[_<n>]/vars/0 table.',
       );
+    for (const g of found) {
+      const name = g.name ?? g.path;
+      const note = `config.json lists no Embedding layer (a subclassed model saves no layer list): the table was found at ${g.path}, where Keras 3 saves an Embedding's variables; the config comes from the dataset shape and the caller.`;
+      const m = await read(name, g.raw, undefined, { fileConfig: null, sourceConfig: null, notes: [note] });
+      records.push(makeRecord(path, 'keras', m, { ...options, config: { name, ...(options.config ?? {}) } }));
     }
     return records;
   });
@@ -261,12 +284,14 @@ export interface WriteKeras3Options {
  * `config.json` (Sequential: InputLayer + Embedding, Keras 3 dialect) and `model.weights.h5`
  * (`layers/embedding/vars/0`, each `vars` group with the layer's `name` attribute), stored
  * uncompressed as Keras does. `options.quantize: 'int8'` writes Keras 3's int8 layout. Keras 3 has no `input_length`: a fixed length becomes the
- * InputLayer's `batch_shape` and the layer's `build_config`, so it is not read back as `inputLength`.
+ * InputLayer's `batch_shape` and the layer's `build_config`, from where {@link readKeras3} reads it back as `inputLength`.
  */
 export async function writeKeras3(path: string, data: EmbeddingData, options: WriteKeras3Options = {}): Promise<void> {
   if (options.quantize !== undefined && options.quantize !== 'int8')
     throw badFile(path, `unknown Keras 3 quantization ${JSON.stringify(options.quantize)}; expected 'int8'.`);
   const int8 = options.quantize === 'int8';
+  checkLayerNameForFile(data.config.name, path);
+  if (int8) checkFiniteForQuantizing(data.weights, data.config.outputDim, path, 'Keras 3 int8 quantization');
   const weights = await createH5Bytes((file) => {
     const vars = file.create_group('layers').create_group('embedding').create_group('vars');
     vars.create_attribute('name', data.config.name);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { readKerasH5 } from '../../src/formats/keras-h5.js';
 import { h5WorkerLimits } from '../../src/util/h5-worker.js';
-import { ownExports, realBase } from './bases.js';
+import { ownExports, REAL_BASES_NOTE, realBases } from './bases.js';
 import { cleanup, FUZZ_CASES, FUZZ_SEED, fuzz, put, scratchDir } from './harness.js';
 import { report } from './report.js';
 
@@ -13,11 +13,13 @@ afterAll(async () => {
   await cleanup(dir);
 });
 
-it(`fuzzes the Keras 2 .h5 reader with ${FUZZ_CASES} mutated files (seed ${FUZZ_SEED})`, async () => {
+it(`fuzzes the Keras 2 .h5 reader with ${FUZZ_CASES} mutated files (seed ${FUZZ_SEED})${REAL_BASES_NOTE}`, async () => {
   const bases = [
-    await realBase('dl4j-keras2-h5/misc_0.h5', 4),
-    await realBase('dl4j-keras2-h5/embedding_conv1d_extended_tensorflow_2.h5', 0.6),
-    await realBase('textgenrnn-weights-hdf5/textgenrnn_weights.hdf5', 0.15),
+    ...(await realBases([
+      ['dl4j-keras2-h5/misc_0.h5', 4],
+      ['dl4j-keras2-h5/embedding_conv1d_extended_tensorflow_2.h5', 0.6],
+      ['textgenrnn-weights-hdf5/textgenrnn_weights.hdf5', 0.15],
+    ])),
     ...(await ownExports(dir, '.h5', [{}, {}, { weightsOnly: true }], 1.5)),
   ];
   h5WorkerLimits.cpuMs = 1000;

@@ -6,7 +6,7 @@ import { readOnnxBytes } from '../../src/formats/onnx.js';
 import { readSafetensorsBytes } from '../../src/formats/safetensors.js';
 import { readTfjs } from '../../src/formats/tfjs.js';
 import { REAL_DIR } from '../real-fixtures.js';
-import { ownExports, realBase } from './bases.js';
+import { ownExports, REAL_BASES_NOTE, realBases } from './bases.js';
 import { cleanup, FUZZ_CASES, FUZZ_SEED, type FuzzBase, fuzz, put, scratchDir } from './harness.js';
 import { report } from './report.js';
 
@@ -42,9 +42,9 @@ describe('mutation fuzzing of the in-memory readers', () => {
     expect(stats.failures, stats.failures.join('\n\n')).toEqual([]);
   }, 300_000);
 
-  it(`onnx: ${FUZZ_CASES} mutated files (seed ${FUZZ_SEED})`, async () => {
+  it(`onnx: ${FUZZ_CASES} mutated files (seed ${FUZZ_SEED})${REAL_BASES_NOTE}`, async () => {
     const bases = [
-      await realBase('onnx-pytorch-embedding/model.onnx', 2),
+      ...(await realBases([['onnx-pytorch-embedding/model.onnx', 2]])),
       ...(await ownExports(dir, '.onnx', [{}, { onnxIndexType: 'int64' }], 1)),
     ];
     const stats = await fuzz({
@@ -59,7 +59,7 @@ describe('mutation fuzzing of the in-memory readers', () => {
     expect(stats.failures, stats.failures.join('\n\n')).toEqual([]);
   }, 300_000);
 
-  it(`tfjs: ${FUZZ_CASES} mutated model.json / shard files (seed ${FUZZ_SEED})`, async () => {
+  it(`tfjs: ${FUZZ_CASES} mutated model.json / shard files (seed ${FUZZ_SEED})${REAL_BASES_NOTE}`, async () => {
     // Bases: model.json files (JSON-aware and byte mutations) and their shards (byte mutations,
     // written over the shard for one case, then restored). The shards live beside case.json.
     const tdir = join(dir, 'tfjs');
@@ -70,18 +70,20 @@ describe('mutation fuzzing of the in-memory readers', () => {
       [{}, { quantize: 'uint8' }, { quantize: 'float16' }, { shardBytes: 40 }, { quantize: 'uint16', shardBytes: 24 }],
       1,
     );
-    copyFileSync(join(REAL_DIR, 'harshaky-tfjs-sentiment/group1-shard1of1.bin'), join(tdir, 'group1-shard1of1.bin'));
-    const bases: FuzzBase[] = [...own, await realBase('harshaky-tfjs-sentiment/model.json', 0.4, true)];
+    const real = await realBases([['harshaky-tfjs-sentiment/model.json', 0.4, true]]);
+    if (real.length > 0) copyFileSync(join(REAL_DIR, 'harshaky-tfjs-sentiment/group1-shard1of1.bin'), join(tdir, 'group1-shard1of1.bin'));
+    const bases: FuzzBase[] = [...own, ...real];
     const shards = readdirSync(tdir).filter((f) => f.endsWith('.bin') && f !== 'group1-shard1of1.bin');
     for (const shard of shards) bases.push({ label: `shard ${shard}`, bytes: readFileSync(join(tdir, shard)), weight: 0.25, extra: shard });
-    bases.push({
-      label: 'real shard group1-shard1of1.bin',
-      bytes: readFileSync(join(tdir, 'group1-shard1of1.bin')),
-      weight: 0.04,
-      extra: 'group1-shard1of1.bin',
-    });
+    if (real.length > 0)
+      bases.push({
+        label: 'real shard group1-shard1of1.bin',
+        bytes: readFileSync(join(tdir, 'group1-shard1of1.bin')),
+        weight: 0.04,
+        extra: 'group1-shard1of1.bin',
+      });
     const modelFor: Record<string, Uint8Array> = {};
-    for (const shard of [...shards, 'group1-shard1of1.bin']) {
+    for (const shard of [...shards, ...(real.length > 0 ? ['group1-shard1of1.bin'] : [])]) {
       const owner = bases.find((b) => !b.extra && new TextDecoder().decode(b.bytes).includes(`"${shard}"`));
       modelFor[shard] = owner!.bytes;
     }
