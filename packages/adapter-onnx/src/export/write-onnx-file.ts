@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Embedding } from '@embedding-layer/core';
+import onnxProto from 'onnx-proto';
 import { buildEmbeddingModel } from '../model/build-embedding-model.js';
 import { tableBytes } from '../model/little-endian.js';
 import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from '../model/versions.js';
 import { layerIndexType, type ToOnnxOptions } from './to-onnx.js';
 import { writeFileAtomic } from './write-file-atomic.js';
+
+const { onnx } = onnxProto;
 
 /** Options of {@link writeOnnxFile}. */
 export interface WriteOnnxFileOptions extends Omit<ToOnnxOptions, 'externalData'> {
@@ -20,15 +25,17 @@ export interface WriteOnnxFileOptions extends Omit<ToOnnxOptions, 'externalData'
 export interface WrittenOnnxFile {
   /** The .onnx file. */
   modelPath: string;
-  /** The external data file (`<modelPath>.data`), or null when the table is inside the model. */
+  /** The external data file (`<modelPath>.data`, or `<modelPath>.<random>.data` when that name was taken), or null when the table is inside the model. */
   externalDataPath: string | null;
 }
 
 /**
  * Writes a layer (on any backend) as a `.onnx` file that any ONNX Runtime loads, atomically
  * (temporary file, fsync, rename). A table over the threshold (default: just under 2 GiB) is
- * written first, atomically too, as external data `<name>.onnx.data` beside the model, which
- * references it by that relative name: keep the two files together.
+ * written as external data beside the model, which references it by its relative name
+ * (`<name>.onnx.data`, or `<name>.onnx.<random>.data` when a file of that name exists): keep
+ * the two files together. The pair is replaced as a whole: the data first, under a new name,
+ * then the model; a failure leaves the old pair, and a success removes the old data file.
  *
  * @example
  * ```ts
@@ -40,18 +47,63 @@ export async function writeOnnxFile(layer: Embedding, path: string, options: Wri
   const { externalDataThreshold = DEFAULT_EXTERNAL_DATA_THRESHOLD, ...rest } = options;
   const indexType = rest.indexType ?? layerIndexType(layer);
   const weights = (await layer.getWeights())[0]!;
-  const location = `${basename(path)}.data`;
-  const model = buildEmbeddingModel(layer.config, weights, {
-    ...rest,
-    indexType,
-    table: 'initializer',
-    externalData: { location, threshold: externalDataThreshold },
-  });
-  let externalDataPath: string | null = null;
-  if (weights.byteLength > externalDataThreshold) {
-    externalDataPath = join(dirname(path), location);
-    await writeFileAtomic(externalDataPath, tableBytes(weights));
+  const build = (location: string) =>
+    buildEmbeddingModel(layer.config, weights, {
+      ...rest,
+      indexType,
+      table: 'initializer',
+      externalData: { location, threshold: externalDataThreshold },
+    });
+  if (!(weights.byteLength > externalDataThreshold)) {
+    const model = build(`${basename(path)}.data`);
+    const old = await externalDataOf(path);
+    await writeFileAtomic(path, model);
+    await removeUnused(path, old, null);
+    return { modelPath: path, externalDataPath: null };
   }
-  await writeFileAtomic(path, model);
+  // The pair is replaced as a whole: the data goes to a name no file has (the usual
+  // `<model>.data`, or `<model>.<random>.data` when that exists, as after an earlier export),
+  // then the model that names it is renamed into place; only then is the old data removed.
+  // A failure before that leaves the old pair as it was.
+  let location = `${basename(path)}.data`;
+  while (await exists(join(dirname(path), location))) location = `${basename(path)}.${randomBytes(4).toString('hex')}.data`;
+  const model = build(location);
+  const old = await externalDataOf(path);
+  const externalDataPath = join(dirname(path), location);
+  await writeFileAtomic(externalDataPath, tableBytes(weights));
+  try {
+    await writeFileAtomic(path, model);
+  } catch (error) {
+    await rm(externalDataPath, { force: true });
+    throw error;
+  }
+  await removeUnused(path, old, location);
   return { modelPath: path, externalDataPath };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The external data files (plain names ending in `.data`) that an existing model at `path` names; none if there is no readable model. */
+async function externalDataOf(path: string): Promise<string[]> {
+  try {
+    if ((await stat(path)).size > 64 * 1024 * 1024) return [];
+    const model = onnx.ModelProto.decode(await readFile(path));
+    return (model.graph?.initializer ?? [])
+      .flatMap((t) => (t.externalData ?? []).filter((e) => e.key === 'location').map((e) => e.value ?? ''))
+      .filter((name) => name.endsWith('.data') && !/[\\/]/.test(name) && name !== '.' && name !== '..');
+  } catch {
+    return [];
+  }
+}
+
+/** Removes the old model's external data files that the new one does not use. */
+async function removeUnused(path: string, old: readonly string[], kept: string | null): Promise<void> {
+  await Promise.all(
+    old.filter((name) => name !== kept).map((name) => rm(join(dirname(path), name), { force: true }).catch(() => undefined)),
+  );
 }
