@@ -121,6 +121,7 @@ def main():
         (2.0, 1.0, "max-norm-lookup", 1.0),
         (1.0, 1.5, "max-norm-lookup-p1", 1.0),
         (math.inf, 0.6, "max-norm-lookup-inf", 1.0),
+        (3.0, 0.8, "max-norm-lookup-p3", 1.0),
         (2.0, 1e-3, "max-norm-lookup-small-rows", 1e-3),
     ):
         w = seeded(11, 8, 4, scale=scale)

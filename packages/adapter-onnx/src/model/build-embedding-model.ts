@@ -142,6 +142,58 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes);
 }
 
+/** A float32 scalar initializer. */
+function floatScalar(name: string, value: number): onnxProto.onnx.ITensorProto {
+  return { name, dataType: DataType.FLOAT, dims: [], rawData: tableBytes(new Float32Array([value])).slice() };
+}
+
+/**
+ * `torch.embedding_renorm_` on gathered rows, as graph nodes: `norm` = the `normType`-norm of
+ * each row (ReduceL2, ReduceL1, ReduceMax(Abs) for Infinity, else ReduceSum(|x|^p)^(1/p)),
+ * then `output = rows * Where(norm > maxNorm, maxNorm / (norm + 1e-7), 1)`.
+ */
+function renormNodes(
+  maxNorm: number,
+  normType: number,
+  rows: string,
+  output: string,
+  shape: readonly (number | string)[],
+  nodes: onnxProto.onnx.INodeProto[],
+  initializers: onnxProto.onnx.ITensorProto[],
+  valueInfo: onnxProto.onnx.IValueInfoProto[],
+): void {
+  const ints = (name: string, values: number[]) => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values });
+  const lastAxis = [ints('axes', [-1]), { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 }];
+  const node = (name: string, opType: string, input: string[], out: string, attribute?: onnxProto.onnx.IAttributeProto[]) =>
+    nodes.push({ name, opType, domain: '', input, output: [out], ...(attribute ? { attribute } : {}) });
+  initializers.push(floatScalar('renorm_max', maxNorm), floatScalar('renorm_epsilon', 1e-7), floatScalar('renorm_one', 1));
+  if (normType === 2) node('renorm_norm', 'ReduceL2', [rows], 'renorm_norms', lastAxis);
+  else if (normType === 1) node('renorm_norm', 'ReduceL1', [rows], 'renorm_norms', lastAxis);
+  else if (normType === Number.POSITIVE_INFINITY) {
+    node('renorm_abs', 'Abs', [rows], 'renorm_abs');
+    node('renorm_norm', 'ReduceMax', ['renorm_abs'], 'renorm_norms', lastAxis);
+  } else {
+    initializers.push(floatScalar('renorm_p', normType), floatScalar('renorm_inverse_p', 1 / normType), {
+      name: 'renorm_axes',
+      dataType: DataType.INT64,
+      dims: [1],
+      rawData: new Uint8Array(8).fill(0xff), // int64 -1 (all bytes 0xff in any byte order)
+    });
+    node('renorm_abs', 'Abs', [rows], 'renorm_abs');
+    node('renorm_pow', 'Pow', ['renorm_abs', 'renorm_p'], 'renorm_pow');
+    node('renorm_sum', 'ReduceSum', ['renorm_pow', 'renorm_axes'], 'renorm_sum', [
+      { name: 'keepdims', type: onnx.AttributeProto.AttributeType.INT, i: 1 },
+    ]);
+    node('renorm_norm', 'Pow', ['renorm_sum', 'renorm_inverse_p'], 'renorm_norms');
+  }
+  node('renorm_denominator', 'Add', ['renorm_norms', 'renorm_epsilon'], 'renorm_denominator');
+  node('renorm_scale', 'Div', ['renorm_max', 'renorm_denominator'], 'renorm_scale');
+  node('renorm_over', 'Greater', ['renorm_norms', 'renorm_max'], 'renorm_over');
+  node('renorm_factor', 'Where', ['renorm_over', 'renorm_scale', 'renorm_one'], 'renorm_factor');
+  node('renorm_apply', 'Mul', [rows, 'renorm_factor'], output);
+  valueInfo.push({ name: rows, type: tensorType(DataType.FLOAT, [...shape]) });
+}
+
 /**
  * Builds the ONNX model of an Embedding layer and returns its protobuf bytes (a `.onnx` file).
  *
@@ -151,6 +203,12 @@ function ownBytes(bytes: Uint8Array): Uint8Array {
  * `mask = Not(Equal(indices, 0))` of type bool. `indices` has a symbolic batch dimension
  * (and input_length's static ones); the layer's Keras config is stored in the metadata
  * property `keras_config`. This is what tf2onnx makes of a frozen Keras Embedding.
+ *
+ * With PyTorch's `max_norm` (`config.maxNorm`) and the table as an initializer (an exported
+ * model), the graph rescales each gathered row whose `norm_type`-norm exceeds it by
+ * `max_norm / (norm + 1e-7)` (ReduceL2 / ReduceL1 / ReduceMax(Abs) / Pow-ReduceSum-Pow, Greater,
+ * Where, Mul): the output the layer's lookup gives (`torch.embedding_renorm_`), without the
+ * in-place update a fixed file cannot make.
  *
  * ONNX's Gather counts negative indices from the end: validate indices (core's
  * `toIndexTensor`) before feeding a runtime, as this package's backend does.
@@ -230,16 +288,23 @@ export function buildEmbeddingModel(
   const toFloat = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: DataType.FLOAT }];
   const outputShape = [...inputShape, outputDim];
   const valueInfo: onnxProto.onnx.IValueInfoProto[] = [];
+  // PyTorch's max_norm in an exported model (a fixed table): each gathered row over the norm is
+  // rescaled by max_norm / (norm + 1e-7) in the graph, which is what the layer's lookup returns.
+  // Backend tables (`table: 'input'`) are renormalized by core before each lookup instead.
+  const renorm = config.maxNorm !== null && table === 'initializer';
   const nodes: onnxProto.onnx.INodeProto[] = [
     {
       name: 'gather',
       opType: 'Gather',
       domain: '',
       input: [N.embeddings, N.indices],
-      output: [storage === 'float32' ? N.output : Q.gathered],
+      output: [storage === 'float32' && !renorm ? N.output : Q.gathered],
       attribute: axis0,
     },
   ];
+  if (renorm) {
+    renormNodes(config.maxNorm!, config.normType, Q.gathered, N.output, [...inputShape, outputDim], nodes, initializers, valueInfo);
+  }
   if (storage === 'float16') {
     nodes.push({ name: 'cast', opType: 'Cast', domain: '', input: [Q.gathered], output: [N.output], attribute: toFloat });
     valueInfo.push({ name: Q.gathered, type: tensorType(DataType.FLOAT16, outputShape) });
