@@ -1,10 +1,7 @@
-import { EmbeddingError, type EmbeddingErrorCode } from '@embedding-layer/core';
+import { EmbeddingError } from '@embedding-layer/core';
 
-/**
- * The code of {@link RedisUnavailableError}. Core's `EmbeddingErrorCode` union has no
- * code for "the backend's store did not answer" yet; this adapter uses `'BACKEND_UNAVAILABLE'`.
- */
-export const BACKEND_UNAVAILABLE = 'BACKEND_UNAVAILABLE';
+/** The code of {@link RedisUnavailableError}: core's `EmbeddingErrorCode` `'BACKEND_UNAVAILABLE'`. */
+export const BACKEND_UNAVAILABLE = 'BACKEND_UNAVAILABLE' as const;
 
 /**
  * A Redis node did not answer within the configured timeout, refused the connection, or
@@ -19,13 +16,13 @@ export class RedisUnavailableError extends EmbeddingError {
   readonly nodes: readonly string[];
 
   constructor(message: string, nodes: readonly string[], options?: { cause?: unknown }) {
-    super(BACKEND_UNAVAILABLE as EmbeddingErrorCode, message, options);
+    super(BACKEND_UNAVAILABLE, message, options);
     this.name = 'RedisUnavailableError';
     this.nodes = Object.freeze([...nodes]);
   }
 
   /** True when `error` is a RedisUnavailableError from any copy of this package. */
   static override isInstance(error: unknown): error is RedisUnavailableError {
-    return EmbeddingError.isInstance(error) && (error.code as string) === BACKEND_UNAVAILABLE;
+    return EmbeddingError.isInstance(error) && error.code === BACKEND_UNAVAILABLE;
   }
 }

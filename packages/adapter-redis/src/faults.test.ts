@@ -7,11 +7,16 @@ import { createRedisBackend, openRedisTable, RedisUnavailableError } from './ind
 import { requireRedis, uniqueTable, useRedis } from './testing.js';
 
 const WORKER = fileURLToPath(new URL('../scripts/train-worker.mjs', import.meta.url));
+const FIT_WORKER = fileURLToPath(new URL('../scripts/fit-worker.mjs', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function runWorker(nodes: string, table: string, steps: number): Promise<string> {
+  return runScript(WORKER, [nodes, table, String(steps)]);
+}
+
+function runScript(script: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, nodes, table, String(steps)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
@@ -89,6 +94,68 @@ if (requireRedis()) {
       await t.drop();
       await t.close();
     }, 120_000);
+
+    /**
+     * Two processes `fit` Adagrad on overlapping rows of one table (scripts/fit-worker.mjs: rows
+     * 0-15 and 8-23, 30 epochs of 2 batches, every value's gradient -1/32). The reference is one
+     * process applying both gradient streams through the server optimizer; since every update
+     * of a row has the same gradient, the result does not depend on how the two interleave.
+     */
+    async function twoFits(serverOptimizers: boolean): Promise<{ trained: Float32Array; reference: Float32Array }> {
+      const nodes = cluster.get().seeds;
+      const table = uniqueTable('fit');
+      const init = await Embedding.create(
+        { inputDim: 24, outputDim: 4, embeddingsInitializer: 'zeros', name: table },
+        { backend: createRedisBackend({ nodes, table }) },
+      );
+      await init.dispose();
+      const epochs = 30;
+      const flag = serverOptimizers ? '1' : '0';
+      const done = await Promise.all([
+        runScript(FIT_WORKER, [nodes, table, '0', String(epochs), flag]),
+        runScript(FIT_WORKER, [nodes, table, '8', String(epochs), flag]),
+      ]);
+      expect(done).toEqual([`done ${epochs}`, `done ${epochs}`]);
+      const t = await openRedisTable({ nodes, table, inputDim: 24, outputDim: 4 });
+      const trained = await t.readRange(0, 24);
+      await t.drop();
+      await t.close();
+      const ref = await openRedisTable({ nodes, table: uniqueTable('fit-ref'), inputDim: 24, outputDim: 4 });
+      const g = new Float32Array(8 * 4).fill(-1 / 32);
+      for (let e = 0; e < epochs; e++) {
+        for (const first of [0, 8]) {
+          for (const batch of [0, 8]) {
+            const rows = Int32Array.from({ length: 8 }, (_, i) => first + batch + i);
+            await ref.applyOptimizer(rows, g, { kind: 'adagrad', learning_rate: 0.05 });
+          }
+        }
+      }
+      const reference = await ref.readRange(0, 24);
+      await ref.drop();
+      await ref.close();
+      return { trained, reference };
+    }
+
+    it('two processes fitting Adagrad on one table share its state on the server: the table equals one process applying both gradient streams', async () => {
+      const { trained, reference } = await twoFits(true);
+      expect(trained).toEqual(reference);
+      // Independently: rows 8-15 were updated 60 times, the others 30 (float64 with float32 rounding, here).
+      const expected = Float32Array.from({ length: 24 * 4 }, (_, i) => {
+        const row = Math.floor(i / 4);
+        return adagradReference(row >= 8 && row < 16 ? 60 : 30, -1 / 32, 0.05);
+      });
+      expect(trained).toEqual(expected);
+    }, 180_000);
+
+    it('without the server optimizer (serverOptimizers: false) each process keeps its own accumulator, and the shared rows end elsewhere', async () => {
+      const { trained, reference } = await twoFits(false);
+      // Rows only one process touched are the same; rows both touched took bigger steps (two accumulators of 30 updates).
+      expect(trained.subarray(0, 32)).toEqual(reference.subarray(0, 32));
+      expect(trained.subarray(64)).toEqual(reference.subarray(64));
+      for (let i = 32; i < 64; i++) expect(trained[i]!).toBeGreaterThan(reference[i]! + 1e-3);
+      // Each shared row moved by two processes' 30 steps, each from its own accumulator.
+      expect(trained[32]).toBeCloseTo(2 * adagradReference(30, -1 / 32, 0.05), 5);
+    }, 180_000);
 
     it('a master killed during lookups gives RedisUnavailableError naming it, then lookups and training resume after failover, with acknowledged updates kept', async () => {
       const state = cluster.get();

@@ -3,6 +3,8 @@ import type {
   EmbeddingOutput,
   EmbeddingTableV2,
   IndexTensor,
+  KerasObject,
+  OptimizerSupportV2,
   ResolvedEmbeddingConfig,
   RowSource,
   TableReplacementV2,
@@ -71,6 +73,15 @@ export interface RedisBackendOptions {
    * for no limit). The client never holds the table, so this is not limited by its memory.
    */
   maxTableBytes?: number;
+  /**
+   * Run the optimizer of `fit` / `trainOnBatch` / `applyGradients` on the server (`el_step`),
+   * with its state beside the rows in Redis, so that every process training the table shares
+   * one optimizer state: SGD without momentum, Adagrad, RMSprop without momentum and not
+   * centered (`supports.optimizers`). Default true. `false`: core computes each step's deltas
+   * with the state in this process (reset by `compile`, as on every backend) and the server only
+   * adds them.
+   */
+  serverOptimizers?: boolean;
 }
 
 const FACTORY = 'createRedisBackend';
@@ -100,6 +111,7 @@ export interface ResolvedRedisOptions {
   waitTimeoutMs: number;
   dropOnDispose: boolean;
   maxTableBytes: number;
+  serverOptimizers: boolean;
 }
 
 /** Checks the options (`InvalidConfigError` naming the option) and fills the defaults. @internal */
@@ -120,6 +132,7 @@ export function resolveRedisOptions(options: RedisBackendOptions | undefined, fa
     waitTimeoutMs: { kind: 'integer', min: 0, max: 600_000 },
     dropOnDispose: { kind: 'boolean' },
     maxTableBytes: { kind: 'any' },
+    serverOptimizers: { kind: 'boolean' },
   });
   const maxTableBytes = o.maxTableBytes ?? 2 ** 34;
   if (typeof maxTableBytes !== 'number' || !(maxTableBytes >= 0)) {
@@ -170,6 +183,7 @@ export function resolveRedisOptions(options: RedisBackendOptions | undefined, fa
     waitTimeoutMs: o.waitTimeoutMs ?? timeoutMs,
     dropOnDispose: o.dropOnDispose ?? false,
     maxTableBytes,
+    serverOptimizers: o.serverOptimizers ?? true,
   };
 }
 
@@ -210,6 +224,45 @@ function distinctRows(data: Int32Array): { rows: Int32Array; where: Int32Array }
     where[i] = k;
   }
   return { rows: Int32Array.from(rows), where };
+}
+
+/**
+ * The optimizers `el_step` applies, as `supports.optimizers`. Lua computes in float64 and
+ * rounds to float32 where core's optimizers do; the difference is the gradient, which goes
+ * over the wire as float32 (relative error <= 2^-24) where core keeps it in float64. Through
+ * g^2 (2^-23), the square root (halved) and the rounding of the step to float32 (one ulp that
+ * may go the other way), a step differs from core's by at most about 2^-22 of its size, plus
+ * one float32 ulp of the weight (2^-24 |w|): at most 2^-21 (1 + |w|) per step while a step
+ * is no larger than 1 + |w| (Adagrad's step is at most learning_rate, RMSprop's at most
+ * learning_rate / sqrt(1 - rho)). Centered RMSprop divides by v - mg^2, where cancellation can
+ * magnify the gradient's rounding without bound, so it is not declared (core applies it).
+ */
+const SERVER_OPTIMIZERS: readonly OptimizerSupportV2[] = [
+  { className: 'SGD', only: { momentum: 0 }, relativeError: 2 ** -21 },
+  { className: 'Adagrad', relativeError: 2 ** -21 },
+  { className: 'RMSprop', only: { momentum: 0, centered: false }, relativeError: 2 ** -21 },
+];
+
+/** Core's resolved optimizer (one of {@link SERVER_OPTIMIZERS}) as `el_step`'s arguments. */
+function serverOptimizerOf(spec: KerasObject): ServerOptimizer {
+  const c = spec.config as Record<string, number>;
+  switch (spec.className) {
+    case 'SGD':
+      return { kind: 'sgd', learning_rate: c.learning_rate };
+    case 'Adagrad':
+      return {
+        kind: 'adagrad',
+        learning_rate: c.learning_rate,
+        initial_accumulator_value: c.initial_accumulator_value,
+        epsilon: c.epsilon,
+      };
+    case 'RMSprop':
+      return { kind: 'rmsprop', learning_rate: c.learning_rate, rho: c.rho, epsilon: c.epsilon, centered: false };
+    default:
+      throw new InvalidConfigError(
+        `adapter-redis: ${spec.className} does not run on the server (supports.optimizers lists SGD, Adagrad, RMSprop).`,
+      );
+  }
 }
 
 /** A layer's table behind the v2 hooks. */
@@ -256,6 +309,15 @@ class RedisLayerTable implements EmbeddingTableV2 {
     return this.table.scatterAdd(rows, deltas);
   }
 
+  /**
+   * One step of core's compiled optimizer on the server (`el_step`), its state beside the rows.
+   * The gradients travel as float32. Core's iteration is not used: RMSprop's idle decay counts
+   * the table's own iterations (every process's steps), kept in the metadata key.
+   */
+  doApplyOptimizer(rows: Int32Array, gradients: Float64Array, optimizer: KerasObject): Promise<void> {
+    return this.table.applyOptimizer(rows, Float32Array.from(gradients), serverOptimizerOf(optimizer));
+  }
+
   doDescribe(): Readonly<Record<string, string | number | boolean | null>> {
     const { spec } = this.table;
     return {
@@ -280,8 +342,9 @@ class RedisLayerTable implements EmbeddingTableV2 {
  * The Redis backend: each layer's table lives in a Redis Cluster (or one Redis/Valkey node),
  * in row blocks under hash tags, so that tables bigger than one machine's memory are served
  * and trained by several processes at once. Lookups fetch each distinct row once per batch,
- * in one pipelined round trip per node; training adds each step's deltas on the server with
- * a Redis Function (atomic per block, so concurrent trainers never lose an update);
+ * in one pipelined round trip per node; training runs each step's optimizer (SGD, Adagrad,
+ * RMSprop) on the server with a Redis Function, its state beside the rows (atomic per block,
+ * so concurrent trainers share the state and never lose an update);
  * `setWeights` writes a new version and switches a pointer.
  *
  * @example
@@ -306,6 +369,8 @@ export function createRedisBackend(options?: RedisBackendOptions): EmbeddingBack
       storage: STORAGE[r.storage],
       // Bounded by the cluster's memory, not by this process (core never holds the whole table): a guard, raised by the option.
       maxTableBytes: r.maxTableBytes,
+      // Training steps of these optimizers run on the server, their state beside the rows (float32 storage only).
+      optimizers: r.serverOptimizers && r.storage === 'float32' ? SERVER_OPTIMIZERS : [],
     },
     async doCreateTable(config: ResolvedEmbeddingConfig, initial: RowSource) {
       const spec = specOf(r, tableName(r, config), config.inputDim, config.outputDim);

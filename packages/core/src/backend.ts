@@ -40,6 +40,7 @@ export type {
   NativeIndexView,
   NativeTensorsV2,
   NativeTypes,
+  OptimizerSupportV2,
   RowSource,
   TableDescription,
   TableReplacementV2,
