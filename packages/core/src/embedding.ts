@@ -316,24 +316,25 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     this.live();
     const count = indexCount(indices);
     if (count !== null) this.checkOutput(count);
-    const checked = this.indices(indices);
-    this.checkOutput(checked.data.length);
+    const validated = this.indices(indices);
+    this.checkOutput(validated.data.length);
     const { out } = options;
     if (out !== undefined) {
-      const size = checked.data.length * this.config.outputDim;
+      const size = validated.data.length * this.config.outputDim;
       if (!(out instanceof Float32Array) || out.length !== size) {
         throw new ShapeMismatchError(
-          `options.out must be a Float32Array of ${size} values (shape [${[...checked.shape, this.config.outputDim].join(', ')}]), received ${
+          `options.out must be a Float32Array of ${size} values (shape [${[...validated.shape, this.config.outputDim].join(', ')}]), received ${
             out instanceof Float32Array ? `${out.length} values` : describeValue(out)
           }.`,
         );
       }
-      if (overlaps(out, checked.data)) {
+      if (overlaps(out, validated.data)) {
         throw new ShapeMismatchError(
           'options.out shares memory with the indices: writing the output would overwrite indices still being read. Pass a separate buffer.',
         );
       }
     }
+    const checked = ownIndices(validated, indices);
     try {
       return await this.use(async (table) => {
         await this.renormalize(table, checked);
@@ -751,4 +752,15 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     })();
     return this.disposing;
   }
+}
+
+/**
+ * The validated indices, copied when they still share memory with the caller's array: the
+ * backend runs after an await, and the caller may change its array meanwhile (the values used
+ * must be the values validated). A copy of the indices is 1/output_dim of the output's size.
+ */
+function ownIndices(checked: IndexTensor, input: IndexInput): IndexTensor {
+  const given = ArrayBuffer.isView(input) ? input : (input as { data?: unknown } | null)?.data;
+  if (ArrayBuffer.isView(given) && given.buffer === checked.data.buffer) return { ...checked, data: checked.data.slice() };
+  return checked;
 }
