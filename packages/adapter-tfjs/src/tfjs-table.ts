@@ -93,12 +93,15 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
   async doReadRows(start: number, count: number): Promise<Float32Array> {
     const variable = this.live();
     const d = this.outputDim;
+    // An empty range: WebGL's data() of an empty slice is a plain [], not a Float32Array.
+    if (count === 0 || d === 0) return new Float32Array(0);
     const values = this.fastPath ? cpuValues(this.tf, variable) : null;
     if (values !== null) return values.slice(start * d, (start + count) * d);
     const tf = this.tf;
     const part = tf.tidy(() => tf.slice(variable, [start, 0], [count, d]));
     try {
-      return (await part.data()) as Float32Array;
+      const data = await part.data();
+      return data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
     } finally {
       part.dispose();
     }
@@ -120,13 +123,17 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
       }
       return;
     }
+    if (count === 0) return;
+    // The rows are a contiguous range: the table is rebuilt by slicing and concatenating, which
+    // copies values exactly on every TF.js backend (WebGL's tensorScatterUpdate blends with
+    // arithmetic and returned 0.99999994 for a written 1 on SwiftShader).
     const next = tf.tidy(() => {
-      const ids = tf.tensor2d(
-        Int32Array.from({ length: count }, (_, i) => start + i),
-        [count, 1],
-        'int32',
-      );
-      return tf.tensorScatterUpdate(variable, ids, tf.tensor2d(rows, [count, d], 'float32'));
+      const parts = [];
+      if (start > 0) parts.push(tf.slice(variable, [0, 0], [start, d]));
+      parts.push(tf.tensor2d(rows, [count, d], 'float32'));
+      const rest = this.inputDim - start - count;
+      if (rest > 0) parts.push(tf.slice(variable, [start + count, 0], [rest, d]));
+      return parts.length === 1 ? parts[0]!.clone() : tf.concat(parts, 0);
     });
     try {
       variable.assign(next);
