@@ -131,6 +131,12 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   private active = 0;
   private idle: (() => void) | null = null;
   private disposed = false;
+  /**
+   * onnxruntime-web runs one `session.run` at a time per session ("Session already started"
+   * otherwise): its runs are chained. onnxruntime-node runs them concurrently.
+   */
+  private readonly serial: boolean;
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     runtime: OnnxRuntime,
@@ -141,6 +147,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     storage: OnnxStorage = 'float32',
   ) {
     this.runtime = runtime;
+    this.serial = (runtime as { env?: { versions?: { web?: unknown } } }).env?.versions?.web !== undefined;
     this.session = session;
     this.config = config;
     this.indexType = indexType;
@@ -184,6 +191,13 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
    * safe: each captures the table tensor current at call time, and the weights it wraps are
    * never mutated (setWeights replaces them).
    */
+  /** Runs `job` after every run queued before it (onnxruntime-web sessions take one run at a time). */
+  private runInTurn<T>(job: () => Promise<T>): Promise<T> {
+    const turn = this.queue.then(job, job);
+    this.queue = turn.catch(() => undefined);
+    return turn;
+  }
+
   async run(indices: Int32Array, withMask: boolean, into?: Float32Array): Promise<RunResult> {
     if (this.disposed) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     const { Tensor } = this.runtime;
@@ -209,7 +223,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
         : [ONNX_NAMES.output];
     this.active++;
     try {
-      const result = await this.session.run(feeds, fetches);
+      const result = this.serial ? await this.runInTurn(() => this.session.run(feeds, fetches)) : await this.session.run(feeds, fetches);
       return { output: result[ONNX_NAMES.output]!, mask: result[ONNX_NAMES.mask] ?? null };
     } finally {
       this.active--;
