@@ -1,14 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readdir, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { resolveConfig } from '@embedding-layer/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-// The CLI's command files (packages/cli/src/commands), tested here against the real fixtures.
-import { registerConvert } from '../../cli/src/commands/convert.js';
-import { registerInspect } from '../../cli/src/commands/inspect.js';
 import { readEmbedding, saveEmbedding } from '../src/index.js';
+import { runCli } from './cli-run.js';
 import {
   describeShared,
   firstBitDifference,
@@ -22,10 +18,6 @@ import {
 } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 
-// The commander the CLI itself depends on (the root node_modules may hold an older one).
-const commanderPath = createRequire(new URL('../../cli/package.json', import.meta.url)).resolve('commander');
-const { Command } = (await import(pathToFileURL(commanderPath).href)) as typeof import('commander');
-
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeAll(async () => {
   tmp = await makeTempDir('io-cli-');
@@ -36,21 +28,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const program = new Command().exitOverride();
-  // Typed against the root commander; at run time it is the CLI's own (same API).
-  registerInspect(program as unknown as Parameters<typeof registerInspect>[0]);
-  registerConvert(program as unknown as Parameters<typeof registerConvert>[0]);
-  process.exitCode = undefined;
-  await program.parseAsync(['node', 'embedding-layer', ...args]);
-  const code = Number(process.exitCode ?? 0);
-  vi.restoreAllMocks();
-  return { out: out.join('\n'), err: err.join('\n'), code };
-}
+const run = runCli;
 
 describeShared('real', 'embedding-layer CLI on the real files', () => {
   it('inspect lists name, input_dim, output_dim, input_length, mask_zero, dtype, bytes, location', async () => {

@@ -1,14 +1,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerConvert } from '../../cli/src/commands/convert.js';
 import { readEmbedding } from '../src/index.js';
+import { runCli } from './cli-run.js';
 import { makeTempDir } from './tmp.js';
-
-const commanderPath = createRequire(new URL('../../cli/package.json', import.meta.url)).resolve('commander');
-const { Command } = (await import(pathToFileURL(commanderPath).href)) as typeof import('commander');
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
 beforeAll(async () => {
@@ -20,19 +15,7 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void err.push(a.join(' ')));
-  const program = new Command().exitOverride();
-  registerConvert(program as unknown as Parameters<typeof registerConvert>[0]);
-  process.exitCode = undefined;
-  await program.parseAsync(['node', 'embedding-layer', ...args]);
-  const code = Number(process.exitCode ?? 0);
-  vi.restoreAllMocks();
-  return { out: out.join('\n'), err: err.join('\n'), code };
-}
+const run = runCli;
 
 describe('embedding-layer convert on word vectors', () => {
   it('vectors.txt -> out.safetensors + vocab.txt, with a mask row and an OOV row; the table reads back bit for bit', async () => {
