@@ -272,11 +272,15 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     }
   }
 
-  /** Validates indices (and their shape against `input_length`) into int32. */
-  private indices(input: IndexInput): IndexTensor {
+  /**
+   * Validates indices (and their shape against `input_length`) into int32. `owned` (the
+   * default, for every path that awaits before the backend reads them): a copy when the result
+   * still shares the caller's memory, see {@link ownIndices}.
+   */
+  private indices(input: IndexInput, owned = true): IndexTensor {
     const indices = toIndexTensor(input, this.config.inputDim);
     computeOutputShape(indices.shape, this.config.outputDim, this.config.inputLength);
-    return indices;
+    return owned ? ownIndices(indices, input) : indices;
   }
 
   /** Refuses a lookup whose output would pass the backend's (or JavaScript's) limit, before anything is allocated. */
@@ -316,7 +320,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     this.live();
     const count = indexCount(indices);
     if (count !== null) this.checkOutput(count);
-    const validated = this.indices(indices);
+    // Not owned yet: the out-buffer overlap is checked against the caller's own memory first.
+    const validated = this.indices(indices, false);
     this.checkOutput(validated.data.length);
     const { out } = options;
     if (out !== undefined) {
@@ -367,7 +372,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   computeMask(indices: IndexInput): MaskTensor | null {
     this.live();
     if (!this.config.maskZero) return null;
-    return computeMask(this.indices(indices), true);
+    return computeMask(this.indices(indices, false), true);
   }
 
   /** Keras's `compute_output_shape`: `[...inputShape, outputDim]`, with `input_length` checks. */
