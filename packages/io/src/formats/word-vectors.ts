@@ -56,7 +56,6 @@ class ByteReader {
   private end = 0;
   private position = 0;
   private done = false;
-  bytesRead = 0;
   private constructor(
     private readonly handle: Awaited<ReturnType<typeof open>>,
     readonly size: number,
@@ -72,16 +71,21 @@ class ByteReader {
   }
   private async fill(): Promise<boolean> {
     if (this.done) return false;
+    // The unread bytes move to the front; the buffer is replaced only when they fill half of it
+    // (a line longer than that), so a file streams through one 4 MiB buffer.
     const keep = this.end - this.start;
-    const next = new Uint8Array(Math.max(CHUNK, keep * 2));
-    next.set(this.buffer.subarray(this.start, this.end));
-    const want = Math.min(next.length - keep, this.size - this.position);
-    const { bytesRead } = want > 0 ? await this.handle.read(next, keep, want, this.position) : { bytesRead: 0 };
-    this.position += bytesRead;
-    this.buffer = next;
+    const wanted = Math.max(CHUNK, keep * 2);
+    if (this.buffer.length < wanted) {
+      const next = new Uint8Array(wanted);
+      next.set(this.buffer.subarray(this.start, this.end));
+      this.buffer = next;
+    } else this.buffer.copyWithin(0, this.start, this.end);
     this.start = 0;
+    this.end = keep;
+    const want = Math.min(this.buffer.length - keep, this.size - this.position);
+    const { bytesRead } = want > 0 ? await this.handle.read(this.buffer, keep, want, this.position) : { bytesRead: 0 };
+    this.position += bytesRead;
     this.end = keep + bytesRead;
-    this.bytesRead = this.position;
     this.onProgress?.(this.position, this.size);
     if (bytesRead === 0) this.done = true;
     return bytesRead > 0;
