@@ -15,7 +15,9 @@ export type EmbeddingErrorCode =
   | 'UNSUPPORTED_SPEC_VERSION'
   | 'UNKNOWN_TOKEN'
   /** A backend's store (a Redis node, a remote service) did not answer within its timeout or failed a command. */
-  | 'BACKEND_UNAVAILABLE';
+  | 'BACKEND_UNAVAILABLE'
+  /** The GPU device holding a table was lost (destroyed, reset, driver crash): its rows are gone (adapter-webgpu's `DeviceLostError`). */
+  | 'DEVICE_LOST';
 
 /**
  * Base class of every error thrown by embedding-layer packages.
