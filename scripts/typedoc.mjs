@@ -10,6 +10,7 @@ const entries = {
   'adapter-tfjs': 'packages/adapter-tfjs/src/index.ts',
   'adapter-onnx': 'packages/adapter-onnx/src/index.ts',
   'adapter-onnx-web': 'packages/adapter-onnx/src/web.ts',
+  'onnx-model': 'packages/onnx-model/src/index.ts',
   'adapter-redis': 'packages/adapter-redis/src/index.ts',
   io: 'packages/io/src/index.ts',
   cli: 'packages/cli/src/index.ts',

@@ -1,17 +1,20 @@
-export { type ToOnnxOptions, toOnnx } from './export/to-onnx.js';
-export { type WriteOnnxFileOptions, type WrittenOnnxFile, writeOnnxFile } from './export/write-onnx-file.js';
+export type { OnnxStorage } from '@embedding-layer/onnx-model';
 export {
   type BuildEmbeddingModelOptions,
   buildEmbeddingModel,
+  DEFAULT_EXTERNAL_DATA_THRESHOLD,
   type Dim,
   defaultInputShape,
   type ExternalDataOptions,
+  ONNX_IR_VERSION,
   ONNX_NAMES,
+  ONNX_OPSET_VERSION,
   type OnnxIndexType,
-} from './model/build-embedding-model.js';
-export { tableBytes } from './model/little-endian.js';
-export type { OnnxStorage } from './model/quantize.js';
-export { DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_IR_VERSION, ONNX_OPSET_VERSION, PROTOBUF_LIMIT_BYTES } from './model/versions.js';
+  PROTOBUF_LIMIT_BYTES,
+  tableBytes,
+} from '@embedding-layer/onnx-model';
+export { type ToOnnxOptions, toOnnx } from './export/to-onnx.js';
+export { type WriteOnnxFileOptions, type WrittenOnnxFile, writeOnnxFile } from './export/write-onnx-file.js';
 export {
   createOnnxBackend,
   type OnnxBackendOptions,

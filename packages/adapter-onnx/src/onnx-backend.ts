@@ -24,10 +24,9 @@ import {
   STORAGE,
   toHalf,
 } from '@embedding-layer/core/backend';
+import type { OnnxStorage } from '@embedding-layer/onnx-model';
+import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_NAMES, type OnnxIndexType } from '@embedding-layer/onnx-model';
 import type * as Ort from 'onnxruntime-node';
-import { buildEmbeddingModel, ONNX_NAMES, type OnnxIndexType } from './model/build-embedding-model.js';
-import type { OnnxStorage } from './model/quantize.js';
-import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from './model/versions.js';
 import { indexFeed } from './runtime/index-feed.js';
 import { loadOnnxRuntime, type OnnxRuntime, type OnnxRuntimeSource } from './runtime/load-runtime.js';
 

@@ -1,12 +1,10 @@
 import type { EmbeddingBackendV2 } from '@embedding-layer/core';
 import { checkBackendOptions, defineBackend, lazyPeer } from '@embedding-layer/core/backend';
+import type { OnnxIndexType, OnnxStorage } from '@embedding-layer/onnx-model';
 import type * as OrtWeb from 'onnxruntime-web';
-import type { OnnxIndexType } from './model/build-embedding-model.js';
-import type { OnnxStorage } from './model/quantize.js';
 import { createOnnxBackend, type OnnxNative, ORT_NATIVE } from './onnx-backend.js';
 
-export type { OnnxIndexType } from './model/build-embedding-model.js';
-export type { OnnxStorage } from './model/quantize.js';
+export type { OnnxIndexType, OnnxStorage } from '@embedding-layer/onnx-model';
 export type { OnnxNative, OrtLookupResult } from './onnx-backend.js';
 
 /**

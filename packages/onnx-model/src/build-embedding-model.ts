@@ -1,5 +1,5 @@
 // The pure ONNX model builder. It must never import onnxruntime-node (not even through the
-// barrel at load time): @embedding-layer/io uses it to write .onnx files without the runtime.
+// barrel at load time): @embedding-layer/io uses it to write .onnx files without the runtime (that is why it is a package of its own).
 import { InvalidConfigError, InvalidWeightsError, type ResolvedEmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
 import onnxProto from 'onnx-proto';
 import { tableBytes } from './little-endian.js';

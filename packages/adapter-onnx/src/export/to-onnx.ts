@@ -1,5 +1,5 @@
 import type { Embedding } from '@embedding-layer/core';
-import { type BuildEmbeddingModelOptions, buildEmbeddingModel, type OnnxIndexType } from '../model/build-embedding-model.js';
+import { type BuildEmbeddingModelOptions, buildEmbeddingModel, type OnnxIndexType } from '@embedding-layer/onnx-model';
 
 /** Options of {@link toOnnx}: the model builder's, except `table` (an exported model always holds its table). */
 export type ToOnnxOptions = Omit<BuildEmbeddingModelOptions, 'table'>;

@@ -2,10 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Embedding } from '@embedding-layer/core';
+import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, tableBytes } from '@embedding-layer/onnx-model';
 import onnxProto from 'onnx-proto';
-import { buildEmbeddingModel } from '../model/build-embedding-model.js';
-import { tableBytes } from '../model/little-endian.js';
-import { DEFAULT_EXTERNAL_DATA_THRESHOLD } from '../model/versions.js';
 import { layerIndexType, type ToOnnxOptions } from './to-onnx.js';
 import { writeFileAtomic } from './write-file-atomic.js';
 

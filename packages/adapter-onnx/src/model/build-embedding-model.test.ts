@@ -1,12 +1,11 @@
 import { type EmbeddingConfig, EmbeddingError, resolveConfig } from '@embedding-layer/core';
 import { initializeEmbeddings } from '@embedding-layer/core/backend';
+import { buildEmbeddingModel, defaultInputShape, ONNX_IR_VERSION, ONNX_OPSET_VERSION } from '@embedding-layer/onnx-model';
 import onnxProto from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { loadStrictly } from '../testing/helpers.js';
 import { checkModel, decodeModel, graphOf } from '../testing/onnx-checker.js';
-import { buildEmbeddingModel, defaultInputShape } from './build-embedding-model.js';
-import { ONNX_IR_VERSION, ONNX_OPSET_VERSION } from './versions.js';
 
 function layerOf(config: EmbeddingConfig) {
   const resolved = resolveConfig({ seed: 7, ...config });

@@ -1,4 +1,4 @@
-import type { OnnxIndexType } from '../model/build-embedding-model.js';
+import type { OnnxIndexType } from '@embedding-layer/onnx-model';
 
 const LOW_WORD = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1;
 

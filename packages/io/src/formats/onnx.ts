@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/adapter-onnx';
 import type { EmbeddingConfig } from '@embedding-layer/core';
+import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/onnx-model';
 import onnxProto from 'onnx-proto';
 import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
@@ -164,7 +164,7 @@ export interface WriteOnnxOptions {
 }
 
 /**
- * Writes an ONNX model of the layer, atomically, built by `@embedding-layer/adapter-onnx`'s
+ * Writes an ONNX model of the layer, atomically, built by `@embedding-layer/onnx-model`'s
  * `buildEmbeddingModel` (IR 7, opset 13: `Gather(embeddings, indices)`, plus the mask when
  * mask_zero; the Keras config in the `keras_config` metadata property). ONNX Runtime runs it.
  */
