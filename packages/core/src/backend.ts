@@ -50,11 +50,17 @@ export { CAPABILITY_KEYS, checkManifest, DEFAULT_CAPABILITIES } from './spec/man
 export { STORAGE, type StorageBound, type StorageCapability, type StorageDtype } from './storage/capabilities.js';
 export {
   decodeHalf,
+  decodeInt4,
   decodeInt8,
   encodeHalf,
+  encodeInt4,
   encodeInt8,
   halfToFloatTable,
   INT8_EPSILON,
+  int4At,
+  int4RowBytes,
+  packInt4Row,
+  quantizeRowInt4,
   quantizeRowInt8,
   toHalf,
 } from './storage/quantize.js';

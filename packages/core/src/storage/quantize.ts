@@ -116,3 +116,93 @@ export function decodeInt8(
   }
   return out;
 }
+
+/**
+ * Keras 3's per-channel int4 quantization of one embedding row: `abs_max_quantize(row, axis=-1,
+ * value_range=(-8, 7))` as `Embedding.quantize('int4')` applies it with a per-row scale
+ * (`Int4QuantizationConfig(block_size=None)`; keras/src/quantizers/quantizers.py), every step in
+ * float32 as NumPy computes it:
+ *
+ *     scale = 7 / (max|row| + 1e-7)
+ *     q     = clip(round(row * scale), -8, 7)     (round half to even)
+ *
+ * read back as `q / scale`. Writes `d` values in [-8, 7] (one per Int8Array element, unpacked)
+ * from `src[from..from+d)` to `dst[at..]` and returns the scale. NaN is stored as 0 and ±Infinity
+ * as ±7 (or -8), max|row| taken over the finite values, as {@link quantizeRowInt8} does.
+ */
+export function quantizeRowInt4(src: Float32Array, from: number, d: number, dst: Int8Array, at: number): number {
+  let max = 0;
+  for (let c = 0; c < d; c++) {
+    const a = Math.abs(src[from + c]!);
+    if (a > max && a !== Number.POSITIVE_INFINITY) max = a;
+  }
+  const scale = Math.fround(7 / Math.fround(max + INT8_EPSILON));
+  for (let c = 0; c < d; c++) {
+    const v = Math.fround(src[from + c]! * scale);
+    let q = Math.round(v);
+    if (q - v === 0.5 && (q & 1) !== 0) q -= 1; // half to even, as numpy rounds
+    dst[at + c] = q > 7 ? 7 : q < -8 ? -8 : Number.isNaN(q) ? 0 : q;
+  }
+  return scale;
+}
+
+/** Bytes of one packed int4 row of `d` values: Keras 3's `(output_dim + 1) // 2`. */
+export function int4RowBytes(d: number): number {
+  return (d + 1) >> 1;
+}
+
+/**
+ * Keras 3's `pack_int4(values, axis=-1)` of one row: value `2k` in the low nibble and value
+ * `2k + 1` in the high nibble of byte `k` (two's complement nibbles; an odd row is padded with a
+ * 0 nibble), the byte kept as int8. Reads `d` values in [-8, 7] from `src[from..]` and writes
+ * {@link int4RowBytes}(d) bytes to `dst[at..]`.
+ */
+export function packInt4Row(src: Int8Array, from: number, d: number, dst: Int8Array, at: number): void {
+  for (let k = 0; 2 * k < d; k++) {
+    const low = src[from + 2 * k]! & 0x0f;
+    const high = 2 * k + 1 < d ? src[from + 2 * k + 1]! & 0x0f : 0;
+    dst[at + k] = ((high << 4) | low) << 24 >> 24;
+  }
+}
+
+/** The int4 value of nibble `c` of a packed row (Keras 3's `unpack_int4`: `(nibble ^ 8) - 8`). */
+export function int4At(packed: Int8Array, at: number, c: number): number {
+  const byte = packed[at + (c >> 1)]!;
+  const nibble = c & 1 ? (byte >> 4) & 0x0f : byte & 0x0f;
+  return (nibble ^ 8) - 8;
+}
+
+/**
+ * A float32 table `[rows, d]` in Keras 3's per-channel int4 layout: `packed` is the `embeddings`
+ * variable (int8, `[rows, ceil(d / 2)]`, {@link packInt4Row}), `scales` the `embeddings_scale`
+ * variable (float32, one per row).
+ */
+export function encodeInt4(weights: Float32Array, rows: number, d: number): { packed: Int8Array; scales: Float32Array } {
+  const bytes = int4RowBytes(d);
+  const packed = new Int8Array(rows * bytes);
+  const scales = new Float32Array(rows);
+  const row = new Int8Array(d);
+  for (let r = 0; r < rows; r++) {
+    scales[r] = quantizeRowInt4(weights, r * d, d, row, 0);
+    packInt4Row(row, 0, d, packed, r * bytes);
+  }
+  return { packed, scales };
+}
+
+/**
+ * Packed int4 rows and their scales back to float32: `unpack_int4(q) / scale`, rounded once to
+ * float32, as Keras's `_int4_call` computes a lookup (into `out` when given).
+ */
+export function decodeInt4(
+  packed: Int8Array,
+  scales: Float32Array,
+  d: number,
+  out: Float32Array = new Float32Array(scales.length * d),
+): Float32Array {
+  const bytes = int4RowBytes(d);
+  for (let r = 0; r < scales.length; r++) {
+    const scale = scales[r]!;
+    for (let c = 0; c < d; c++) out[r * d + c] = int4At(packed, r * bytes, c) / scale;
+  }
+  return out;
+}
