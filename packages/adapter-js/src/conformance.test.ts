@@ -20,3 +20,8 @@ describeEmbeddingConformance({
   name: 'adapter-js int8 sharded',
   createBackend: () => createJsBackend({ storage: 'int8', shardBytes: 64 }),
 });
+describeEmbeddingConformance({ name: 'adapter-js int4', createBackend: () => createJsBackend({ storage: 'int4' }) });
+describeEmbeddingConformance({
+  name: 'adapter-js int4 sharded',
+  createBackend: () => createJsBackend({ storage: 'int4', shardBytes: 7 }),
+});

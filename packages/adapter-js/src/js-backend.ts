@@ -14,9 +14,10 @@ export interface JsBackendOptions {
    */
   kernel?: 'auto' | 'wasm' | 'js';
   /**
-   * How values are stored: `'float32'` (default; lookups bit-exact), `'float16'` or `'int8'`
-   * (Keras 3's per-row abs-max quantization), with core's codec and its documented bounds
-   * (`supports.storage`). float16 and int8 tables use the JS path.
+   * How values are stored: `'float32'` (default; lookups bit-exact), `'float16'`, `'int8'` or
+   * `'int4'` (Keras 3's per-row abs-max quantizations; int4 packs two values per byte as
+   * Keras 3's `pack_int4`), with core's codec and its documented bounds (`supports.storage`).
+   * float16, int8 and int4 tables use the JS path.
    */
   storage?: Storage;
   /**
@@ -43,7 +44,7 @@ const FACTORY = 'createJsBackend';
 /**
  * The plain JavaScript backend (spec v2). The table lives in WebAssembly memory and a small
  * kernel (built from wasm/kernel.wat) gathers the rows in place; where WebAssembly is
- * unavailable, or for sharded and float16/int8 tables, plain JS copies one row per index.
+ * unavailable, or for sharded and float16/int8/int4 tables, plain JS copies one row per index.
  * Outputs of float32 tables are bit-identical on every path. Tables are filled and read in row
  * ranges (`layer.readRows` / `layer.writeRows`), so a table never needs a second whole copy.
  * No dependencies; Node and browsers. Bad options throw `InvalidConfigError`.
@@ -59,7 +60,7 @@ const FACTORY = 'createJsBackend';
 export function createJsBackend(options: JsBackendOptions = {}): EmbeddingBackendV2 {
   const checked = checkBackendOptions<JsBackendOptions>(FACTORY, options, {
     kernel: { kind: 'oneOf', values: ['auto', 'wasm', 'js'] },
-    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8'] },
+    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8', 'int4'] },
     shardBytes: { kind: 'integer', min: 1 },
     workers: { kind: 'integer', min: 0 },
     workerThreshold: { kind: 'integer', min: 0 },

@@ -6,7 +6,15 @@ import type {
   RowSource,
   TableDescription,
 } from '@embedding-layer/core';
-import { halfToFloatTable, quantizeRowInt8, toHalf } from '@embedding-layer/core/backend';
+import {
+  halfToFloatTable,
+  int4At,
+  int4RowBytes,
+  packInt4Row,
+  quantizeRowInt4,
+  quantizeRowInt8,
+  toHalf,
+} from '@embedding-layer/core/backend';
 import { STORAGE_BYTES, type Storage } from './storage.js';
 
 /** Largest length of one typed array on Node 20 (V8 11): 2^32 - 1 elements. */
@@ -17,8 +25,8 @@ type Shard = Float32Array | Uint16Array | Int8Array;
 /**
  * A table held as row shards: shard k holds rows [k * shardRows, (k + 1) * shardRows), each
  * shard its own ArrayBuffer of at most `shardBytes` (one row at least), so the table is not
- * bounded by the largest ArrayBuffer. Values are stored as float32, float16 or int8 (with a
- * float32 scale per row). A lookup copies one row per index: `TypedArray.set` for float32,
+ * bounded by the largest ArrayBuffer. Values are stored as float32, float16, int8 or int4 (the
+ * quantized ones with a float32 scale per row; int4 rows packed as Keras 3's `pack_int4`). A lookup copies one row per index: `TypedArray.set` for float32,
  * a decoding loop otherwise. This is also the plain-JS fallback (one shard) where
  * WebAssembly is unavailable.
  */
@@ -29,18 +37,24 @@ export class ShardedTable implements EmbeddingTableV2 {
   /** Rows per shard. */
   readonly shardRows: number;
   private shards: Shard[];
-  /** int8: the float32 scale of each row (dequantized value = q / scale). */
+  /** int8, int4: the float32 scale of each row (dequantized value = q / scale). */
   private scales: Float32Array | null;
+  /** Stored elements per row: outputDim, or int4's packed bytes. */
+  private readonly rowLength: number;
+  /** int4: one unpacked row, reused by writes. */
+  private readonly nibbles: Int8Array | null;
 
   private constructor(config: ResolvedEmbeddingConfig, storage: Storage, shardBytes: number) {
     this.rows = config.inputDim;
     this.outputDim = config.outputDim;
     this.storage = storage;
-    const rowBytes = Math.max(1, this.outputDim * STORAGE_BYTES[storage]);
+    this.rowLength = storage === 'int4' ? int4RowBytes(this.outputDim) : this.outputDim;
+    this.nibbles = storage === 'int4' ? new Int8Array(this.outputDim) : null;
+    const rowBytes = Math.max(1, storage === 'int4' ? this.rowLength : this.outputDim * STORAGE_BYTES[storage]);
     const maxRowsPerArray = this.outputDim === 0 ? this.rows : Math.floor(MAX_ARRAY_LENGTH / this.outputDim);
     this.shardRows = Math.max(1, Math.min(maxRowsPerArray, Math.floor(shardBytes / rowBytes), this.rows));
     this.shards = this.allocate();
-    this.scales = storage === 'int8' ? new Float32Array(this.rows) : null;
+    this.scales = storage === 'int8' || storage === 'int4' ? new Float32Array(this.rows) : null;
   }
 
   /** A table filled from `initial`, a chunk of rows at a time (no second copy of the whole table). */
@@ -58,7 +72,7 @@ export class ShardedTable implements EmbeddingTableV2 {
     return this.shards.length;
   }
 
-  /** Bytes held: the shards, plus int8's row scales. */
+  /** Bytes held: the shards, plus int8's and int4's row scales. */
   get storedBytes(): number {
     let bytes = this.scales?.byteLength ?? 0;
     for (const shard of this.shards) bytes += shard.byteLength;
@@ -67,7 +81,7 @@ export class ShardedTable implements EmbeddingTableV2 {
 
   /** Empty (zero) shards for the whole table. */
   private allocate(): Shard[] {
-    const d = this.outputDim;
+    const d = this.rowLength;
     const shards: Shard[] = [];
     for (let r = 0; r < this.rows; r += this.shardRows) {
       const n = Math.min(this.shardRows, this.rows - r) * d;
@@ -114,6 +128,10 @@ export class ShardedTable implements EmbeddingTableV2 {
     else if (this.storage === 'float16') {
       const t = halfToFloatTable();
       for (let c = 0; c < d; c++) out[at + c] = t[shard[start + c]!]!;
+    } else if (this.storage === 'int4') {
+      const scale = this.scales![row]!;
+      const base = (row - k * this.shardRows) * this.rowLength;
+      for (let c = 0; c < d; c++) out[at + c] = int4At(shard as Int8Array, base, c) / scale;
     } else {
       const scale = this.scales![row]!;
       for (let c = 0; c < d; c++) out[at + c] = shard[start + c]! / scale;
@@ -165,6 +183,9 @@ export class ShardedTable implements EmbeddingTableV2 {
     if (this.storage === 'float32') (shard as Float32Array).set(values.subarray(from, from + d), start);
     else if (this.storage === 'float16') {
       for (let c = 0; c < d; c++) shard[start + c] = toHalf(values[from + c]!);
+    } else if (this.storage === 'int4') {
+      this.scales![row] = quantizeRowInt4(values, from, d, this.nibbles!, 0);
+      packInt4Row(this.nibbles!, 0, d, shard as Int8Array, (row - k * this.shardRows) * this.rowLength);
     } else this.scales![row] = quantizeRowInt8(values, from, d, shard as Int8Array, start);
   }
 
@@ -198,7 +219,7 @@ export class ShardedTable implements EmbeddingTableV2 {
       }
       return;
     }
-    // Quantized storage: dequantize the row, add in float32, store again (int8 rescales the row).
+    // Quantized storage: dequantize the row, add in float32, store again (int8 and int4 rescale the row).
     const row32 = new Float32Array(d);
     for (let k = 0; k < rows.length; k++) {
       this.readRow(rows[k]!, row32, 0);

@@ -27,7 +27,7 @@ export interface StorageCapability {
   readonly bound: StorageBound;
   /** Largest finite magnitude stored within the bound (float16: 65504; larger values become ±Infinity). */
   readonly maxValue: number;
-  /** Whether NaN and ±Infinity read back as written (int8 stores NaN as 0 and ±Infinity as ±127, int4 as 0 and ±7). */
+  /** Whether NaN and ±Infinity read back as written (int8 stores NaN as 0 and ±Infinity as ±127, int4 as 0, 7 and -8). */
   readonly nonFinite: boolean;
 }
 

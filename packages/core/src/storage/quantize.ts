@@ -127,8 +127,8 @@ export function decodeInt8(
  *     q     = clip(round(row * scale), -8, 7)     (round half to even)
  *
  * read back as `q / scale`. Writes `d` values in [-8, 7] (one per Int8Array element, unpacked)
- * from `src[from..from+d)` to `dst[at..]` and returns the scale. NaN is stored as 0 and ±Infinity
- * as ±7 (or -8), max|row| taken over the finite values, as {@link quantizeRowInt8} does.
+ * from `src[from..from+d)` to `dst[at..]` and returns the scale. NaN is stored as 0, +Infinity as 7
+ * and -Infinity as -8 (clipped), max|row| taken over the finite values, as {@link quantizeRowInt8} does.
  */
 export function quantizeRowInt4(src: Float32Array, from: number, d: number, dst: Int8Array, at: number): number {
   let max = 0;
@@ -161,7 +161,7 @@ export function packInt4Row(src: Int8Array, from: number, d: number, dst: Int8Ar
   for (let k = 0; 2 * k < d; k++) {
     const low = src[from + 2 * k]! & 0x0f;
     const high = 2 * k + 1 < d ? src[from + 2 * k + 1]! & 0x0f : 0;
-    dst[at + k] = ((high << 4) | low) << 24 >> 24;
+    dst[at + k] = (((high << 4) | low) << 24) >> 24;
   }
 }
 
