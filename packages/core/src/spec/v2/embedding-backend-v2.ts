@@ -135,6 +135,8 @@ export interface EmbeddingTableV2<N extends NativeTypes = NativeTypes> {
    * Gathers rows: output[..., :] = table[indices[...], :], shape `[...indices.shape, outputDim]`.
    * When `out` is given (only if `supports.lookupInto`), writes the rows into it (its length
    * is checked, and it shares no memory with the indices) and returns it as the output's data.
+   * The indices are core's own (a copy whenever the validated array shared the caller's
+   * memory): a backend may read them after an await, or hand them to a runtime, without a copy.
    */
   doLookup(indices: IndexTensor, out?: Float32Array): MaybePromise<EmbeddingOutput>;
   /**
