@@ -1,5 +1,6 @@
 // @embedding-layer/core: what users of the layer need. What adapter authors need (validation
 // helpers, the codec, defineBackend...) is under `@embedding-layer/core/backend`.
+export type { EmbeddingBagConfig, ResolvedEmbeddingBagConfig } from './config/embedding-bag-config.js';
 export {
   type EmbeddingConfig,
   type InputLength,
@@ -23,6 +24,13 @@ export {
   type PredictOptions,
   type PretrainedWeights,
 } from './embedding.js';
+export {
+  type BagApplyGradientsOptions,
+  type BagFitOptions,
+  type BagFromPretrainedOptions,
+  type BagOptions,
+  EmbeddingBag,
+} from './embedding-bag.js';
 export {
   BadFileError,
   DisposedError,
@@ -56,6 +64,7 @@ export type {
   TableReplacementV2,
 } from './spec/index.js';
 export type { StorageBound, StorageCapability, StorageDtype } from './storage/capabilities.js';
+export type { BagMode, OffsetsInput, PerSampleWeightsInput } from './tensor/bags.js';
 export type { SymbolicShape } from './tensor/shape.js';
 export type { EmbeddingOutput, IndexData, IndexInput, IndexTensor, MaskTensor, NestedIndices } from './tensor/types.js';
 export type { WeightReport } from './tensor/validate.js';
