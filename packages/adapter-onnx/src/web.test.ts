@@ -76,6 +76,41 @@ describe('createOnnxWebBackend', () => {
     expect(calls).toBe(2);
   });
 
+  it("float16 on the webgpu EP of a device without 'shader-f16' rejects with INVALID_CONFIG (ORT's f16 shaders would return zeros); with it, or for float32/int8, the layer works", async () => {
+    // Node has no WebGPU: onnxruntime-web runs the session on wasm here, and the device the webgpu EP
+    // would use is a stand-in with the features under test (the browser test runs the real one).
+    const withDevice = (features: string[]) => ({
+      InferenceSession: {
+        create: (model: Uint8Array, options: ort.InferenceSession.SessionOptions) =>
+          ort.InferenceSession.create(model, { ...options, executionProviders: ['wasm'] }),
+      },
+      Tensor: ort.Tensor,
+      env: { webgpu: { device: Promise.resolve({ features: new Set(features) }) } },
+    });
+    const refused = await Embedding.create(CONFIG, {
+      backend: createOnnxWebBackend({ runtime: withDevice(['subgroups']) as never, executionProviders: ['webgpu'], storage: 'float16' }),
+    }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'INVALID_CONFIG' });
+    expect((refused as Error).message).toMatch(/storage 'float16'.*'shader-f16'.*its features: subgroups\)/);
+    const wasm = await Embedding.create(CONFIG, { backend: createOnnxWebBackend({ runtime: ort, storage: 'float16' }) });
+    const expected = await wasm.predict(INPUT);
+    await wasm.dispose();
+    for (const [features, storage, epName] of [
+      [['shader-f16'], 'float16', 'webgpu'],
+      [[], 'float32', 'webgpu'],
+      [[], 'int8', 'webgpu'],
+      [[], 'float16', 'wasm'],
+    ] as const) {
+      const eps = epName === 'webgpu' ? [{ name: 'webgpu' as const }] : ['wasm'];
+      const backend = createOnnxWebBackend({ runtime: withDevice([...features]) as never, executionProviders: eps, storage });
+      const layer = await Embedding.create(CONFIG, { backend });
+      const out = await layer.predict(INPUT);
+      if (storage === 'float16') expect(out.data).toEqual(expected.data);
+      else expect(out.shape).toEqual([2, 4, 8]);
+      await layer.dispose();
+    }
+  });
+
   it('the built browser entry (dist/web.js) never imports onnxruntime-node, so bundlers leave it out', () => {
     const code = readFileSync(new URL('../dist/web.js', import.meta.url), 'utf8');
     expect(code).not.toMatch(/import\s*\(\s*["']onnxruntime-node["']\s*\)|^\s*import\b[^;]*["']onnxruntime-node["']/m);

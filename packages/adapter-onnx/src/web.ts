@@ -1,4 +1,4 @@
-import type { EmbeddingBackendV2 } from '@embedding-layer/core';
+import { type EmbeddingBackendV2, InvalidConfigError } from '@embedding-layer/core';
 import { checkBackendOptions, defineBackend, lazyPeer } from '@embedding-layer/core/backend';
 import type { OnnxIndexType, OnnxStorage } from '@embedding-layer/onnx-model';
 import type * as OrtWeb from 'onnxruntime-web';
@@ -51,6 +51,22 @@ function pickRuntime(module: unknown): OnnxWebRuntime | null {
   return null;
 }
 
+/** Whether an execution provider list names ONNX Runtime Web's `webgpu` EP (`'webgpu'` or `{ name: 'webgpu', ... }`). */
+function namesWebgpu(executionProviders: OnnxWebExecutionProviders): boolean {
+  return executionProviders.some((ep) => (typeof ep === 'string' ? ep : (ep as { name?: unknown }).name) === 'webgpu');
+}
+
+/** The features of the GPU device onnxruntime-web's webgpu EP runs on (`ort.env.webgpu.device`), or null when it has none to show. */
+async function webgpuDeviceFeatures(runtime: unknown): Promise<ReadonlySet<string> | null> {
+  try {
+    const env = (runtime as { env?: { webgpu?: { device?: unknown } } }).env;
+    const device = (await env?.webgpu?.device) as { features?: ReadonlySet<string> } | undefined;
+    return device?.features instanceof Object && typeof device.features.has === 'function' ? device.features : null;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The ONNX Runtime backend for browsers, on `onnxruntime-web` (WebAssembly by default): the
  * same backend as `createOnnxBackend` (the same `Gather` graph, one `InferenceSession` per
@@ -73,9 +89,17 @@ function pickRuntime(module: unknown): OnnxWebRuntime | null {
  * const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10 }, { backend: createOnnxWebBackend({ runtime: ort }) });
  * const out = await layer.predict(indices); // { data: Float32Array, shape: [32, 10, 64] }
  * ```
+ * On the `webgpu` execution provider (`executionProviders: ['webgpu']`), float32 and int8
+ * storage give the same results as on wasm (float32 bit for bit). float16 storage needs a GPU
+ * device with the `shader-f16` feature: without it onnxruntime-web 1.30's webgpu EP (the
+ * default `onnxruntime-web` import) compiles invalid f16 shaders and silently returns zeros,
+ * so layer creation rejects with InvalidConfigError instead (SwiftShader, for one, has no
+ * `shader-f16`).
+ *
  * @throws InvalidConfigError for a bad option (at once); layer creation rejects with
  *   MissingPeerError when onnxruntime-web cannot be loaded, and with InvalidConfigError when
- *   `runtime` is not the onnxruntime-web module.
+ *   `runtime` is not the onnxruntime-web module, or for float16 storage on a webgpu device
+ *   without `shader-f16`.
  */
 export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): EmbeddingBackendV2<OnnxNative> {
   checkBackendOptions<OnnxWebBackendOptions>('createOnnxWebBackend', options, {
@@ -102,8 +126,22 @@ export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): Embed
     native: ORT_NATIVE,
     async doCreateTable(config, initial) {
       // onnxruntime-web and onnxruntime-node share one API (onnxruntime-common).
-      inner ??= createOnnxBackend({ ...settings, runtime: (await runtime()) as never });
-      return inner.doCreateTable(config, initial);
+      const ort = await runtime();
+      inner ??= createOnnxBackend({ ...settings, runtime: ort as never });
+      const table = await inner.doCreateTable(config, initial);
+      // The session has started the webgpu EP's device: float16 needs its shader-f16 (else zeros).
+      if (storage === 'float16' && namesWebgpu(executionProviders)) {
+        const features = await webgpuDeviceFeatures(ort);
+        if (features !== null && !features.has('shader-f16')) {
+          await table.doDispose?.();
+          throw new InvalidConfigError(
+            `createOnnxWebBackend: options.storage 'float16' with the webgpu execution provider needs a GPU device with the 'shader-f16' feature, and this device has none (its features: ${
+              [...features].sort().join(', ') || 'none'
+            }). ONNX Runtime Web's webgpu EP would compile invalid f16 shaders and return zeros. On this device use storage 'float32' or 'int8', or executionProviders ['wasm'].`,
+          );
+        }
+      }
+      return table;
     },
   });
 }

@@ -65,3 +65,18 @@ export async function loadWasmBackend(tf: TfjsRuntime, wasmPaths?: string | Reco
   }
   if (wasmPaths !== undefined) unwrap<WasmModule>(module, 'setWasmPaths').setWasmPaths(wasmPaths);
 }
+
+/**
+ * Makes sure TF.js's `webgpu` backend is registered: imports `@tensorflow/tfjs-backend-webgpu`
+ * (which registers itself with the shared TF.js engine when `navigator.gpu` exists) unless it
+ * already is. In a bundled page, import the package yourself (`import '@tensorflow/tfjs-backend-webgpu'`):
+ * a bundler cannot follow this import of a name it does not see.
+ */
+export async function loadWebgpuBackend(tf: TfjsRuntime): Promise<void> {
+  if (tf.findBackendFactory('webgpu')) return;
+  try {
+    await importPeer('@tensorflow/tfjs-backend-webgpu');
+  } catch (cause) {
+    throw new MissingPeerError('@tensorflow/tfjs-backend-webgpu', { cause });
+  }
+}

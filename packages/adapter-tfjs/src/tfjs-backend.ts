@@ -3,7 +3,7 @@ import { checkBackendOptions, defineBackend, MAX_ARRAY_LENGTH, readAllRows, STOR
 import type * as tfjs from '@tensorflow/tfjs';
 import { quietTfjsBanner } from './banner.js';
 import { registerGatherKernel } from './fast-gather.js';
-import { loadTfjs, loadWasmBackend, type TfjsRuntime } from './runtime.js';
+import { loadTfjs, loadWasmBackend, loadWebgpuBackend, type TfjsRuntime } from './runtime.js';
 import { type TfjsNative, TfjsTable } from './tfjs-table.js';
 
 /** TF.js backend names this package knows; any other name registered with TF.js works too. */
@@ -13,7 +13,8 @@ export type TfjsBackendName = 'cpu' | 'wasm' | 'webgl' | 'webgpu' | (string & {}
 export interface TfjsBackendOptions {
   /**
    * The TF.js backend to run on: `'cpu'`, `'wasm'` (needs `@tensorflow/tfjs-backend-wasm`),
-   * `'webgl'`, ... Default: the one TF.js is already using (or picks by itself).
+   * `'webgl'`, `'webgpu'` (needs `@tensorflow/tfjs-backend-webgpu` and a browser with
+   * `navigator.gpu`), ... Default: the one TF.js is already using (or picks by itself).
    * TF.js has one active backend per process: this factory makes it the active one.
    */
   backend?: TfjsBackendName;
@@ -42,6 +43,19 @@ const MAX_TABLE_BYTES: Readonly<Record<string, number>> = { cpu: 2 ** 32, wasm: 
  */
 const MAX_OUTPUT_BYTES: Readonly<Record<string, number>> = { cpu: MAX_ARRAY_LENGTH * 4, wasm: 2 ** 30 };
 
+/**
+ * On TF.js's `webgpu` backend every tensor is one GPU buffer bound whole to a kernel: the table
+ * (and an output) can be no larger than the device's `maxStorageBufferBindingSize` (TF.js asks
+ * for the adapter's own limit) nor its `maxBufferSize`. Past that WebGPU refuses the binding
+ * and TF.js's kernel writes nothing, so core refuses such a table first. Undefined off webgpu.
+ */
+function webgpuBindingLimit(tf: TfjsRuntime): number | undefined {
+  const backend = tf.backend() as { device?: { limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } } };
+  const limits = backend.device?.limits;
+  if (!limits?.maxStorageBufferBindingSize) return undefined;
+  return Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize ?? Number.POSITIVE_INFINITY);
+}
+
 /** The name of TF.js's tensor type in messages, and the `native.kind` of TF.js backends. */
 export const TFJS_TENSOR_KIND = 'tf.Tensor';
 
@@ -67,7 +81,8 @@ export const TFJS_NATIVE: NativeTensorsV2 = Object.freeze({ kind: TFJS_TENSOR_KI
  *
  * Async because it loads the peer and waits for TF.js's backend to initialize
  * (`tf.setBackend`, `tf.ready`). Rejects with `MissingPeerError` when `@tensorflow/tfjs` (or,
- * for `'wasm'`, `@tensorflow/tfjs-backend-wasm`) is not installed, and with
+ * for `'wasm'`, `@tensorflow/tfjs-backend-wasm`; for `'webgpu'`, `@tensorflow/tfjs-backend-webgpu`)
+ * is not installed, and with
  * `InvalidConfigError` when the named backend is not registered or fails to start.
  *
  * @example
@@ -87,6 +102,7 @@ export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promi
   const tf = await loadTfjs(options.runtime);
   const wanted = options.backend;
   if (wanted === 'wasm') await loadWasmBackend(tf, options.wasmPaths);
+  if (wanted === 'webgpu') await loadWebgpuBackend(tf);
   // engine().backendName, unlike getBackend(), does not start TF.js's default backend just to compare names.
   if (wanted !== undefined && wanted !== tf.engine().backendName) {
     if (!tf.findBackendFactory(wanted)) {
@@ -103,14 +119,17 @@ export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promi
   if (fastPath) registerGatherKernel(tf);
   // The fast path writes into the caller's buffer; tf.gather would need one more copy.
   const lookupInto = fastPath && name === 'cpu';
+  const bindingLimit = name === 'webgpu' ? webgpuBindingLimit(tf) : undefined;
+  const maxTableBytes = bindingLimit ?? MAX_TABLE_BYTES[name];
+  const maxOutputBytes = bindingLimit ?? MAX_OUTPUT_BYTES[name];
   return defineBackend<TfjsNative>({
     name: `tfjs-${name}`,
     supports: {
       training: true,
       lookupInto,
       storage: STORAGE.float32,
-      ...(MAX_TABLE_BYTES[name] !== undefined ? { maxTableBytes: MAX_TABLE_BYTES[name] } : {}),
-      ...(MAX_OUTPUT_BYTES[name] !== undefined ? { maxOutputBytes: MAX_OUTPUT_BYTES[name] } : {}),
+      ...(maxTableBytes !== undefined ? { maxTableBytes } : {}),
+      ...(maxOutputBytes !== undefined ? { maxOutputBytes } : {}),
     },
     native: TFJS_NATIVE,
     async doCreateTable(config, initial) {
