@@ -1,0 +1,163 @@
+import { DeviceLostError } from './device-lost-error.js';
+import type { WebGpuStorage } from './layout.js';
+import { gatherShader, SCATTER_ADD_SHADER, SCATTER_ROWS_SHADER, WORKGROUP } from './shaders.js';
+
+/** The kernels a table runs. */
+export type Kernel = WebGpuStorage | 'scatterAdd' | 'scatterRows';
+
+const MAX_WORKGROUPS = 65535;
+
+/**
+ * One GPUDevice as the tables of a backend share it: its compiled kernels, and whether it was
+ * lost (`device.lost` resolved), so that every call after a loss fails with
+ * {@link DeviceLostError} before it touches the device.
+ */
+export class GpuDevice {
+  private static readonly known = new WeakMap<GPUDevice, GpuDevice>();
+
+  /** The one GpuDevice of `device`, so that backends on one device share its kernels and its loss. */
+  static of(device: GPUDevice): GpuDevice {
+    let gpu = GpuDevice.known.get(device);
+    if (!gpu) {
+      gpu = new GpuDevice(device);
+      GpuDevice.known.set(device, gpu);
+    }
+    return gpu;
+  }
+
+  /** Set once `device.lost` resolves. */
+  private lostInfo: GPUDeviceLostInfo | null = null;
+  private readonly pipelines = new Map<Kernel, GPUComputePipeline>();
+  /** Bytes between two uniform blocks of one buffer (the device's uniform offset alignment). */
+  readonly uniformStride: number;
+
+  private constructor(readonly device: GPUDevice) {
+    void device.lost.then((info) => {
+      this.lostInfo = info;
+    });
+    this.uniformStride = Math.max(256, device.limits.minUniformBufferOffsetAlignment);
+  }
+
+  /** Throws {@link DeviceLostError} when the device was lost. */
+  check(during: string): void {
+    if (this.lostInfo) throw new DeviceLostError(during, this.lostInfo.reason, this.lostInfo.message);
+  }
+
+  /**
+   * After a GPU operation failed (a `mapAsync` rejected): a {@link DeviceLostError} when the
+   * device was lost (waiting briefly for `device.lost`, which may resolve after the failure),
+   * else the failure itself.
+   */
+  async failure(during: string, error: unknown): Promise<never> {
+    if (!this.lostInfo) {
+      await Promise.race([this.device.lost, new Promise((resolve) => setTimeout(resolve, 250))]);
+    }
+    if (this.lostInfo) throw new DeviceLostError(during, this.lostInfo.reason, this.lostInfo.message, { cause: error });
+    throw error;
+  }
+
+  /** The compiled pipeline of a kernel (compiled once per device). */
+  pipeline(kernel: Kernel): GPUComputePipeline {
+    let pipeline = this.pipelines.get(kernel);
+    if (!pipeline) {
+      const code = kernel === 'scatterAdd' ? SCATTER_ADD_SHADER : kernel === 'scatterRows' ? SCATTER_ROWS_SHADER : gatherShader(kernel);
+      const module = this.device.createShaderModule({ label: `embedding-layer ${kernel}`, code });
+      pipeline = this.device.createComputePipeline({
+        label: `embedding-layer ${kernel}`,
+        layout: 'auto',
+        compute: { module, entryPoint: 'main' },
+      });
+      this.pipelines.set(kernel, pipeline);
+    }
+    return pipeline;
+  }
+
+  /** A buffer of at least 4 bytes (WebGPU refuses to bind empty ones), rounded up to whole words. */
+  buffer(bytes: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
+    return this.device.createBuffer({ label, size: Math.max(4, Math.ceil(bytes / 4) * 4), usage });
+  }
+
+  /** A storage buffer holding `data` (uploaded through the queue). */
+  upload(data: Uint32Array | Int32Array | Float32Array, label: string): GPUBuffer {
+    const buffer = this.buffer(data.byteLength, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label);
+    if (data.length > 0) this.device.queue.writeBuffer(buffer, 0, data as Uint32Array<ArrayBuffer>);
+    return buffer;
+  }
+
+  /**
+   * Encodes one dispatch of `kernel` per split in `splits`: binding 0 the split's uniforms
+   * (`total`, `d`, `first`, `count`, `stride`, grid size), bindings 1-3 from `bind(split)`.
+   * Returns the uniform buffer, to be destroyed with the call's other temporaries.
+   */
+  dispatch(
+    encoder: GPUCommandEncoder,
+    kernel: Kernel,
+    total: number,
+    splits: readonly { index: number; d: number; first: number; count: number; stride: number; buffers: readonly GPUBuffer[] }[],
+  ): GPUBuffer {
+    const stride = this.uniformStride;
+    const uniforms = this.buffer(splits.length * stride, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'embedding-layer uniforms');
+    const workgroups = Math.max(1, Math.min(MAX_WORKGROUPS, Math.ceil(total / WORKGROUP)));
+    const params = new Uint32Array((splits.length * stride) / 4);
+    splits.forEach((s, k) => {
+      params.set([total, s.d, s.first, s.count, s.stride, workgroups * WORKGROUP, 0, 0], (k * stride) / 4);
+    });
+    this.device.queue.writeBuffer(uniforms, 0, params);
+    const pipeline = this.pipeline(kernel);
+    const layout = pipeline.getBindGroupLayout(0);
+    const pass = encoder.beginComputePass({ label: `embedding-layer ${kernel}` });
+    pass.setPipeline(pipeline);
+    splits.forEach((s, k) => {
+      const entries: GPUBindGroupEntry[] = [
+        { binding: 0, resource: { buffer: uniforms, offset: k * stride, size: 32 } },
+        ...s.buffers.map((buffer, b) => ({ binding: b + 1, resource: { buffer } })),
+      ];
+      pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
+      pass.dispatchWorkgroups(workgroups);
+    });
+    pass.end();
+    return uniforms;
+  }
+
+  /** Destroys temporary buffers once the work submitted so far is done. */
+  release(buffers: readonly GPUBuffer[]): void {
+    this.device.queue.onSubmittedWorkDone().then(
+      () => {
+        for (const b of buffers) b.destroy();
+      },
+      () => {
+        for (const b of buffers) b.destroy();
+      },
+    );
+  }
+
+  /**
+   * Submits `encoder` after the copies `copy(staging)` encodes into a `bytes`-long staging
+   * buffer, maps it and hands its contents to `take` (which copies what it keeps). A failure to
+   * map is {@link GpuDevice.failure}: a lost device never gives rows.
+   */
+  async readBack<T>(
+    encoder: GPUCommandEncoder,
+    bytes: number,
+    during: string,
+    copy: (staging: GPUBuffer) => void,
+    take: (mapped: ArrayBuffer) => T,
+  ): Promise<T> {
+    const staging = this.buffer(bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, 'embedding-layer readback');
+    copy(staging);
+    this.device.queue.submit([encoder.finish()]);
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+    } catch (error) {
+      staging.destroy();
+      return this.failure(during, error);
+    }
+    // The copy finished before the map resolved: these are the rows as the GPU held them.
+    try {
+      return take(staging.getMappedRange());
+    } finally {
+      staging.unmap();
+      staging.destroy();
+    }
+  }
+}

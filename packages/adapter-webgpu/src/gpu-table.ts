@@ -1,0 +1,287 @@
+import type {
+  EmbeddingOutput,
+  EmbeddingTableV2,
+  IndexTensor,
+  ResolvedEmbeddingConfig,
+  RowSource,
+  TableDescription,
+} from '@embedding-layer/core';
+import { LimitExceededError } from '@embedding-layer/core';
+import { decodeRows, encodeRows } from './codec.js';
+import type { GpuDevice, Kernel } from './gpu-device.js';
+import { splitRows, type TableLayout } from './layout.js';
+import type { WebGpuIndices, WebGpuLookup, WebGpuNativeTypes } from './native.js';
+
+/** One dispatch's split: which buffer, which rows. */
+interface SplitBinding {
+  index: number;
+  d: number;
+  first: number;
+  count: number;
+  stride: number;
+  buffers: readonly GPUBuffer[];
+}
+
+/**
+ * A table in GPU storage buffers: split `s` holds rows `[s * rowsPerSplit, ...)` in one buffer
+ * no larger than the binding limit (see {@link TableLayout}). Lookups run the WGSL gather
+ * kernel once per split the indices touch, into one output buffer; rows are written and read
+ * as row ranges through the queue, encoded and decoded with core's codec on the CPU.
+ */
+export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
+  private buffers: GPUBuffer[];
+
+  private constructor(
+    private readonly gpu: GpuDevice,
+    readonly layout: TableLayout,
+    buffers: GPUBuffer[],
+  ) {
+    this.buffers = buffers;
+  }
+
+  /** A table for `config`, filled from `initial` one chunk of rows at a time. */
+  static async create(gpu: GpuDevice, config: ResolvedEmbeddingConfig, layout: TableLayout, initial: RowSource): Promise<GpuTable> {
+    gpu.check('table creation');
+    const device = gpu.device;
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    const buffers: GPUBuffer[] = [];
+    for (let s = 0; s < layout.splits; s++) {
+      buffers.push(
+        gpu.buffer(
+          splitRows(layout, s) * layout.rowWords * 4,
+          GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+          `embedding-layer table ${config.name} split ${s}`,
+        ),
+      );
+    }
+    const invalid = await device.popErrorScope();
+    const oom = await device.popErrorScope();
+    const failed = oom ?? invalid;
+    if (failed) {
+      for (const b of buffers) b.destroy();
+      gpu.check('table creation');
+      const bytes = layout.rows * layout.rowWords * 4;
+      throw new LimitExceededError('table', bytes, bytes, 'webgpu', `the device could not allocate it: ${failed.message}`, {
+        cause: failed,
+      });
+    }
+    const table = new GpuTable(gpu, layout, buffers);
+    for (let start = 0; start < layout.rows; start += initial.chunkRows) {
+      const count = Math.min(initial.chunkRows, layout.rows - start);
+      table.doWriteRows(start, await initial.read(start, count));
+    }
+    await device.queue.onSubmittedWorkDone();
+    gpu.check('table creation');
+    return table;
+  }
+
+  /** Bytes held on the GPU. */
+  get storedBytes(): number {
+    return this.buffers.reduce((sum, b) => sum + b.size, 0);
+  }
+
+  /** The splits holding any of `rows` (each split once, in order), bound with `extra` before and after the table as `order` says. */
+  private splitsOf(rows: Int32Array, d: number, bind: (table: GPUBuffer) => GPUBuffer[]): SplitBinding[] {
+    const { rowsPerSplit, rowWords } = this.layout;
+    const touched = new Uint8Array(this.buffers.length);
+    for (let i = 0; i < rows.length; i++) touched[Math.floor(rows[i]! / rowsPerSplit)] = 1;
+    const out: SplitBinding[] = [];
+    for (let s = 0; s < touched.length; s++) {
+      if (touched[s] === 0) continue;
+      out.push({
+        index: s,
+        d,
+        first: s * rowsPerSplit,
+        count: splitRows(this.layout, s),
+        stride: rowWords,
+        buffers: bind(this.buffers[s]!),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Encodes the gather of `ids` into a new output buffer: `d` words per index, decoded by
+   * `kernel` (`'float32'` with `d` = row words copies stored words as they are).
+   */
+  private encodeGather(
+    ids: Int32Array,
+    kernel: Kernel,
+    d: number,
+    usage: GPUBufferUsageFlags,
+  ): { encoder: GPUCommandEncoder; out: GPUBuffer; temps: GPUBuffer[] } {
+    const gpu = this.gpu;
+    const total = ids.length * d;
+    const out = gpu.buffer(total * 4, GPUBufferUsage.STORAGE | usage, 'embedding-layer lookup output');
+    const idBuffer = gpu.upload(ids, 'embedding-layer indices');
+    const encoder = gpu.device.createCommandEncoder({ label: 'embedding-layer gather' });
+    const uniforms = gpu.dispatch(
+      encoder,
+      kernel,
+      total,
+      this.splitsOf(ids, d, (table) => [idBuffer, table, out]),
+    );
+    return { encoder, out, temps: [idBuffer, uniforms] };
+  }
+
+  doLookup(indices: IndexTensor, into?: Float32Array): Promise<EmbeddingOutput> | EmbeddingOutput {
+    this.gpu.check('lookup');
+    const d = this.layout.outputDim;
+    const n = indices.data.length;
+    const shape = [...indices.shape, d];
+    const data = into ?? new Float32Array(n * d);
+    if (n * d === 0) return { data, shape };
+    return this.lookupInto(indices.data, data, shape);
+  }
+
+  private async lookupInto(ids: Int32Array, data: Float32Array, shape: number[]): Promise<EmbeddingOutput> {
+    const { encoder, out, temps } = this.encodeGather(ids, this.layout.storage, this.layout.outputDim, GPUBufferUsage.COPY_SRC);
+    try {
+      await this.gpu.readBack(
+        encoder,
+        data.byteLength,
+        'lookup',
+        (staging) => encoder.copyBufferToBuffer(out, 0, staging, 0, data.byteLength),
+        (mapped) => data.set(new Float32Array(mapped, 0, data.length)),
+      );
+    } finally {
+      this.gpu.release([out, ...temps]);
+    }
+    return { data, shape };
+  }
+
+  /**
+   * The native lookup: the same gather, left on the GPU. The caller owns the returned buffer
+   * (usage STORAGE | COPY_SRC | COPY_DST) and destroys it when done.
+   */
+  doLookupNative(_indices: WebGpuIndices, checked: IndexTensor): WebGpuLookup {
+    this.gpu.check('native lookup');
+    const d = this.layout.outputDim;
+    const { encoder, out, temps } = this.encodeGather(
+      checked.data,
+      this.layout.storage,
+      d,
+      GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+    );
+    this.gpu.device.queue.submit([encoder.finish()]);
+    this.gpu.release(temps);
+    return { buffer: out, shape: [...checked.shape, d], byteLength: checked.data.length * d * 4 };
+  }
+
+  async doReadRows(start: number, count: number): Promise<Float32Array> {
+    this.gpu.check('readRows');
+    const { rowWords } = this.layout;
+    const bytes = count * rowWords * 4;
+    if (bytes === 0) return new Float32Array(count * this.layout.outputDim);
+    const encoder = this.gpu.device.createCommandEncoder({ label: 'embedding-layer readRows' });
+    return this.gpu.readBack(
+      encoder,
+      bytes,
+      'readRows',
+      (staging) =>
+        this.eachSplit(start, count, (s, local, at, n) => {
+          encoder.copyBufferToBuffer(this.buffers[s]!, local * rowWords * 4, staging, at * rowWords * 4, n * rowWords * 4);
+        }),
+      (mapped) => decodeRows(this.layout, new Uint32Array(mapped, 0, count * rowWords), count),
+    );
+  }
+
+  /** Calls `f(split, firstRowInSplit, offsetInRange, rows)` for each piece of rows [start, start + count) in one split. */
+  private eachSplit(start: number, count: number, f: (s: number, local: number, at: number, n: number) => void): void {
+    const per = this.layout.rowsPerSplit;
+    for (let r = 0; r < count; ) {
+      const row = start + r;
+      const s = Math.floor(row / per);
+      const local = row - s * per;
+      const n = Math.min(count - r, per - local);
+      f(s, local, r, n);
+      r += n;
+    }
+  }
+
+  doWriteRows(start: number, rows: Float32Array): void {
+    this.gpu.check('writeRows');
+    const d = this.layout.outputDim;
+    const count = d === 0 ? 0 : rows.length / d;
+    const words = encodeRows(this.layout, rows);
+    const w = this.layout.rowWords;
+    if (w === 0) return;
+    this.eachSplit(start, count, (s, local, at, n) => {
+      this.gpu.device.queue.writeBuffer(this.buffers[s]!, local * w * 4, words as Uint32Array<ArrayBuffer>, at * w, n * w);
+    });
+  }
+
+  async doScatterAdd(rows: Int32Array, deltas: Float32Array): Promise<void> {
+    this.gpu.check('training step');
+    const gpu = this.gpu;
+    const d = this.layout.outputDim;
+    if (rows.length === 0 || d === 0) return;
+    const encoder = gpu.device.createCommandEncoder({ label: 'embedding-layer scatter' });
+    const temps: GPUBuffer[] = [];
+    const rowBuffer = gpu.upload(rows, 'embedding-layer rows');
+    temps.push(rowBuffer);
+    if (this.layout.storage === 'float32') {
+      const deltaBuffer = gpu.upload(deltas, 'embedding-layer deltas');
+      temps.push(deltaBuffer);
+      temps.push(
+        gpu.dispatch(
+          encoder,
+          'scatterAdd',
+          rows.length * d,
+          this.splitsOf(rows, d, (table) => [rowBuffer, deltaBuffer, table]),
+        ),
+      );
+    } else {
+      // Quantized rows: read the stored words, decode, add and encode again with core's codec
+      // on the CPU (int8 rescales the row, exactly as every backend does), then scatter them.
+      const w = this.layout.rowWords;
+      const gathered = this.encodeGather(rows, 'float32', w, GPUBufferUsage.COPY_SRC);
+      let current: Float32Array;
+      try {
+        current = await gpu.readBack(
+          gathered.encoder,
+          rows.length * w * 4,
+          'training step',
+          (staging) => gathered.encoder.copyBufferToBuffer(gathered.out, 0, staging, 0, rows.length * w * 4),
+          (mapped) => decodeRows(this.layout, new Uint32Array(mapped, 0, rows.length * w), rows.length),
+        );
+      } finally {
+        gpu.release([gathered.out, ...gathered.temps]);
+      }
+      for (let i = 0; i < current.length; i++) current[i] = current[i]! + deltas[i]!;
+      const wordBuffer = gpu.upload(encodeRows(this.layout, current), 'embedding-layer rows');
+      temps.push(wordBuffer);
+      temps.push(
+        gpu.dispatch(
+          encoder,
+          'scatterRows',
+          rows.length * w,
+          this.splitsOf(rows, w, (table) => [rowBuffer, wordBuffer, table]),
+        ),
+      );
+    }
+    gpu.device.queue.submit([encoder.finish()]);
+    gpu.release(temps);
+    try {
+      await gpu.device.queue.onSubmittedWorkDone();
+    } catch (error) {
+      await gpu.failure('training step', error);
+    }
+    gpu.check('training step');
+  }
+
+  doDescribe(): TableDescription {
+    return {
+      path: 'webgpu',
+      splits: this.layout.splits,
+      rowsPerSplit: this.layout.rowsPerSplit,
+      storedBytes: this.storedBytes,
+    };
+  }
+
+  doDispose(): void {
+    for (const b of this.buffers) b.destroy();
+    this.buffers = [];
+  }
+}

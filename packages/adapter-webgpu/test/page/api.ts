@@ -1,0 +1,98 @@
+// What the page offers the node-side test and the benchmark script (window.__webgpu).
+import type { CaseResult } from '@embedding-layer/conformance';
+
+/** The browser's WebGPU, as the page found it. */
+export interface Probe {
+  available: boolean;
+  reason?: string;
+  /** `adapter.info` as one name, e.g. 'google swiftshader'. */
+  adapter?: string;
+  maxStorageBufferBindingSize?: number;
+  maxBufferSize?: number;
+}
+
+/** Options of a backend the page makes (createWebGpuBackend's, minus the device). */
+export interface BackendChoice {
+  storage?: 'float32' | 'float16' | 'int8';
+  maxBindingBytes?: number;
+}
+
+/** One comparison of webgpu lookups with adapter-js's on the same weights. */
+export interface Comparison {
+  storage: string;
+  splits: number;
+  values: number;
+  /** Values whose bits differ from adapter-js's. */
+  differentBits: number;
+  /** Largest |webgpu - js|. */
+  maxDifference: number;
+  /** Largest |webgpu - weight| / (declared bound of its row): at most 1 within the bound. */
+  maxBoundRatio: number;
+  firstDifference?: { index: number; webgpu: number; js: number };
+}
+
+/** The large-table check. */
+export interface BigTable {
+  rows: number;
+  outputDim: number;
+  tableBytes: number;
+  bindingLimit: number;
+  splits: number;
+  rowsPerSplit: number;
+  /** Rows looked up (both sides of every split, ends, a spread). */
+  checkedRows: number[];
+  /** Values that differ from the formula; [] when all equal. */
+  mismatches: { row: number; col: number; got: number; want: number }[];
+  /** readRows across each split boundary, compared with the formula. */
+  readRowsMismatches: number;
+  /** lookupNative's buffer read back, compared with the formula. */
+  nativeMismatches: number;
+}
+
+/** The device-loss check. */
+export interface DeviceLoss {
+  before: string;
+  /** Each call after `device.destroy()`: its error's name and code, or 'resolved' with whether its rows were the table's. */
+  after: Record<string, { name: string; code?: string; message: string } | { resolved: true; rowsCorrect: boolean }>;
+  lostReason: string;
+  disposeAfterLoss: string;
+}
+
+/** One benchmark row. */
+export interface BenchRow {
+  path: string;
+  storage: string;
+  batch: number;
+  iterations: number;
+  ms: number;
+  lookupsPerSecond: number;
+}
+
+/** The benchmark. */
+export interface Bench {
+  adapter: string;
+  userAgent: string;
+  rows: number;
+  outputDim: number;
+  results: BenchRow[];
+}
+
+/** window.__webgpu. */
+export interface PageApi {
+  probe(): Promise<Probe>;
+  conformance(choice: BackendChoice): Promise<CaseResult[]>;
+  compareWithJs(choice: BackendChoice & { rows?: number; outputDim?: number; count?: number }): Promise<Comparison>;
+  bigTable(): Promise<BigTable>;
+  deviceLoss(): Promise<DeviceLoss>;
+  native(choice: BackendChoice): Promise<{ shape: number[]; equal: boolean; splits: number }>;
+  training(
+    choice: BackendChoice & { optimizer?: string },
+  ): Promise<{ steps: number; maxDifference: number; differentBits: number; values: number }>;
+  bench(options: { rows: number; outputDim: number; batch: number; seconds: number }): Promise<Bench>;
+}
+
+declare global {
+  interface Window {
+    __webgpu?: PageApi;
+  }
+}
