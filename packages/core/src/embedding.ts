@@ -7,11 +7,13 @@ import { InvalidWeightsError } from './errors/invalid-weights-error.js';
 import { LimitExceededError } from './errors/limit-exceeded-error.js';
 import { ShapeMismatchError } from './errors/shape-mismatch-error.js';
 import { UnsupportedFeatureError } from './errors/unsupported-feature-error.js';
+import { checkLoraRank, type EnableLoraOptions, LoraWeights } from './lora.js';
 import { freshSeed, Xoshiro128 } from './random/prng.js';
 import type { KerasObject } from './serialization/keras-object.js';
 import type { EmbeddingBackend } from './spec/index.js';
 import { type OpenedBackend, openBackend } from './spec/open-backend.js';
 import type { BackendCapabilitiesV2, EmbeddingTableV2, NativeTypes, TableDescription } from './spec/v2/embedding-backend-v2.js';
+import { decodeInt4, decodeInt8, encodeInt4, encodeInt8 } from './storage/quantize.js';
 import { indexCount, toIndexTensor } from './tensor/indices.js';
 import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 import { computeMask } from './tensor/mask.js';
@@ -103,6 +105,10 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   private trainer: Trainer | null = null;
   /** Generator of embedding dropout outside `fit({ seed })`: seeded from the layer seed when there is one. */
   private readonly dropoutRng: Xoshiro128;
+  /** Keras 3's LoRA matrices while LoRA is enabled. */
+  private lora: LoraWeights | null = null;
+  /** Keras 3's quantization mode after `quantize(mode)`. */
+  private quantized: QuantizationMode | null = null;
 
   private constructor(config: ResolvedEmbeddingConfig, backend: EmbeddingBackend<N>, opened: OpenedBackend, table: EmbeddingTableV2<N>) {
     this.resolved = config;
@@ -136,15 +142,30 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
         `input_dim * output_dim * 4 = ${bytes} bytes, its maxTableBytes is ${max}`,
       );
     }
+    // With lora_rank, weights may be Keras 3's get_weights() of a LoRA layer: [table, a, b].
+    let given = options.weights;
+    let lora: { a: Float32Array; b: Float32Array } | null = null;
+    if (resolved.loraRank !== null && Array.isArray(given) && given.length === 3) {
+      lora = checkLoraWeights(given.slice(1), inputDim, outputDim, resolved.loraRank, 'weights');
+      given = given.slice(0, 1);
+    }
     // PyTorch zeroes the padding row of a table it initializes, not of weights it is given.
     const initial =
-      options.weights !== undefined
-        ? weightsSource(checkWeights(options.weights, inputDim, outputDim, 'weights'), inputDim, outputDim)
+      given !== undefined
+        ? weightsSource(checkWeights(given, inputDim, outputDim, 'weights'), inputDim, outputDim)
         : resolved.paddingIdx !== null
           ? withZeroRow(initializerSource(resolved), resolved.paddingIdx)
           : initializerSource(resolved);
     const table = await opened.createTable(resolved, initial);
-    return new Embedding<N>(resolved, options.backend, opened, table as EmbeddingTableV2<N>);
+    const layer = new Embedding<N>(resolved, options.backend, opened, table as EmbeddingTableV2<N>);
+    if (resolved.loraRank !== null) {
+      layer.lora = LoraWeights.initialize(inputDim, outputDim, resolved.loraRank, { alpha: resolved.loraAlpha! }, loraSeed(resolved.seed));
+      if (lora) {
+        layer.lora.a.set(lora.a);
+        layer.lora.b.set(lora.b);
+      }
+    }
+    return layer;
   }
 
   /**
@@ -214,9 +235,14 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     if (this.trainer) this.trainer.trainable = value;
   }
 
-  /** Keras's `count_params()`: the values of the table, input_dim x output_dim (frozen or not). */
+  /** Keras's `count_params()`: the values of the table, input_dim x output_dim (frozen or not), plus LoRA's a and b when enabled. */
   countParams(): number {
-    return this.resolved.inputDim * this.resolved.outputDim;
+    return this.resolved.inputDim * this.resolved.outputDim + this.loraParams();
+  }
+
+  /** Values of the LoRA matrices: rank x (input_dim + output_dim), or 0. */
+  private loraParams(): number {
+    return this.lora ? this.lora.rank * (this.resolved.inputDim + this.resolved.outputDim) : 0;
   }
 
   /**
@@ -229,6 +255,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     const lengths = inputLength === null ? [null] : typeof inputLength === 'number' ? [inputLength] : [...inputLength];
     const shape = `(${[null, ...lengths, outputDim].map((v) => (v === null ? 'None' : String(v))).join(', ')})`;
     const params = this.countParams();
+    // With LoRA (or after quantize) the table is frozen: only a and b train, as in Keras 3.
+    const trainable = !this.trainable ? 0 : this.lora ? this.loraParams() : this.quantized ? 0 : params;
     const fmt = (n: number) => n.toLocaleString('en-US');
     const row = (a: string, b: string, c: string) => `${a.padEnd(29)}${b.padEnd(26)}${c}`;
     const rule = (ch: string) => ch.repeat(65);
@@ -240,8 +268,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       row(` ${name} (Embedding)`, shape, fmt(params)),
       rule('='),
       `Total params: ${fmt(params)}`,
-      `Trainable params: ${fmt(this.trainable ? params : 0)}`,
-      `Non-trainable params: ${fmt(this.trainable ? 0 : params)}`,
+      `Trainable params: ${fmt(trainable)}`,
+      `Non-trainable params: ${fmt(params - trainable)}`,
       rule('_'),
     ].join('\n');
   }
@@ -343,15 +371,21 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     try {
       return await this.use(async (table) => {
         await this.renormalize(table, checked);
-        if (out === undefined) return table.doLookup(checked);
-        if (this.supports.lookupInto) return table.doLookup(checked, out);
+        if (out === undefined) return this.withLora(checked, await table.doLookup(checked));
+        if (this.supports.lookupInto) return this.withLora(checked, await table.doLookup(checked, out));
         const result = await table.doLookup(checked);
         out.set(result.data);
-        return { data: out, shape: result.shape };
+        return this.withLora(checked, { data: out, shape: result.shape });
       });
     } catch (error) {
       return this.allocation(error, checked.data.length);
     }
+  }
+
+  /** A lookup's output with the LoRA delta of each looked-up row added (in place), when LoRA is enabled. */
+  private withLora(indices: IndexTensor, output: EmbeddingOutput): EmbeddingOutput {
+    if (this.lora) this.lora.addToLookup(indices.data, output.data);
+    return output;
   }
 
   /**
@@ -386,6 +420,13 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     const native = this.opened.native;
     if (native === null) {
       throw new UnsupportedFeatureError(`native tensors (${what})`, this.opened.name, 'it has no native tensor type; use predict');
+    }
+    if (this.lora !== null && what === 'lookupNative') {
+      throw new UnsupportedFeatureError(
+        'lookupNative with LoRA enabled',
+        this.opened.name,
+        'the LoRA delta is added by core after the lookup; use predict, or mergeLora() first',
+      );
     }
     if (this.resolved.maxNorm !== null && what === 'lookupNative') {
       throw new UnsupportedFeatureError(
@@ -522,7 +563,9 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
         'read it by rows with layer.readRows(start, count)',
       );
     }
-    return [await this.readRows(0, inputDim)];
+    const table = await this.readRows(0, inputDim);
+    // Keras 3's layer.weights order: embeddings, lora_embeddings_a, lora_embeddings_b.
+    return this.lora ? [table, this.lora.a.slice(), this.lora.b.slice()] : [table];
   }
 
   /**
@@ -535,6 +578,17 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   async setWeights(weights: readonly WeightInput[]): Promise<void> {
     this.live();
     const { inputDim, outputDim } = this.config;
+    let lora: { a: Float32Array; b: Float32Array } | null = null;
+    if (this.lora) {
+      // Keras 3: one array per weight of the layer, [embeddings, lora_embeddings_a, lora_embeddings_b].
+      if (!Array.isArray(weights) || weights.length !== 3) {
+        throw new InvalidWeightsError(
+          `setWeights of a layer with LoRA enabled expected [table, lora_embeddings_a, lora_embeddings_b] (Keras 3's layer.weights order), received ${Array.isArray(weights) ? `a list of ${weights.length} arrays` : describeValue(weights)}.`,
+        );
+      }
+      lora = checkLoraWeights(weights.slice(1), inputDim, outputDim, this.lora.rank, 'setWeights');
+      weights = weights.slice(0, 1);
+    }
     const checked = checkWeights(weights, inputDim, outputDim);
     const chunk = chunkRowsFor(outputDim);
     await this.use(async (table) => {
@@ -551,6 +605,10 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       }
       await staged.commit();
     });
+    if (lora && this.lora) {
+      this.lora.a.set(lora.a);
+      this.lora.b.set(lora.b);
+    }
   }
 
   /** Reports NaN and infinite weights (which `setWeights` accepts, as Keras does), reading the table by rows. */
@@ -579,6 +637,124 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     });
   }
 
+  /**
+   * Keras 3's `enable_lora(rank, lora_alpha, a_initializer="he_uniform", b_initializer="zeros")`:
+   * freezes the table and adds two trainable float32 matrices, `lora_embeddings_a` (input_dim x
+   * rank, `he_uniform`) and `lora_embeddings_b` (rank x output_dim, zeros, so the output does not
+   * change yet). From then on every lookup is `embeddings + (a @ b) * (alpha / rank)`, `fit`,
+   * `trainOnBatch` and `applyGradients` train a and b with the compiled optimizer (the table
+   * stays), `getWeights()` is `[table, a, b]`, and `config.loraRank` / `config.loraAlpha` are
+   * set (io writes them as Keras 3's `lora_rank` / `lora_alpha`). The initializers are seeded
+   * from `options.seed`, else the layer's seed (`seed + 1`), else fresh.
+   *
+   * Throws `InvalidConfigError` as Keras raises ValueError: with an `embeddingsConstraint`
+   * ("Lora is incompatible with embedding constraints"), when LoRA is already enabled, for a
+   * rank that is not a positive integer; and with `maxNorm` (not a Keras argument).
+   */
+  enableLora(rank: number, options: EnableLoraOptions = {}): void {
+    this.live();
+    if (this.resolved.embeddingsConstraint !== null) {
+      throw new InvalidConfigError(
+        `Lora is incompatible with embedding constraints (embeddings_constraint is ${this.resolved.embeddingsConstraint.className}). In order to enable lora on this layer, remove the \`embeddings_constraint\` argument.`,
+      );
+    }
+    if (this.lora) throw new InvalidConfigError('lora is already enabled. This can only be done once per layer.');
+    if (this.resolved.maxNorm !== null) {
+      throw new InvalidConfigError(
+        `enableLora: the layer has max_norm ${this.resolved.maxNorm}, which rescales the frozen table and not the LoRA delta; create the layer without maxNorm.`,
+      );
+    }
+    checkLoraRank(rank, 'enableLora rank');
+    const { inputDim, outputDim, seed } = this.resolved;
+    this.lora = LoraWeights.initialize(inputDim, outputDim, rank, options ?? {}, options?.seed ?? loraSeed(seed));
+    this.resolved = Object.freeze({ ...this.resolved, loraRank: rank, loraAlpha: this.lora.alpha });
+  }
+
+  /** Whether LoRA is enabled (Keras 3's `layer.lora_enabled`). */
+  get loraEnabled(): boolean {
+    return this.lora !== null;
+  }
+
+  /**
+   * Folds LoRA into the table: every row becomes `embeddings + (a @ b) * (alpha / rank)` (the
+   * value Keras 3's `save_own_variables` writes), written through the backend 16 MiB at a time
+   * (quantized storage quantizes the merged rows again, as Keras re-quantizes them on save);
+   * then LoRA is disabled, `getWeights()` is `[table]` again and `config.loraRank` is null.
+   * A layer without LoRA is left as it is. (Keras 3 has no such method on its Embedding: it
+   * merges only when saving.)
+   */
+  async mergeLora(): Promise<void> {
+    this.live();
+    const lora = this.lora;
+    if (!lora) return;
+    const { inputDim, outputDim } = this.resolved;
+    await this.use(async (table) => {
+      const chunk = chunkRowsFor(outputDim);
+      for (let r = 0; r < inputDim; r += chunk) {
+        const n = Math.min(chunk, inputDim - r);
+        await table.doWriteRows(r, lora.mergeInto(r, await this.readChunks(table, r, n)));
+      }
+    });
+    this.lora = null;
+    this.resolved = Object.freeze({ ...this.resolved, loraRank: null, loraAlpha: null });
+  }
+
+  /**
+   * Rows [start, start + count) as Keras 3's `embeddings` property gives them: the table with
+   * the LoRA delta merged when LoRA is enabled (what `save_own_variables` writes), else the
+   * table. io's writers save this.
+   */
+  async readMergedRows(start: number, count: number): Promise<Float32Array> {
+    const rows = await this.readRows(start, count);
+    return this.lora ? this.lora.mergeInto(start, rows) : rows;
+  }
+
+  /** The quantization applied by {@link Embedding.quantize} (Keras 3's `layer.quantization_mode`), or null. */
+  get quantizationMode(): QuantizationMode | null {
+    return this.quantized;
+  }
+
+  /**
+   * Keras 3's `layer.quantize(mode)` with its default per-row configs: `'int8'` (abs-max,
+   * `scale = 127 / (max|row| + 1e-7)`, values in [-127, 127]) or `'int4'` (per-channel:
+   * `scale = 7 / (max|row| + 1e-7)`, values in [-8, 7]; Keras 3.14+'s bare `quantize("int4")`
+   * defaults to groups of 128 columns with zero points, which is not implemented: this is
+   * `Int4QuantizationConfig(block_size=-1)`). Every row of the table becomes `q / scale`, the
+   * value Keras's quantized lookup returns, through core's codec; the table is then frozen (Keras
+   * keeps quantized embeddings non-trainable; LoRA enabled before or after still trains). How
+   * many bytes the table takes is the backend's storage (e.g. `createJsBackend({ storage:
+   * 'int4' })`); io writes the Keras 3 layout with `saveEmbedding(..., { kerasQuantize })`.
+   * Throws `InvalidConfigError` for another mode or a layer already quantized (as Keras).
+   */
+  async quantize(mode: QuantizationMode): Promise<void> {
+    this.live();
+    if (mode !== 'int8' && mode !== 'int4') {
+      throw new InvalidConfigError(
+        `Invalid quantization mode. Expected one of ('int8', 'int4'). Received: quantization_mode=${describeValue(mode)}.`,
+      );
+    }
+    if (this.quantized) {
+      throw new InvalidConfigError(`Layer ${this.resolved.name} is already quantized with mode ${this.quantized}; quantize a layer once.`);
+    }
+    const { inputDim, outputDim: d } = this.resolved;
+    await this.use(async (table) => {
+      const chunk = chunkRowsFor(d);
+      for (let r = 0; r < inputDim; r += chunk) {
+        const n = Math.min(chunk, inputDim - r);
+        const rows = await this.readChunks(table, r, n);
+        if (mode === 'int4') {
+          const { packed, scales } = encodeInt4(rows, n, d);
+          decodeInt4(packed, scales, d, rows);
+        } else {
+          const { values, scales } = encodeInt8(rows, n, d);
+          decodeInt8(values, scales, d, rows);
+        }
+        await table.doWriteRows(r, rows);
+      }
+    });
+    this.quantized = mode;
+  }
+
   /** Keras 2's `get_config()`: snake_case keys, initializer as `{ class_name, config }`. */
   getConfig(): KerasEmbeddingLayerConfig {
     return toKerasConfig(this.config);
@@ -594,8 +770,10 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       lookup: async (indices) => {
         this.checkOutput(indices.data.length);
         await this.renormalize(table, indices);
-        return table.doLookup(indices);
+        return this.withLora(indices, await table.doLookup(indices));
       },
+      lora: this.lora,
+      frozen: this.quantized !== null,
       readRows: (start, count) => this.readChunks(table, start, count),
       writeRows: async (start, rows) => table.doWriteRows(start, rows),
       scatterAdd: async (rows, deltas) => {
@@ -768,4 +946,26 @@ function ownIndices(checked: IndexTensor, input: IndexInput): IndexTensor {
   const given = ArrayBuffer.isView(input) ? input : (input as { data?: unknown } | null)?.data;
   if (ArrayBuffer.isView(given) && given.buffer === checked.data.buffer) return { ...checked, data: checked.data.slice() };
   return checked;
+}
+
+/** Keras 3's quantization modes of `Embedding.quantize`. */
+export type QuantizationMode = 'int8' | 'int4';
+
+/** The LoRA initializers' seed: the layer's seed plus one (so a differs from the table), or null for fresh. */
+function loraSeed(seed: number | null): number | null {
+  return seed === null ? null : seed + 1;
+}
+
+/** Checks `[lora_embeddings_a, lora_embeddings_b]` of a layer (input_dim x rank and rank x output_dim). */
+function checkLoraWeights(
+  weights: readonly WeightInput[],
+  inputDim: number,
+  outputDim: number,
+  rank: number,
+  what: string,
+): { a: Float32Array; b: Float32Array } {
+  return {
+    a: checkWeights([weights[0]], inputDim, rank, `${what} (lora_embeddings_a)`).copyRows(0, inputDim),
+    b: checkWeights([weights[1]], rank, outputDim, `${what} (lora_embeddings_b)`).copyRows(0, rank),
+  };
 }

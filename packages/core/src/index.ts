@@ -23,6 +23,7 @@ export {
   type FromPretrainedOptions,
   type PredictOptions,
   type PretrainedWeights,
+  type QuantizationMode,
 } from './embedding.js';
 export {
   type BagApplyGradientsOptions,
@@ -45,6 +46,7 @@ export {
   SpecVersionError,
   UnsupportedFeatureError,
 } from './errors/index.js';
+export type { EnableLoraOptions } from './lora.js';
 export type { KerasIdentifier, KerasObject } from './serialization/keras-object.js';
 export type {
   BackendCapabilitiesV1,

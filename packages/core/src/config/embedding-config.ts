@@ -69,6 +69,15 @@ export interface EmbeddingConfig {
   normType?: number;
   /** PyTorch's `scale_grad_by_freq`: the gradient of each row is divided by the number of times the batch looks it up. Default false. */
   scaleGradByFreq?: boolean;
+  /**
+   * Keras 3's `lora_rank`: when set, the layer is created with LoRA enabled (as
+   * `layer.enableLora(loraRank, { alpha: loraAlpha })`): the table is frozen and two trainable
+   * matrices of this rank add `(loraAlpha / loraRank) * (a @ b)` to it. Incompatible with
+   * `embeddingsConstraint` (as in Keras) and `maxNorm`. Default null.
+   */
+  loraRank?: number | null;
+  /** Keras 3's `lora_alpha`: scales the LoRA delta by `loraAlpha / loraRank`. Only with `loraRank`. Default: `loraRank`. */
+  loraAlpha?: number | null;
 }
 
 /** An {@link EmbeddingConfig} with every default filled in and every value validated. */
@@ -94,6 +103,10 @@ export interface ResolvedEmbeddingConfig {
   readonly normType: number;
   /** PyTorch's `scale_grad_by_freq`. */
   readonly scaleGradByFreq: boolean;
+  /** Keras 3's `lora_rank` while LoRA is enabled (`enableLora` sets it, `mergeLora` clears it), or null. */
+  readonly loraRank: number | null;
+  /** Keras 3's `lora_alpha` while LoRA is enabled, or null. */
+  readonly loraAlpha: number | null;
 }
 
 /** Largest `input_dim`: indices are held as int32. */
@@ -117,6 +130,8 @@ const KNOWN_KEYS = [
   'maxNorm',
   'normType',
   'scaleGradByFreq',
+  'loraRank',
+  'loraAlpha',
 ];
 
 let nameCounter = 0;
@@ -179,6 +194,19 @@ export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig 
   if (typeof normType !== 'number' || !(normType > 0)) fail('norm_type', normType, 'a number > 0 (Infinity for the max norm)');
   const scaleGradByFreq = config.scaleGradByFreq ?? false;
   if (typeof scaleGradByFreq !== 'boolean') fail('scale_grad_by_freq', scaleGradByFreq, 'a boolean');
+  const loraRank = config.loraRank ?? null;
+  if (loraRank !== null && (typeof loraRank !== 'number' || !Number.isInteger(loraRank) || loraRank <= 0))
+    fail('lora_rank', loraRank, 'null or a positive integer');
+  let loraAlpha = config.loraAlpha ?? null;
+  if (loraAlpha !== null && (typeof loraAlpha !== 'number' || !Number.isFinite(loraAlpha)))
+    fail('lora_alpha', loraAlpha, 'null or a finite number');
+  if (loraAlpha !== null && loraRank === null) fail('lora_alpha', loraAlpha, 'null unless lora_rank is set (it scales the LoRA delta)');
+  if (loraRank !== null) {
+    loraAlpha ??= loraRank;
+    if (config.embeddingsConstraint !== null && config.embeddingsConstraint !== undefined)
+      fail('lora_rank', loraRank, 'null when embeddings_constraint is set (Keras: "Lora is incompatible with embedding constraints")');
+    if (maxNorm !== null) fail('lora_rank', loraRank, 'null when max_norm is set (max_norm rescales the frozen table, not the LoRA delta)');
+  }
 
   let initializer = resolveKerasObject(
     'embeddings_initializer',
@@ -211,6 +239,8 @@ export function resolveConfig(config: EmbeddingConfig): ResolvedEmbeddingConfig 
     maxNorm,
     normType,
     scaleGradByFreq,
+    loraRank,
+    loraAlpha,
   };
 }
 

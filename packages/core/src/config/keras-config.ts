@@ -39,7 +39,10 @@ export interface KerasEmbeddingLayerConfig {
 /** Keys of {@link KerasEmbeddingLayerConfig} that are PyTorch's, not Keras's: io's Keras writers leave them out. */
 export const PYTORCH_CONFIG_KEYS: readonly string[] = ['padding_idx', 'max_norm', 'norm_type', 'scale_grad_by_freq'];
 
-/** Keras 2 `get_config()` of a resolved layer config: only Keras's keys (no `embeddings_dropout`, which is not a Keras argument). */
+/**
+ * Keras 2 `get_config()` of a resolved layer config: only Keras's keys (no `embeddings_dropout`,
+ * which is not a Keras argument; no Keras 3 `lora_rank` / `lora_alpha`, which Keras 2 refuses).
+ */
 export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLayerConfig {
   const lengths =
     config.inputLength === null ? [null] : typeof config.inputLength === 'number' ? [config.inputLength] : [...config.inputLength];
@@ -70,18 +73,9 @@ export function toKerasConfig(config: ResolvedEmbeddingConfig): KerasEmbeddingLa
 }
 
 /** Keys of Keras 2, Keras 3 and TF.js configs that carry nothing this layer uses. */
-const IGNORED_KEYS = new Set([
-  'batch_input_shape',
-  'batch_shape',
-  'input_shape',
-  'batch_size',
-  'sparse',
-  'autocast',
-  'weights',
-  'lora_alpha',
-]);
+const IGNORED_KEYS = new Set(['batch_input_shape', 'batch_shape', 'input_shape', 'batch_size', 'sparse', 'autocast', 'weights']);
 /** Keys that must be absent or null: features this layer does not implement. */
-const UNSUPPORTED_KEYS = new Set(['quantization_config', 'lora_rank', 'embeddings_quantizer']);
+const UNSUPPORTED_KEYS = new Set(['quantization_config', 'embeddings_quantizer']);
 
 const KEY_MAP: Readonly<Record<string, keyof EmbeddingConfig>> = {
   name: 'name',
@@ -100,6 +94,9 @@ const KEY_MAP: Readonly<Record<string, keyof EmbeddingConfig>> = {
   max_norm: 'maxNorm',
   norm_type: 'normType',
   scale_grad_by_freq: 'scaleGradByFreq',
+  // Keras 3's LoRA keys (written by its get_config only when lora_rank is set; Keras 2 and TF.js have none).
+  lora_rank: 'loraRank',
+  lora_alpha: 'loraAlpha',
 };
 
 function dtypeName(dtype: unknown): unknown {

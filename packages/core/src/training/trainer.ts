@@ -1,5 +1,6 @@
 import type { ResolvedEmbeddingConfig } from '../config/embedding-config.js';
 import { addColumnSquares, applyConstraintRows, columnScales, constraintPerColumn } from '../constraints/project.js';
+import type { LoraWeights } from '../lora.js';
 import { freshSeed, Xoshiro128 } from '../random/prng.js';
 import { addPenaltySums, addRegularizerGradient, penaltyFromSums, regularizerPenalty } from '../regularizers/penalty.js';
 import type { KerasObject } from '../serialization/keras-object.js';
@@ -35,6 +36,10 @@ export interface TrainingTable {
   optimizers?: readonly OptimizerSupportV2[];
   /** The backend's `doApplyOptimizer`, present when it declares `optimizers`. */
   applyOptimizer?(rows: Int32Array, gradients: Float64Array, optimizer: KerasObject, iteration: number): Promise<void>;
+  /** Keras 3's LoRA matrices when enabled: they train and the table stays frozen (`lookup` already adds their delta). */
+  lora?: LoraWeights | null;
+  /** The table takes no updates (a quantized layer: Keras's quantized `embeddings` variable is not trainable). */
+  frozen?: boolean;
 }
 
 /**
@@ -51,6 +56,8 @@ export class Trainer {
   readonly optimizerSpec: KerasObject;
   readonly loss: KerasObject;
   private optimizer: Optimizer | null = null;
+  /** The optimizer state of the LoRA matrices, bound to the LoraWeights it was made for. */
+  private loraState: { lora: LoraWeights; a: Optimizer; b: Optimizer } | null = null;
   private step = 0;
   private readonly dense: boolean;
   /**
@@ -124,7 +131,11 @@ export class Trainer {
     const regularizer = this.config.embeddingsRegularizer;
     if (regularizer) {
       const sums = { abs: 0, squares: 0 };
-      await this.eachChunk(async (start, count) => addPenaltySums(await table.readRows(start, count), sums));
+      if (table.lora) {
+        // Keras 3 regularizes the trainable weights only: with LoRA, a and b (not the frozen table).
+        addPenaltySums(table.lora.a, sums);
+        addPenaltySums(table.lora.b, sums);
+      } else await this.eachChunk(async (start, count) => addPenaltySums(await table.readRows(start, count), sums));
       result.value += penaltyFromSums(regularizer, sums);
     }
     if (scales) for (let i = 0; i < result.gradient.length; i++) result.gradient[i]! *= scales[Math.floor(i / d)]!;
@@ -138,6 +149,8 @@ export class Trainer {
    */
   async applyOutputGradient(table: TrainingTable, indices: IndexTensor, outputGradient: ArrayLike<number>): Promise<void> {
     if (!this.trainable) return;
+    if (table.lora) return this.applyLora(table.lora, indices, outputGradient);
+    if (table.frozen) return;
     const { inputDim, outputDim: d, embeddingsRegularizer, embeddingsConstraint, paddingIdx } = this.config;
     // A backend that declares this optimizer (supports.optimizers) applies the sparse step itself,
     // its state beside the rows; an embeddings regularizer or denseUpdates (every row every step) stays in core.
@@ -182,6 +195,46 @@ export class Trainer {
       await table.scatterAdd(sparse.rows, optimizer.deltas(sparse.rows, sparse.values, step));
     }
     if (embeddingsConstraint) await this.constrain(table, embeddingsConstraint);
+  }
+
+  /**
+   * One step of Keras 3's LoRA: the table is frozen; `lora_embeddings_a` gets the sparse
+   * gradient of the rows looked up (every row when the optimizer or a regularizer is dense) and
+   * `lora_embeddings_b` its dense gradient, each through its own instance of the compiled
+   * optimizer (its own slots), at the same iteration; the embeddings regularizer applies to
+   * both, as Keras gives them `regularizer=self.embeddings_regularizer`.
+   */
+  private applyLora(lora: LoraWeights, indices: IndexTensor, outputGradient: ArrayLike<number>): void {
+    const { inputDim, outputDim: d, embeddingsRegularizer: regularizer, paddingIdx, scaleGradByFreq } = this.config;
+    const rank = lora.rank;
+    this.step++;
+    const step = this.step;
+    const sparse = sparseGradient(indices, outputGradient, d, { scaleGradByFreq, paddingIdx });
+    const g = lora.gradients(sparse.rows, sparse.values);
+    if (this.loraState?.lora !== lora) {
+      this.loraState = { lora, a: createOptimizer(this.optimizerSpec, inputDim, rank), b: createOptimizer(this.optimizerSpec, rank, d) };
+    }
+    const state = this.loraState;
+    let aRows = sparse.rows;
+    let aGrad = g.a;
+    if (state.a.mode === 'dense' || this.dense || regularizer) {
+      aRows = new Int32Array(inputDim);
+      for (let r = 0; r < inputDim; r++) aRows[r] = r;
+      aGrad = new Float64Array(inputDim * rank);
+      for (let k = 0; k < sparse.rows.length; k++) aGrad.set(g.a.subarray(k * rank, (k + 1) * rank), sparse.rows[k]! * rank);
+      if (regularizer) addRegularizerGradient(regularizer, lora.a, aGrad);
+    }
+    if (regularizer) addRegularizerGradient(regularizer, lora.b, g.b);
+    const bRows = new Int32Array(rank);
+    for (let j = 0; j < rank; j++) bRows[j] = j;
+    // Both deltas from the gradients of the same forward pass, then applied (float32, as Keras's variables).
+    const da = aRows.length > 0 ? state.a.deltas(aRows, aGrad, step) : new Float32Array(0);
+    const db = state.b.deltas(bRows, g.b, step);
+    for (let k = 0; k < aRows.length; k++) {
+      const base = aRows[k]! * rank;
+      for (let j = 0; j < rank; j++) lora.a[base + j] = lora.a[base + j]! + da[k * rank + j]!;
+    }
+    for (let i = 0; i < db.length; i++) lora.b[i] = lora.b[i]! + db[i]!;
   }
 
   /** Projects the constraint onto the table, a range of rows at a time (two passes for per-column norms). */

@@ -253,6 +253,10 @@ export interface Keras3EmbeddingLayerConfig {
   activity_regularizer: Keras3ObjectJson | null;
   embeddings_constraint: Keras3ObjectJson | null;
   mask_zero: boolean;
+  /** Keras 3's LoRA rank, written (with `lora_alpha`) only when LoRA is enabled, as Keras 3's `get_config`. */
+  lora_rank?: number;
+  /** Keras 3's `lora_alpha`, only with `lora_rank`. */
+  lora_alpha?: number;
 }
 
 function keras3Object(json: KerasObjectJson | null, module: string): Keras3ObjectJson | null {
@@ -284,6 +288,7 @@ export function toKeras3LayerConfig(config: ResolvedEmbeddingConfig): Keras3Embe
     activity_regularizer: keras3Object(k2.activity_regularizer, 'keras.regularizers'),
     embeddings_constraint: keras3Object(k2.embeddings_constraint, 'keras.constraints'),
     mask_zero: k2.mask_zero,
+    ...(typeof config.loraRank === 'number' ? { lora_rank: config.loraRank, lora_alpha: config.loraAlpha ?? config.loraRank } : {}),
   };
 }
 
