@@ -119,4 +119,95 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`adapter-webgpu in headless Chromium (We
       for (const s of skipped) expect(s.message).toBeTruthy();
     }, 180_000);
   }
+
+  for (const [storage, maxBindingBytes] of [
+    ['float32', undefined],
+    ['float32', 512],
+    ['float16', undefined],
+    ['int8', undefined],
+    ['int8', 512],
+  ] as const) {
+    it(`gives adapter-js's bits for the same weights (${storage}${maxBindingBytes ? `, ${maxBindingBytes}-byte bindings` : ''}; odd output_dim, hard values)`, async () => {
+      const r = await call('compareWithJs', {
+        storage,
+        ...(maxBindingBytes ? { maxBindingBytes } : {}),
+        rows: 300,
+        outputDim: 37,
+        count: 4000,
+      });
+      expect(r.values).toBe(4000 * 37);
+      if (maxBindingBytes) expect(r.splits).toBeGreaterThan(20);
+      else expect(r.splits).toBe(1);
+      // Every value within the storage's declared bound of the weight it stores...
+      expect(r.maxBoundRatio).toBeLessThanOrEqual(1);
+      // ...and, measured on this adapter, bit for bit what core's codec decodes on the CPU.
+      expect(r.differentBits, JSON.stringify(r.firstDifference)).toBe(0);
+    });
+  }
+
+  it("int8: the shader decodes q / scale with the bits of core's codec on 4,096 rows of every q value (255 columns)", async () => {
+    const r = await call('compareWithJs', { storage: 'int8', rows: 4096, outputDim: 255, count: 4096 });
+    expect(r.maxBoundRatio).toBeLessThanOrEqual(1);
+    expect(r.differentBits, JSON.stringify(r.firstDifference)).toBe(0);
+  }, 120_000);
+
+  it('holds a 300,000 x 128 float32 table (146 MiB) in buffers of at most the device binding limit, and looks up rows on both sides of every split', async () => {
+    const r = await call('bigTable');
+    expect(r.tableBytes).toBeGreaterThan(r.bindingLimit);
+    expect(r.splits).toBe(Math.ceil(r.rows / Math.floor(r.bindingLimit / (r.outputDim * 4))));
+    expect(r.splits).toBeGreaterThanOrEqual(2);
+    expect(r.rowsPerSplit * r.outputDim * 4).toBeLessThanOrEqual(r.bindingLimit);
+    for (let s = 1; s < r.splits; s++) {
+      expect(r.checkedRows).toContain(s * r.rowsPerSplit - 1);
+      expect(r.checkedRows).toContain(s * r.rowsPerSplit);
+    }
+    expect(r.mismatches).toEqual([]);
+    expect(r.readRowsMismatches).toBe(0);
+    expect(r.nativeMismatches).toBe(0);
+  }, 180_000);
+
+  it('lookupNative hands the rows over in a GPUBuffer, with the bits predict reads back', async () => {
+    for (const choice of [{}, { storage: 'int8' as const }, { maxBindingBytes: 64 }]) {
+      const r = await call('native', choice);
+      expect(r.shape).toEqual([3, 20, 9]);
+      expect(r.equal, JSON.stringify(choice)).toBe(true);
+    }
+  });
+
+  for (const [storage, optimizer] of [
+    ['float32', 'sgd'],
+    ['float32', 'adam'],
+    ['float16', 'adam'],
+    ['int8', 'rmsprop'],
+  ] as const) {
+    it(`trains (${optimizer}, ${storage}) to adapter-js's weights: core's sparse gradient applied in a compute pass`, async () => {
+      const r = await call('training', { storage, optimizer });
+      expect(r.values).toBe(40 * 6);
+      expect(r.differentBits).toBe(0);
+    });
+  }
+
+  it('a lost device (device.destroy()) is a DeviceLostError on every later call, and never gives rows', async () => {
+    const r = await call('deviceLoss');
+    expect(r.before).toBe('rows correct');
+    expect(r.lostReason).toBe('destroyed');
+    const inFlight = r.after['lookup in flight at destroy()'];
+    // The lookup submitted before destroy() may finish (then with the table's rows) or fail typed.
+    if (inFlight && 'resolved' in inFlight) expect(inFlight.rowsCorrect).toBe(true);
+    else expect(inFlight).toMatchObject({ name: 'DeviceLostError', code: 'DEVICE_LOST' });
+    const { ['lookup in flight at destroy()']: _, ...rest } = r.after;
+    expect(Object.keys(rest)).toEqual([
+      'lookup right after destroy()',
+      'predict',
+      'predict into a buffer',
+      'readRows',
+      'getWeights',
+      'writeRows',
+      'lookupNative',
+      'trainOnBatch',
+    ]);
+    for (const [name, outcome] of Object.entries(rest))
+      expect(outcome, name).toMatchObject({ name: 'DeviceLostError', code: 'DEVICE_LOST' });
+    expect(r.disposeAfterLoss).toBe('ok');
+  });
 });

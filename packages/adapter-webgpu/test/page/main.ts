@@ -310,11 +310,12 @@ async function training(choice: BackendChoice & { optimizer?: string }) {
   const rows = 40;
   const d = 6;
   const weights = hardWeights(rows, d, 21).map((v) => Math.max(-2, Math.min(2, v)));
+  const { optimizer: name = 'adam', ...backendChoice } = choice;
   const storage = choice.storage ?? 'float32';
-  const gpu = await Embedding.create({ inputDim: rows, outputDim: d }, { backend: await webgpu(choice), weights: [weights] });
+  const gpu = await Embedding.create({ inputDim: rows, outputDim: d }, { backend: await webgpu(backendChoice), weights: [weights] });
   const js = await Embedding.create({ inputDim: rows, outputDim: d }, { backend: createJsBackend({ storage }), weights: [weights] });
   try {
-    const optimizer = (choice.optimizer ?? 'adam') as 'adam';
+    const optimizer = name as 'adam';
     gpu.compile(optimizer, 'mse');
     js.compile(optimizer, 'mse');
     const steps = 6;
