@@ -1,26 +1,29 @@
 // The browser page: the seed example and every conformance case on adapter-js, adapter-tfjs
-// (WebGL when the browser offers it, and cpu) and adapter-onnx's web variant (onnxruntime-web,
-// wasm), plus TF.js WebGL's zeros for an out-of-range index next to our InvalidIndexError.
-// The results go to the page (tables) and to `window.__EMBEDDING_RESULTS__` for the test.
+// (WebGL when the browser offers it, cpu, and TF.js's webgpu backend with WebGPU) and
+// adapter-onnx's web variant (onnxruntime-web: wasm, and the webgpu execution provider with
+// float32, float16 and int8 storage), plus TF.js's raw gather at an out-of-range index (zeros on
+// WebGL and WebGPU) next to our InvalidIndexError. The results go to the page (tables) and to
+// `window.__EMBEDDING_RESULTS__` for the test.
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { createOnnxWebBackend } from '@embedding-layer/adapter-onnx/web';
-import { createTfjsBackend } from '@embedding-layer/adapter-tfjs';
-import { CONFORMANCE_CASES, fnv1a, randomIndices, runConformance } from '@embedding-layer/conformance';
-import { Embedding, type EmbeddingBackend } from '@embedding-layer/core';
-import * as tf from '@tensorflow/tfjs';
-import * as ort from 'onnxruntime-web';
-import type { BackendCases, PageResults, SeedRow, WebglInfo, ZerosDemo } from './results.js';
-
-// Single-threaded wasm: no cross-origin isolation needed (a lookup is a row copy anyway).
-ort.env.wasm.numThreads = 1;
+import {
+  CONFORMANCE_CASES,
+  checkWithin,
+  fnv1a,
+  randomIndices,
+  rowMaxes,
+  runConformance,
+  storageBound,
+  toleranceOf,
+} from '@embedding-layer/conformance';
+import { Embedding } from '@embedding-layer/core';
+import { decodeHalf, encodeHalf } from '@embedding-layer/core/backend';
+import { buildEmbeddingModel, ONNX_NAMES } from '@embedding-layer/onnx-model';
+import type { BackendCases, OrtFloat16Demo, PageResults, Refusal, SeedRow, ZerosDemo } from './results.js';
+import { adapterName, describeError, findTargets, ort, type Target, tf, VERSIONS } from './targets.js';
 
 /** The seed example, as `npm start` runs it (packages/cli/src/demo.ts, SEED_EXAMPLE). */
 const SEED_EXAMPLE = { inputDim: 1000, outputDim: 64, inputLength: 10, batch: 32, weightSeed: 42, inputSeed: 7 } as const;
-
-interface Target {
-  name: string;
-  create: () => Promise<EmbeddingBackend>;
-}
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 
@@ -28,41 +31,47 @@ function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function describeError(error: unknown): { name: string; code?: string; message: string } {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return { name: error.name, ...(typeof code === 'string' ? { code } : {}), message: error.message };
-  }
-  return { name: typeof error, message: String(error) };
-}
-
-/** Whether this browser gives a WebGL context, and whose renderer it is. */
-function probeWebgl(): WebglInfo {
-  const canvas = document.createElement('canvas');
-  for (const kind of ['webgl2', 'webgl'] as const) {
-    const gl = canvas.getContext(kind) as WebGLRenderingContext | null;
-    if (!gl) continue;
-    const info = gl.getExtension('WEBGL_debug_renderer_info');
-    const renderer = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
-    return { available: true, context: kind, renderer };
-  }
-  return { available: false, reason: 'canvas.getContext("webgl2") and ("webgl") both returned null' };
-}
-
+/**
+ * The seed example on every target. The first target (adapter-js, float32) is the reference:
+ * a float32 target must give its bits exactly; a float16/int8 target every value within its
+ * declared storage bound of the reference (the bound of the value's table row).
+ */
 async function runSeed(targets: readonly Target[]): Promise<SeedRow[]> {
   const { inputDim, outputDim, inputLength, batch, weightSeed, inputSeed } = SEED_EXAMPLE;
   const input = { data: randomIndices(inputSeed, batch * inputLength, inputDim), shape: [batch, inputLength] };
   const rows: SeedRow[] = [];
-  let first: Float32Array | undefined;
+  let reference: { out: Float32Array; maxes: Float64Array } | undefined;
   for (const t of targets) {
     const start = performance.now();
     const layer = await Embedding.create({ inputDim, outputDim, inputLength, seed: weightSeed }, { backend: await t.create() });
     const out = await layer.predict(input);
     const ms = performance.now() - start;
+    if (!reference) {
+      const [table] = await layer.getWeights();
+      reference = { out: out.data, maxes: rowMaxes(table!, inputDim, outputDim) };
+    }
+    const bound = storageBound(layer.supports);
+    const storage = layer.supports.storage.dtype;
     await layer.dispose();
-    first ??= out.data;
-    const agrees = out.data.length === first.length && out.data.every((v, i) => Object.is(v, first![i]));
-    rows.push({ backend: t.name, shape: out.shape, checksum: fnv1a(out.data), agrees, ms });
+    const tolerance = toleranceOf(bound, reference.maxes, input.data, outputDim);
+    const expected = reference.out;
+    let maxAbsDiff = 0;
+    let maxBound = 0;
+    for (let i = 0; i < expected.length; i++) {
+      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(out.data[i]! - expected[i]!));
+      maxBound = Math.max(maxBound, tolerance(i));
+    }
+    let agrees: boolean;
+    if (maxBound === 0) agrees = out.data.length === expected.length && out.data.every((v, i) => Object.is(v, expected[i]));
+    else {
+      try {
+        checkWithin(t.name, out.data, expected, tolerance);
+        agrees = true;
+      } catch {
+        agrees = false;
+      }
+    }
+    rows.push({ backend: t.name, storage, shape: out.shape, checksum: fnv1a(out.data), agrees, maxAbsDiff, maxBound, ms });
   }
   return rows;
 }
@@ -103,24 +112,72 @@ async function zerosDemo(tfBackend: string, layerBackend: Target): Promise<Zeros
   return demo;
 }
 
+/**
+ * onnxruntime-web's webgpu EP on a float16 table, by hand: our float16 graph
+ * (`Cast(Gather(embeddings, indices))`, table fed as a float16 input) in a raw session, rows
+ * [1, 2]; then our layer with the same options (`storage: 'float16'` on `['webgpu']`).
+ */
+async function ortFloat16Demo(shaderF16: boolean): Promise<OrtFloat16Demo> {
+  const demo: OrtFloat16Demo = { shaderF16 };
+  const reference = await Embedding.create({ inputDim: 10, outputDim: 4, seed: 42 }, { backend: createJsBackend() });
+  const [weights] = await reference.getWeights();
+  const config = reference.config;
+  await reference.dispose();
+  const half = encodeHalf(weights!);
+  // Rows 1 and 2 of the float16 table, decoded on the CPU: what the session should return.
+  const expected = Array.from(decodeHalf(half.subarray(4, 12)));
+  demo.expected = expected;
+  try {
+    const model = buildEmbeddingModel(config, weights!, { table: 'input', indexType: 'int32', inputShape: ['n'], storage: 'float16' });
+    const session = await ort.InferenceSession.create(model, { executionProviders: ['webgpu'] });
+    try {
+      const result = await session.run({
+        [ONNX_NAMES.indices]: new ort.Tensor('int32', Int32Array.of(1, 2), [2]),
+        [ONNX_NAMES.embeddings]: new ort.Tensor('float16', half, [10, 4]),
+      });
+      const out = Array.from(result[ONNX_NAMES.output]!.data as Float32Array);
+      demo.rawOutput = out;
+      demo.rawAllZero = out.every((v) => v === 0);
+    } finally {
+      await session.release();
+    }
+  } catch (error) {
+    demo.rawError = describeError(error);
+  }
+  try {
+    const layer = await Embedding.create(
+      { inputDim: 10, outputDim: 4, seed: 42 },
+      { backend: createOnnxWebBackend({ runtime: ort, executionProviders: ['webgpu'], storage: 'float16' }) },
+    );
+    const out = await layer.predict({ data: Int32Array.of(1, 2), shape: [2] });
+    await layer.dispose();
+    demo.layerError = null;
+    demo.layerAgrees = Array.from(out.data).every((v, i) => Object.is(v, expected[i]));
+  } catch (error) {
+    demo.layerError = describeError(error);
+  }
+  return demo;
+}
+
 function renderSeed(rows: readonly SeedRow[]): string {
   const body = rows
     .map(
       (r) =>
-        `<tr><td>${escapeHtml(r.backend)}</td><td>[${r.shape.join(', ')}]</td><td><code>${r.checksum}</code></td>` +
-        `<td class="num">${r.ms.toFixed(1)} ms</td><td class="${r.agrees ? 'pass' : 'fail'}">${r.agrees ? 'yes' : 'NO'}</td></tr>`,
+        `<tr><td>${escapeHtml(r.backend)}</td><td>${escapeHtml(r.storage)}</td><td>[${r.shape.join(', ')}]</td><td><code>${r.checksum}</code></td>` +
+        `<td class="num">${r.maxAbsDiff.toExponential(2)}</td><td class="num">${r.maxBound.toExponential(2)}</td>` +
+        `<td class="num">${r.ms.toFixed(1)} ms</td><td class="${r.agrees ? 'pass' : 'fail'}">${r.agrees ? (r.maxBound === 0 ? 'bitwise' : 'within bound') : 'NO'}</td></tr>`,
     )
     .join('');
   return (
     '<h2>Seed example: Embedding(1000, 64, input_length=10), 32x10 input (weights seed 42, input seed 7)</h2>' +
-    `<table><tr><th>backend</th><th>shape</th><th>FNV-1a checksum</th><th>time</th><th>agrees</th></tr>${body}</table>`
+    '<p>Compared with adapter-js in this page: float32 storage bit for bit, float16/int8 within the declared storage bound.</p>' +
+    '<table><tr><th>backend</th><th>storage</th><th>shape</th><th>FNV-1a checksum</th><th>max |diff| vs js</th><th>bound</th><th>time</th><th>agrees</th></tr>' +
+    `${body}</table>`
   );
 }
 
-function renderZeros(demo: ZerosDemo, webgl: WebglInfo): string {
-  const head =
-    '<h2>Out-of-range index 1000 on a 1000-row table</h2>' +
-    (webgl.available ? '' : `<p>No WebGL (${escapeHtml(webgl.reason ?? '')}): compared on TF.js's cpu backend instead.</p>`);
+function renderZeros(demo: ZerosDemo, note: string): string {
+  const head = `<h2>Out-of-range index 1000 on a 1000-row table: TF.js ${escapeHtml(demo.tfBackend)}</h2>${note ? `<p>${escapeHtml(note)}</p>` : ''}`;
   const raw = demo.rawError
     ? `throws ${escapeHtml(demo.rawError.name)}: ${escapeHtml(demo.rawError.message)}`
     : `returns row 1000 = [${demo.rawOutOfRangeRow!.join(', ')}, …] (${demo.rawOutOfRangeAllZero ? 'all zeros' : 'not all zeros'}); row 999 = [${demo
@@ -136,19 +193,52 @@ function renderZeros(demo: ZerosDemo, webgl: WebglInfo): string {
   );
 }
 
+function renderOrtFloat16(demo: OrtFloat16Demo): string {
+  const values = (v: readonly number[]): string => `[${v.map((x) => x.toFixed(4)).join(', ')}]`;
+  const raw = demo.rawError
+    ? `throws ${escapeHtml(demo.rawError.name)}: ${escapeHtml(demo.rawError.message)}`
+    : `returns ${values(demo.rawOutput!)} (${demo.rawAllZero ? 'all zeros' : 'not all zeros'})`;
+  const ours = demo.layerError
+    ? `rejects with ${escapeHtml(demo.layerError.name)} (${escapeHtml(demo.layerError.code ?? '')}): ${escapeHtml(demo.layerError.message)}`
+    : `returns rows 1, 2 (${demo.layerAgrees ? "the float16 table's values" : "NOT the float16 table's values"})`;
+  return (
+    `<h2>float16 table on onnxruntime-web's webgpu EP (device shader-f16: ${demo.shaderF16 ? 'yes' : 'no'})</h2>` +
+    `<p>Rows 1, 2 of a 10x4 float16 table should be ${values(demo.expected!)}.</p>` +
+    '<table><tr><th>call</th><th>result</th></tr>' +
+    `<tr><td>raw <code>session.run</code> of <code>Cast(Gather(embeddings: float16, [1, 2]))</code>, executionProviders ['webgpu']</td><td class="${demo.rawAllZero ? 'fail' : ''}">${raw}</td></tr>` +
+    `<tr><td>our layer, <code>createOnnxWebBackend({ executionProviders: ['webgpu'], storage: 'float16' })</code></td><td class="${demo.layerError || demo.layerAgrees ? 'pass' : 'fail'}">${ours}</td></tr></table>`
+  );
+}
+
+function renderRefused(refused: readonly Refusal[]): string {
+  if (refused.length === 0) return '';
+  const body = refused
+    .map(
+      (r) =>
+        `<tr><td>${escapeHtml(r.backend)}</td><td>${escapeHtml(r.error.name)} (${escapeHtml(r.error.code ?? '')}): ${escapeHtml(r.error.message)}</td></tr>`,
+    )
+    .join('');
+  return `<h2>Refused in this browser (a typed error at layer creation; no case run)</h2><table><tr><th>backend</th><th>error</th></tr>${body}</table>`;
+}
+
 function renderSummary(suites: readonly BackendCases[]): string {
   const body = suites
     .map((s) => {
       const passed = s.results.filter((r) => r.status === 'pass').length;
-      const failed = s.results.length - passed;
+      const failed = s.results.filter((r) => r.status === 'fail').length;
+      const skipped = s.results.length - passed - failed;
       const ms = s.results.reduce((sum, r) => sum + r.ms, 0);
       return (
         `<tr><td>${escapeHtml(s.backend)}</td><td class="num pass">${passed}</td><td class="num ${failed ? 'fail' : ''}">${failed}</td>` +
-        `<td class="num">${s.results.length}</td><td class="num">${ms.toFixed(0)} ms</td></tr>`
+        `<td class="num">${skipped}</td><td class="num">${s.results.length}</td><td class="num">${ms.toFixed(0)} ms</td></tr>`
       );
     })
     .join('');
-  return `<h2>Conformance (runConformance, bitwise)</h2><table><tr><th>backend</th><th>passed</th><th>failed</th><th>cases</th><th>time</th></tr>${body}</table>`;
+  return (
+    '<h2>Conformance (runConformance: float32 bit for bit, float16/int8 within the declared bound)</h2>' +
+    "<p>A skip is a case the backend's declared capabilities exclude (e.g. bit patterns on lossy storage, training on an inference-only backend); hover for the reason.</p>" +
+    `<table><tr><th>backend</th><th>passed</th><th>failed</th><th>skipped</th><th>cases</th><th>time</th></tr>${body}</table>`
+  );
 }
 
 function renderCases(suites: readonly BackendCases[]): string {
@@ -158,9 +248,9 @@ function renderCases(suites: readonly BackendCases[]): string {
       .map((s) => {
         const r = s.results.find((x) => x.id === c.id);
         if (!r) return '<td>–</td>';
-        return r.status === 'pass'
-          ? '<td class="pass">pass</td>'
-          : `<td class="fail" title="${escapeHtml(r.message ?? '')}">FAIL: ${escapeHtml(r.message ?? '')}</td>`;
+        if (r.status === 'pass') return '<td class="pass">pass</td>';
+        if (r.status === 'skip') return `<td title="${escapeHtml(r.message ?? '')}">skip</td>`;
+        return `<td class="fail" title="${escapeHtml(r.message ?? '')}">FAIL: ${escapeHtml(r.message ?? '')}</td>`;
       })
       .join('');
     return `<tr><td>${escapeHtml(c.id)}</td>${cells}</tr>`;
@@ -169,33 +259,50 @@ function renderCases(suites: readonly BackendCases[]): string {
 }
 
 async function main(): Promise<PageResults> {
-  const webgl = probeWebgl();
-  let webglBackend: Target | null = null;
-  if (webgl.available) {
+  const found = await findTargets();
+  const { webgl, webgpu } = found;
+  // A factory may refuse a configuration in this browser (a typed error at layer creation): shown, not run.
+  const targets: Target[] = [];
+  const refused: Refusal[] = [];
+  for (const t of found.targets) {
     try {
-      await createTfjsBackend({ backend: 'webgl', runtime: tf });
-      webglBackend = { name: 'tfjs-webgl', create: () => createTfjsBackend({ backend: 'webgl', runtime: tf }) };
+      const layer = await Embedding.create({ inputDim: 1, outputDim: 1, seed: 0 }, { backend: await t.create() });
+      await layer.dispose();
+      targets.push(t);
     } catch (error) {
-      webgl.available = false;
-      webgl.reason = `TF.js could not start its webgl backend: ${describeError(error).message}`;
+      refused.push({ backend: t.name, error: describeError(error) });
     }
   }
-  const targets: Target[] = [
-    { name: 'js', create: async () => createJsBackend() },
-    ...(webglBackend ? [webglBackend] : []),
-    { name: 'tfjs-cpu', create: () => createTfjsBackend({ backend: 'cpu', runtime: tf }) },
-    { name: 'onnx-web (wasm)', create: async () => createOnnxWebBackend({ runtime: ort }) },
-  ];
   $('env').textContent =
     `${navigator.userAgent} · WebGL: ${webgl.available ? `${webgl.context}, ${webgl.renderer}` : `none (${webgl.reason})`}` +
-    ` · onnxruntime-web ${ort.env.versions.web}, wasm threads ${ort.env.wasm.numThreads} · TF.js ${tf.version.tfjs}`;
+    ` · WebGPU: ${webgpu.available ? `${adapterName(webgpu)}, maxStorageBufferBindingSize ${webgpu.maxStorageBufferBindingSize}, shader-f16 ${webgpu.shaderF16 ? 'yes' : 'no'}` : `none (${webgpu.reason})`}` +
+    `${webgpu.available && webgpu.reason ? ` (${webgpu.reason})` : ''}` +
+    ` · onnxruntime-web ${VERSIONS.onnxruntimeWeb}, wasm threads 1 · TF.js ${VERSIONS.tfjs}`;
 
   const seed = await runSeed(targets);
   $('seed').innerHTML = renderSeed(seed);
 
   // Without WebGL the same comparison runs on TF.js's cpu backend (whose own gather throws).
-  const zeros = webglBackend ? await zerosDemo('webgl', webglBackend) : await zerosDemo('cpu', targets.find((t) => t.name === 'tfjs-cpu')!);
-  $('webgl').innerHTML = renderZeros(zeros, webgl);
+  const webglTarget = targets.find((t) => t.name === 'tfjs-webgl');
+  const zeros = webglTarget ? await zerosDemo('webgl', webglTarget) : await zerosDemo('cpu', targets.find((t) => t.name === 'tfjs-cpu')!);
+  let zerosHtml = renderZeros(zeros, webgl.available ? '' : `No WebGL (${webgl.reason ?? ''}): compared on TF.js's cpu backend instead.`);
+  const webgpuTarget = targets.find((t) => t.name === 'tfjs-webgpu');
+  let zerosWebgpu: ZerosDemo | undefined;
+  let tfjsWebgpuMaxTableBytes: number | undefined;
+  if (webgpuTarget) {
+    zerosWebgpu = await zerosDemo('webgpu', webgpuTarget);
+    zerosHtml += renderZeros(zerosWebgpu, 'TF.js webgpu with WEBGPU_CPU_FORWARD off, so that the WGSL gather kernel runs.');
+    const probe = await Embedding.create({ inputDim: 1, outputDim: 1, seed: 0 }, { backend: await webgpuTarget.create() });
+    tfjsWebgpuMaxTableBytes = probe.supports.maxTableBytes;
+    await probe.dispose();
+  }
+  let ortFloat16: OrtFloat16Demo | undefined;
+  if (webgpu.available) {
+    ortFloat16 = await ortFloat16Demo(webgpu.shaderF16 === true);
+    zerosHtml += renderOrtFloat16(ortFloat16);
+  }
+  $('webgl').innerHTML = zerosHtml;
+  $('refused').innerHTML = renderRefused(refused);
 
   const conformance: BackendCases[] = [];
   for (const t of targets) {
@@ -207,10 +314,15 @@ async function main(): Promise<PageResults> {
   return {
     userAgent: navigator.userAgent,
     crossOriginIsolated: globalThis.crossOriginIsolated === true,
-    versions: { tfjs: tf.version.tfjs, onnxruntimeWeb: ort.env.versions.web ?? 'unknown' },
+    versions: VERSIONS,
     webgl,
+    webgpu,
     seed,
     zeros,
+    ...(zerosWebgpu ? { zerosWebgpu } : {}),
+    ...(tfjsWebgpuMaxTableBytes !== undefined ? { tfjsWebgpuMaxTableBytes } : {}),
+    ...(ortFloat16 ? { ortFloat16 } : {}),
+    refused,
     conformance,
   };
 }
