@@ -10,6 +10,7 @@ import {
   type WeightInput,
 } from '@embedding-layer/core';
 import { initializeEmbeddings, toIndexTensor } from '@embedding-layer/core/backend';
+import { BAG_CASES } from './bag-cases.js';
 import { decodeInput, decodeNumbers, flatten } from './decode.js';
 import { expectedKerasConfig, type InputConfig } from './expected-config.js';
 import { check, checkFloats, checkShape } from './failure.js';
@@ -492,7 +493,7 @@ function fixtureSkip(group: string, fixture: FixtureCase): ((supports: BackendCa
 /**
  * Every conformance case, grouped: `lookup`, `mask`, `outputShape`, `configError`,
  * `indexError`, `initializer`, `roundTrip`, `weights`, `training`, `lifecycle`, `manifest`,
- * `rows`, `limits`, `export`, `pytorch`.
+ * `rows`, `limits`, `export`, `pytorch`, `embedding-bag`.
  */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   ...FIXTURES.flatMap((file) =>
@@ -511,6 +512,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   ),
   ...EXTRA_CASES,
   ...PYTORCH_CASES,
+  ...BAG_CASES,
 ];
 
 /** The group names, in order. */

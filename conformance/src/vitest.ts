@@ -77,6 +77,8 @@ export const describeRowsConformance = group('rows');
 export const describeExportConformance = group('export');
 /** The `pytorch` group: PyTorch's `padding_idx`, `max_norm` / `norm_type`, `scale_grad_by_freq` and `from_pretrained`, against torch 1.13. */
 export const describePytorchConformance = group('pytorch');
+/** The `embedding-bag` group: PyTorch's `nn.EmbeddingBag` (sum / mean / max, offsets, per-sample weights, padding, max_norm, training), against torch 1.13. */
+export const describeEmbeddingBagConformance = group('embedding-bag');
 
 /**
  * Registers the whole conformance suite with vitest: one `describe` per group, one `it` per
