@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Per-call CPU time of layer.predict on one backend, for `perf record` / `--cpu-prof` (issue 16).
-//   node bench/profile/lookup-probe.mjs js|tfjs-cpu|onnx V,D,B,S fresh|out [calls] [workers]
+//   node bench/profile/lookup-probe.mjs js|tfjs-cpu|tfjs-wasm|onnx V,D,B,S fresh|out [calls] [workers]
 //   perf record -g node --perf-basic-prof bench/profile/lookup-probe.mjs js 1000,64,32,10 out 40000
 // Prints wall and CPU (user + system) microseconds per call: on a shared machine the CPU time
 // is the steadier of the two.
@@ -13,6 +13,7 @@ async function backend() {
   if (name === 'js')
     return (await import('@embedding-layer/adapter-js')).createJsBackend({ workers: Number(workersArg ?? 0), workerThreshold: 0 });
   if (name === 'tfjs-cpu') return (await import('@embedding-layer/adapter-tfjs')).createTfjsBackend({ backend: 'cpu' });
+  if (name === 'tfjs-wasm') return (await import('@embedding-layer/adapter-tfjs')).createTfjsBackend({ backend: 'wasm' });
   if (name === 'onnx') return (await import('@embedding-layer/adapter-onnx')).createOnnxBackend();
   throw new Error(`unknown backend ${name}`);
 }

@@ -58,6 +58,10 @@ const fmt = (x) => (x >= 1000 ? `${(x / 1000).toFixed(2)} ms` : `${x.toFixed(1)}
 console.log(`${dims}: ${calls} calls x ${rounds} rounds`);
 for (const n of names) console.log(`${n.padEnd(24)} wall ${fmt(median(wall[n])).padStart(10)}  cpu ${fmt(median(cpu[n])).padStart(10)}`);
 const ratio = (a, b) => median(wall[a].map((v, i) => v / wall[b][i])).toFixed(2);
-console.log(`predict fresh / bare fed 1t ${ratio('predict fresh', 'bare fed 1t')}x; / ort-session 1t ${ratio('predict fresh', 'ort-session 1t')}x; / ort-session default ${ratio('predict fresh', 'ort-session default')}x`);
-console.log(`predict out / bare fed 1t out ${ratio('predict out', 'bare fed 1t out')}x; / ort-session 1t out ${ratio('predict out', 'ort-session 1t out')}x; / ort-session default out ${ratio('predict out', 'ort-session default out')}x`);
+console.log(
+  `predict fresh / bare fed 1t ${ratio('predict fresh', 'bare fed 1t')}x; / ort-session 1t ${ratio('predict fresh', 'ort-session 1t')}x; / ort-session default ${ratio('predict fresh', 'ort-session default')}x`,
+);
+console.log(
+  `predict out / bare fed 1t out ${ratio('predict out', 'bare fed 1t out')}x; / ort-session 1t out ${ratio('predict out', 'ort-session 1t out')}x; / ort-session default out ${ratio('predict out', 'ort-session default out')}x`,
+);
 await layer.dispose();

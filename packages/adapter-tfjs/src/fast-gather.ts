@@ -102,9 +102,43 @@ export function cpuValues(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Arra
   return values instanceof Float32Array ? values : null;
 }
 
+/** The part of TF.js's wasm backend (`BackendWasm`) the fast path reads: where each tensor lives in the module's heap. */
+interface WasmBackendLike {
+  readonly wasm?: { readonly HEAPU8?: Uint8Array } | null;
+  readonly dataIdMap?: { get(dataId: unknown): { memoryOffset?: number | null } | undefined };
+}
+
+/**
+ * The float32 values behind `tensor` when TF.js's active backend is `wasm`: a Float32Array
+ * view of the tensor's bytes in the wasm module's heap (no copy; what TF.js's own kernels read).
+ * Null on other backends, for other dtypes, or when the tensor is not on the wasm backend.
+ * The view is valid until the heap next grows (any TF.js allocation): take a new one per call
+ * and do not keep it across an await. Read only, as {@link cpuValues}.
+ */
+export function wasmValues(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Array | null {
+  const engine = tf.engine();
+  if (engine.backendName !== 'wasm' || tensor.dtype !== 'float32') return null;
+  const backend = engine.backend as unknown as WasmBackendLike;
+  const heap = backend.wasm?.HEAPU8;
+  const offset = backend.dataIdMap?.get(tensor.dataId)?.memoryOffset;
+  if (!heap || typeof offset !== 'number') return null;
+  let size = 1;
+  for (const n of tensor.shape) size *= n;
+  return new Float32Array(heap.buffer, offset, size);
+}
+
+/**
+ * The float32 values behind `tensor` on TF.js's active backend, without a copy, where this
+ * package can read them: {@link cpuValues} on `cpu`, {@link wasmValues} on `wasm`; null elsewhere.
+ */
+export function backendValues(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Array | null {
+  return cpuValues(tf, tensor) ?? wasmValues(tf, tensor);
+}
+
 /**
  * Whether no other tensor shares `tensor`'s storage on TF.js's active backend (its data's
- * reference count is 1), so that writing into {@link cpuValues} changes `tensor` alone.
+ * reference count is 1), so that writing into {@link backendValues} changes `tensor` alone.
+ * The cpu and wasm backends both count references per data id.
  */
 export function ownsStorage(tf: TfjsRuntime, tensor: tfjs.TensorInfo): boolean {
   return (tf.engine().backend as unknown as CpuBackendLike).refCount(tensor.dataId) === 1;

@@ -61,8 +61,9 @@ describe('copyRows', () => {
 });
 
 describe('the fast path on TF.js cpu', () => {
-  it('is on by default: lookupInto is declared on cpu, not with fastPath: false nor on wasm', async () => {
-    expect((await createTfjsBackend({ backend: 'wasm' })).supports.lookupInto).toBe(false);
+  it('is on by default: lookupInto is declared on cpu and wasm, not with fastPath: false', async () => {
+    expect((await createTfjsBackend({ backend: 'wasm' })).supports.lookupInto).toBe(true);
+    expect((await createTfjsBackend({ backend: 'wasm', fastPath: false })).supports.lookupInto).toBe(false);
     expect((await createTfjsBackend({ backend: 'cpu', fastPath: false })).supports.lookupInto).toBe(false);
     expect((await createTfjsBackend({ backend: 'cpu' })).supports.lookupInto).toBe(true);
     expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu')).toBeDefined();
@@ -197,6 +198,77 @@ describe('the fast path on TF.js cpu', () => {
     expect(await profileKernels(() => lookupTensor(layer, idx))).toContain(EMBEDDING_GATHER_KERNEL);
     idx.dispose();
     await layer.dispose();
+  });
+});
+
+describe('the fast path on TF.js wasm (rows read from the wasm heap)', () => {
+  it('predict and predict(x, { out }) return the exact bits of the table rows (NaN payloads included), running no TF.js kernel', async () => {
+    for (const width of [6, 64, 200]) {
+      const table = wildTable(50, width, width);
+      const x = ids(37, 50, width + 1);
+      const want = reference(table, width, x);
+      const input = { data: x, shape: [37] };
+      for (const fastPath of [true, false]) {
+        const backend = await createTfjsBackend({ backend: 'wasm', fastPath });
+        const layer = await Embedding.create({ inputDim: 50, outputDim: width }, { backend, weights: [table] });
+        const kernels = await profileKernels(async () => {
+          await layer.predict(input);
+          return [];
+        });
+        // The negative control: the standard path runs TF.js's gather.
+        expect(kernels.includes('GatherV2')).toBe(!fastPath);
+        if (fastPath) {
+          expect(kernels).toEqual([]);
+          expect(asBits((await layer.predict(input)).data)).toEqual(want);
+          const out = new Float32Array(37 * width);
+          const written = await layer.predict(input, { out });
+          expect(written.data).toBe(out);
+          expect(asBits(out)).toEqual(want);
+          expect(asBits(await layer.readRows(7, 20))).toEqual(asBits(table.subarray(7 * width, 27 * width)));
+        }
+        await layer.dispose();
+      }
+    }
+  });
+
+  it('applyGradients and writeRows change the heap in place, with the bits of the standard path', async () => {
+    const weights: Float32Array[] = [];
+    for (const fastPath of [true, false]) {
+      const backend = await createTfjsBackend({ backend: 'wasm', fastPath });
+      const layer = await Embedding.create({ inputDim: 40, outputDim: 3, seed: 5 }, { backend });
+      const before = tf.memory().numBytes;
+      for (let step = 0; step < 20; step++) {
+        const x = ids(10, 40, step + 1);
+        const grad = new Float32Array(bits(30, step + 7).map((v) => (v % 2001) - 1000)).map((v) => v / 997);
+        await layer.applyGradients({ data: x, shape: [10] }, grad, { learningRate: 0.01 });
+      }
+      await layer.writeRows(38, new Float32Array([1, 2, 3, 4, 5, 6]));
+      expect(tf.memory().numBytes).toBe(before);
+      weights.push((await layer.getWeights())[0]!);
+      await layer.dispose();
+    }
+    expect(Array.from(weights[0]!.subarray(38 * 3))).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(asBits(weights[0]!)).toEqual(asBits(weights[1]!));
+  });
+
+  it('never writes into heap storage another tensor shares (copy on write): a clone of the variable keeps its values', async () => {
+    const backend = await createTfjsBackend({ backend: 'wasm' });
+    const config = resolveConfig({ inputDim: 4, outputDim: 2, seed: 6 });
+    const table = (await backend.doCreateTable(
+      config,
+      rowSource(4, 2, () => Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8])),
+    )) as TfjsTable;
+    // wasm's clone copies; its reshape shares the variable's heap bytes (refCount 2).
+    const shared = tf.reshape(table.variable!, [8]);
+    const refCount = (t: tf.Tensor) => (tf.engine().backend as unknown as { refCount(id: unknown): number }).refCount(t.dataId);
+    expect(refCount(shared)).toBe(2);
+    const kept = Array.from(shared.dataSync());
+    table.doScatterAdd(new Int32Array([1]), new Float32Array([1, 1]));
+    table.doWriteRows(3, new Float32Array([9, 9]));
+    expect(Array.from(shared.dataSync())).toEqual(kept);
+    expect(Array.from(await table.doReadRows(0, 4))).toEqual([1, 2, 4, 5, 5, 6, 9, 9]);
+    shared.dispose();
+    table.doDispose();
   });
 });
 

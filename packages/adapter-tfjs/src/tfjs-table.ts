@@ -7,7 +7,7 @@ import type {
   TableReplacementV2,
 } from '@embedding-layer/core';
 import type * as tfjs from '@tensorflow/tfjs';
-import { copyRows, cpuValues, fastGather, ownsStorage } from './fast-gather.js';
+import { backendValues, copyRows, fastGather, ownsStorage } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
 
 /** The TF.js types of the native path: a `tf.Tensor` of indices in, a float32 `tf.Tensor` out, a bool `tf.Tensor` mask. */
@@ -21,15 +21,17 @@ export interface TfjsNative {
  * One layer's table on TF.js: a single `tf.Variable` of shape (inputDim, outputDim), float32.
  * Core validates every argument before a hook runs, so the hooks only move data.
  *
- * Lookups take the fast path when it is enabled and TF.js's active backend is `cpu`: rows are
- * copied straight from the variable's Float32Array in the cpu backend's data store into the
- * output (a fresh Float32Array, or the caller's with `predict(x, { out })`), with no tensor
- * made and no copy of the table. Elsewhere they are `tf.gather`.
+ * Lookups take the fast path when it is enabled and TF.js's active backend is `cpu` or `wasm`:
+ * rows are copied straight from the variable's values (the Float32Array in the cpu backend's
+ * data store; the variable's bytes in the wasm module's heap) into the output (a fresh
+ * Float32Array, or the caller's with `predict(x, { out })`), with no tensor made and no copy of
+ * the table. Elsewhere (webgl, webgpu...) they are `tf.gather`. `doReadRows`, `doWriteRows` and
+ * `doScatterAdd` read and write those values in place the same way.
  */
 export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
   /** The TF.js module the variable belongs to. */
   readonly tf: TfjsRuntime;
-  /** The table. Replaced by `assign` (`setWeights`); on the cpu fast path `doScatterAdd` and `doWriteRows` write into its storage when it is the sole owner. Null after dispose. */
+  /** The table. Replaced by `assign` (`setWeights`); on the cpu and wasm fast paths `doScatterAdd` and `doWriteRows` write into its storage when it is the sole owner. Null after dispose. */
   variable: tfjs.Variable | null;
   private readonly inputDim: number;
   private readonly outputDim: number;
@@ -58,7 +60,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
   doLookup(indices: IndexTensor, out?: Float32Array): EmbeddingOutput | Promise<EmbeddingOutput> {
     const variable = this.live();
     const shape = [...indices.shape, this.outputDim];
-    const table = this.fastPath ? cpuValues(this.tf, variable) : null;
+    const table = this.fastPath ? backendValues(this.tf, variable) : null;
     if (table === null) return this.gatherLookup(variable, indices, shape, out);
     const data = out ?? new Float32Array(indices.data.length * this.outputDim);
     copyRows(table, this.outputDim, indices.data, data);
@@ -95,7 +97,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     const d = this.outputDim;
     // An empty range: WebGL's data() of an empty slice is a plain [], not a Float32Array.
     if (count === 0 || d === 0) return new Float32Array(0);
-    const values = this.fastPath ? cpuValues(this.tf, variable) : null;
+    const values = this.fastPath ? backendValues(this.tf, variable) : null;
     if (values !== null) return values.slice(start * d, (start + count) * d);
     const tf = this.tf;
     const part = tf.tidy(() => tf.slice(variable, [start, 0], [count, d]));
@@ -112,7 +114,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     const variable = this.live();
     const d = this.outputDim;
     const count = d === 0 ? 0 : rows.length / d;
-    const values = this.fastPath ? cpuValues(tf, variable) : null;
+    const values = this.fastPath ? backendValues(tf, variable) : null;
     if (values !== null) {
       // In place when the variable owns its storage; else into a copy that becomes its value (copy on write).
       if (ownsStorage(tf, variable)) values.set(rows, start * d);
@@ -179,7 +181,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     const tf = this.tf;
     return {
       runtimeBackend: tf.engine().backendName,
-      fastPath: this.fastPath && tf.engine().backendName === 'cpu',
+      fastPath: this.fastPath && (tf.engine().backendName === 'cpu' || tf.engine().backendName === 'wasm'),
       storedBytes: this.inputDim * this.outputDim * 4,
     };
   }
@@ -189,9 +191,10 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     const variable = this.live();
     const d = this.outputDim;
     // Fast path: add in place into the variable's storage, as TF.js's cpu add does (float64 sum
-    // rounded to float32), in O(rows x outputDim). If another tensor shares that storage, into a
-    // copy that becomes the variable's value (copy on write).
-    const values = this.fastPath ? cpuValues(tf, variable) : null;
+    // rounded to float32: the correctly rounded float32 sum, which is also what wasm's float32
+    // add gives, since rounding twice is exact for 53 >= 2 x 24 + 2 bits), in O(rows x outputDim).
+    // If another tensor shares that storage, into a copy that becomes the variable's value (copy on write).
+    const values = this.fastPath ? backendValues(tf, variable) : null;
     if (values !== null) {
       const exclusive = ownsStorage(tf, variable);
       const table = exclusive ? values : values.slice();
