@@ -116,7 +116,8 @@ export type EmbeddingSource = Embedding | EmbeddingRecord | EmbeddingData | { co
 
 /** @internal The resolved config and float32 weights of any {@link EmbeddingSource}. */
 export async function toEmbeddingData(source: EmbeddingSource): Promise<EmbeddingData> {
-  if (source instanceof Embedding) return { config: source.config, weights: (await source.getWeights())[0]! };
+  // A layer with LoRA saves its merged table, as Keras 3's save_own_variables does.
+  if (source instanceof Embedding) return { config: source.config, weights: await source.readMergedRows(0, source.config.inputDim) };
   const config = resolveConfig(source.config as EmbeddingConfig);
   const weights = source.weights;
   if (!(weights instanceof Float32Array) || weights.length !== config.inputDim * config.outputDim)

@@ -16,7 +16,7 @@ export type ModelFormat = 'keras-h5' | 'keras' | 'tfjs' | 'onnx' | 'npy' | 'safe
 export const MODEL_FORMATS: readonly ModelFormat[] = ['keras-h5', 'keras', 'tfjs', 'onnx', 'npy', 'safetensors'];
 
 /** Element type of the matrix as stored in the file, before it is widened to float32. */
-export type StoredDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'uint8' | 'uint16' | 'int8';
+export type StoredDtype = 'float32' | 'float16' | 'bfloat16' | 'float64' | 'uint8' | 'uint16' | 'int8' | 'int4';
 
 /**
  * One Embedding layer read from a model file: its config (as a layer config for

@@ -24,11 +24,20 @@ export interface ReadLayerConfigResult {
 /** Mixed-precision and low-precision policies whose variables load as float32 here. */
 const FLOAT_POLICIES = new Set(['mixed_float16', 'mixed_bfloat16', 'float16', 'bfloat16', 'float64', 'half', 'double']);
 
-/** Keras 3's quantized dtype policy names: `int8_from_float32`, `int4/128_from_float32`, `float8_from_bfloat16`. */
-const QUANTIZED_POLICY = /^(int8|int4|float8)(?:\/\d+)?_from_(\w+)$/;
+/** Keras 3's quantized dtype policy names: `int8_from_float32`, `int4/128_from_float32`, `int4/-1_from_float32`, `float8_from_bfloat16`. */
+const QUANTIZED_POLICY = /^(int8|int4|float8)(?:\/(?:-?\d+|None))?_from_(\w+)$/;
 
-function policyName(dtype: unknown): unknown {
-  if (typeof dtype === 'object' && dtype !== null) return (dtype as { config?: { name?: unknown } }).config?.name;
+/**
+ * A dtype policy's name: a string as is; a DTypePolicy object's `config.name`; a quantized
+ * policy object of Keras 3.14+ (`{ mode: 'int4/-1', source_name: 'float32' }`, no name) as
+ * `<mode>_from_<source_name>`.
+ */
+export function policyName(dtype: unknown): unknown {
+  if (typeof dtype === 'object' && dtype !== null) {
+    const config = (dtype as { config?: { name?: unknown; mode?: unknown; source_name?: unknown } }).config;
+    if (config?.name === undefined && typeof config?.mode === 'string') return `${config.mode}_from_${config.source_name ?? 'float32'}`;
+    return config?.name;
+  }
   return dtype;
 }
 

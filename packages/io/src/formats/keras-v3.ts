@@ -1,5 +1,13 @@
+import { decodeInt4, encodeInt4, int4RowBytes } from '@embedding-layer/core/backend';
 import { strFromU8, strToU8, zipSync } from 'fflate';
-import { findEmbeddingConfigs, inputLengthFromShape, keras3DtypePolicy, readLayerConfig, toKeras3LayerConfig } from '../config/dialects.js';
+import {
+  findEmbeddingConfigs,
+  inputLengthFromShape,
+  keras3DtypePolicy,
+  policyName,
+  readLayerConfig,
+  toKeras3LayerConfig,
+} from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
 import { atomicWrite, readWhole } from '../util/fs.js';
@@ -114,15 +122,36 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
       if (!byPath.has(g.path)) byPath.set(g.path, g.raw);
     }
     const records: EmbeddingRecord[] = [];
-    const read = async (name: string, vars: string, policy: unknown, found: Omit<FoundMatrix, keyof H5Matrix | 'name' | 'location'>) => {
+    const read = async (
+      name: string,
+      vars: string,
+      policy: unknown,
+      found: Omit<FoundMatrix, keyof H5Matrix | 'name' | 'location'>,
+      outputDim?: unknown,
+    ) => {
       const location = `${vars}/0`;
       const dataset = h5file.get(location)!;
-      if (typeof policy === 'string' && /^(int4|float8)/.test(policy))
+      if (typeof policy === 'string' && /^float8/.test(policy))
         throw badFile(
           path,
-          `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 layout is read.`,
+          `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 and per-channel int4 layouts are read.`,
         );
-      const m = isInt8Layout(dataset, policy) ? await readInt8Matrix(h5file, vars) : await readH5Matrix(h5file, dataset, location);
+      const int4 = typeof policy === 'string' ? /^int4(?:\/(-?\d+|None))?_from_/.exec(policy) : null;
+      let m: H5Matrix;
+      if (int4) {
+        const block = int4[1] === undefined || int4[1] === 'None' ? -1 : Number(int4[1]);
+        if (block > 0)
+          throw badFile(
+            path,
+            `Embedding "${name}" is int4-quantized in groups of ${block} columns (dtype policy ${JSON.stringify(policy)}: sub-channel, with embeddings_zero and g_idx); only per-channel int4 (int4/-1, one scale per row) is read.`,
+          );
+        if (typeof outputDim !== 'number' || !Number.isInteger(outputDim) || outputDim < 0)
+          throw badFile(
+            path,
+            `Embedding "${name}" is int4-quantized: its output_dim must come from config.json, found ${JSON.stringify(outputDim)}.`,
+          );
+        m = await readInt4Matrix(h5file, vars, outputDim);
+      } else m = isInt8Layout(dataset, policy) ? await readInt8Matrix(h5file, vars) : await readH5Matrix(h5file, dataset, location);
       return { name, ...m, location: `model.weights.h5:${location}`, ...found };
     };
 
@@ -148,8 +177,15 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
           `input_length ${JSON.stringify(length)} from ${input!.from} ${JSON.stringify(input!.shape)} (Keras 3 has no input_length argument).`,
         );
       }
-      const policy = (sourceConfig.dtype as { config?: { name?: unknown } } | undefined)?.config?.name ?? sourceConfig.dtype;
-      records.push(makeRecord(path, 'keras', await read(name, vars, policy, { fileConfig: config, sourceConfig, notes }), options));
+      const policy = policyName(sourceConfig.dtype);
+      records.push(
+        makeRecord(
+          path,
+          'keras',
+          await read(name, vars, policy, { fileConfig: config, sourceConfig, notes }, sourceConfig.output_dim),
+          options,
+        ),
+      );
     }
     if (layers.length > 0) return records;
 
@@ -226,6 +262,62 @@ async function readInt8Matrix(file: H5Snapshot, location: string): Promise<H5Mat
   };
 }
 
+/**
+ * Reads Keras 3's per-channel int4 Embedding layout (`Embedding.quantize('int4')` with
+ * `block_size=-1`, dtype policy `int4/-1_from_float32`, or `int4_from_float32` before Keras
+ * 3.14): `vars/0` = `_embeddings` int8 (input_dim, ceil(output_dim / 2)) holding two int4
+ * values per byte (`pack_int4(axis=-1)`: column 2k in the low nibble, 2k + 1 in the high one),
+ * `vars/1` = `embeddings_scale` float32 (input_dim,); dequantized as Keras's `_int4_call`:
+ * `w[r, c] = unpack_int4(q)[r, c] / scale[r]` (core's codec, in float32).
+ */
+async function readInt4Matrix(file: H5Snapshot, location: string, cols: number): Promise<H5Matrix> {
+  const shown = file.shownAs;
+  const q = file.get(`${location}/0`);
+  const s = file.get(`${location}/1`);
+  if (q?.type !== 'Dataset' || s?.type !== 'Dataset')
+    throw badFile(
+      shown,
+      `${location}: an int4-quantized Embedding needs vars/0 (packed int8 embeddings) and vars/1 (float32 embeddings_scale); found ${JSON.stringify(file.keys(location))}.`,
+    );
+  const shape = q.shape ?? [];
+  const bytes = int4RowBytes(cols);
+  const qm = q.metadata;
+  if (shape.length !== 2 || shape[1] !== bytes || qm?.type !== 0 || qm.size !== 1)
+    throw badFile(
+      shown,
+      `${location}/0: expected the packed int4 embeddings, int8 of shape (input_dim, ${bytes}) for output_dim ${cols}, found ${JSON.stringify(q.dtype)} of shape ${JSON.stringify(shape)}.`,
+    );
+  const rows = shape[0]!;
+  const sm = s.metadata;
+  if (JSON.stringify(s.shape) !== JSON.stringify([rows]) || sm?.type !== 1 || ![4, 8].includes(sm.size))
+    throw badFile(
+      shown,
+      `${location}/1: expected the float32 embeddings_scale of shape [${rows}] (per-channel int4), found ${JSON.stringify(s.dtype)} of shape ${JSON.stringify(s.shape)}.`,
+    );
+  const [packed, scales] = await readH5Values(file, [
+    { node: q, claimedBytes: rows * bytes },
+    { node: s, claimedBytes: rows * sm.size },
+  ]);
+  if (
+    !(packed instanceof Int8Array || packed instanceof Uint8Array) ||
+    packed.length !== rows * bytes ||
+    !(scales instanceof Float32Array || scales instanceof Float64Array) ||
+    scales.length !== rows
+  )
+    throw badFile(
+      shown,
+      `${location}: the int4 embeddings or their scale could not be read as ${rows} x ${bytes} bytes and ${rows} floats.`,
+    );
+  const signed = packed instanceof Int8Array ? packed : new Int8Array(packed.buffer, packed.byteOffset, packed.length);
+  return {
+    weights: decodeInt4(signed, Float32Array.from(scales), cols),
+    rows,
+    cols,
+    storedDtype: 'int4',
+    storedBytes: rows * bytes + rows * sm.size,
+  };
+}
+
 function inputShape(data: EmbeddingData): (number | null)[] {
   const length = data.config.inputLength;
   return [null, ...(length === null ? [null] : typeof length === 'number' ? [length] : [...length])];
@@ -274,24 +366,32 @@ export interface WriteKeras3Options {
    * `'int8'`: store the table in Keras 3's int8 layout (`Embedding.quantize('int8')`): dtype
    * policy `int8_from_float32`, `vars/0` int8 (input_dim, output_dim), `vars/1` float32
    * `embeddings_scale` (input_dim,), per-row abs-max (lossy: each value within
-   * (max|row| + 1e-7) / 254 of the original). Default: float32.
+   * (max|row| + 1e-7) / 254 of the original). `'int4'`: Keras 3's per-channel int4 layout
+   * (`Embedding.quantize('int4')` with `block_size=-1`, as Keras 3.16 saves it): dtype policy
+   * `Int4DTypePolicy` mode `int4/-1`, `vars/0` int8 (input_dim, ceil(output_dim / 2)) holding
+   * two values per byte (`pack_int4` along the last axis), `vars/1` float32 `embeddings_scale`
+   * (input_dim,) (lossy: each value within (max|row| + 1e-7) / 14). Default: float32.
    */
-  readonly quantize?: 'int8';
+  readonly quantize?: 'int8' | 'int4';
 }
 
 /**
  * Writes a Keras 3 `.keras` zip, atomically: `metadata.json` (`keras_version`, `date_saved`),
  * `config.json` (Sequential: InputLayer + Embedding, Keras 3 dialect) and `model.weights.h5`
  * (`layers/embedding/vars/0`, each `vars` group with the layer's `name` attribute), stored
- * uncompressed as Keras does. `options.quantize: 'int8'` writes Keras 3's int8 layout. Keras 3 has no `input_length`: a fixed length becomes the
+ * uncompressed as Keras does. `options.quantize: 'int8'` / `'int4'` writes Keras 3's int8 / per-channel int4 layout.
+ * A layer with LoRA is saved as Keras 3's `save_own_variables` saves it when `data.weights` is
+ * its merged table (`layer.readMergedRows`): the merged table at `vars/0`, and `lora_rank` /
+ * `lora_alpha` in the config. Keras 3 has no `input_length`: a fixed length becomes the
  * InputLayer's `batch_shape` and the layer's `build_config`, from where {@link readKeras3} reads it back as `inputLength`.
  */
 export async function writeKeras3(path: string, data: EmbeddingData, options: WriteKeras3Options = {}): Promise<void> {
-  if (options.quantize !== undefined && options.quantize !== 'int8')
-    throw badFile(path, `unknown Keras 3 quantization ${JSON.stringify(options.quantize)}; expected 'int8'.`);
+  if (options.quantize !== undefined && options.quantize !== 'int8' && options.quantize !== 'int4')
+    throw badFile(path, `unknown Keras 3 quantization ${JSON.stringify(options.quantize)}; expected 'int8' or 'int4'.`);
   const int8 = options.quantize === 'int8';
+  const int4 = options.quantize === 'int4';
   checkLayerNameForFile(data.config.name, path);
-  if (int8) checkFiniteForQuantizing(data.weights, data.config.outputDim, path, 'Keras 3 int8 quantization');
+  if (int8 || int4) checkFiniteForQuantizing(data.weights, data.config.outputDim, path, `Keras 3 ${options.quantize} quantization`);
   const weights = await createH5Bytes((file) => {
     const vars = file.create_group('layers').create_group('embedding').create_group('vars');
     vars.create_attribute('name', data.config.name);
@@ -299,6 +399,10 @@ export async function writeKeras3(path: string, data: EmbeddingData, options: Wr
     if (int8) {
       const q = quantizeInt8(data.weights, data.config.inputDim, data.config.outputDim);
       vars.create_dataset({ name: '0', data: q.values, shape, dtype: '<b' });
+      vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
+    } else if (int4) {
+      const q = encodeInt4(data.weights, data.config.inputDim, data.config.outputDim);
+      vars.create_dataset({ name: '0', data: q.packed, shape: [data.config.inputDim, int4RowBytes(data.config.outputDim)], dtype: '<b' });
       vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
     } else {
       vars.create_dataset({ name: '0', data: data.weights, shape, dtype: '<f' });
@@ -312,6 +416,17 @@ export async function writeKeras3(path: string, data: EmbeddingData, options: Wr
       module: 'keras',
       class_name: 'QuantizedDTypePolicy',
       config: { name: 'int8_from_float32', source_name: 'float32' },
+      registered_name: null,
+    };
+    layer.quantization_config = null;
+  }
+  if (int4) {
+    const layer = ((config.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;
+    // Keras 3.14+'s per-channel int4 policy (its get_config writes mode and source_name, no name).
+    layer.dtype = {
+      module: 'keras',
+      class_name: 'Int4DTypePolicy',
+      config: { mode: 'int4/-1', source_name: 'float32' },
       registered_name: null,
     };
     layer.quantization_config = null;
