@@ -12,6 +12,7 @@ const entries = {
   'adapter-onnx-web': 'packages/adapter-onnx/src/web.ts',
   'onnx-model': 'packages/onnx-model/src/index.ts',
   'adapter-redis': 'packages/adapter-redis/src/index.ts',
+  'adapter-webgpu': 'packages/adapter-webgpu/src/index.ts',
   io: 'packages/io/src/index.ts',
   cli: 'packages/cli/src/index.ts',
   conformance: 'conformance/src/index.ts',
