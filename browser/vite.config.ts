@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
 
-// Builds the pages (index.html: conformance; bench.html: lookups per second) into browser/dist; everything (TF.js, onnxruntime-web and its .wasm) is
-// bundled from node_modules and served by `vite preview` on 127.0.0.1: no CDN.
+// Builds the pages (index.html: conformance; bench.html: lookups per second) into browser/dist;
+// everything (TF.js, onnxruntime-web and its .wasm) is bundled from node_modules and served by
+// `vite preview` on 127.0.0.1: no CDN.
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
   logLevel: 'warn',
@@ -15,7 +16,6 @@ export default defineConfig({
       input: {
         index: fileURLToPath(new URL('index.html', import.meta.url)),
         bench: fileURLToPath(new URL('bench.html', import.meta.url)),
-        ...(process.env.EMBEDDING_LAYER_PROBE ? { probe: fileURLToPath(new URL('probe.html', import.meta.url)) } : {}),
       },
     },
   },
