@@ -13,6 +13,13 @@ export {
   PROTOBUF_LIMIT_BYTES,
   tableBytes,
 } from '@embedding-layer/onnx-model';
+export {
+  type BagModelConfig,
+  type BagToOnnxOptions,
+  bagToOnnx,
+  buildEmbeddingBagModel,
+  ONNX_BAG_NAMES,
+} from './export/bag-to-onnx.js';
 export { type ToOnnxOptions, toOnnx } from './export/to-onnx.js';
 export { type WriteOnnxFileOptions, type WrittenOnnxFile, writeOnnxFile } from './export/write-onnx-file.js';
 export {
