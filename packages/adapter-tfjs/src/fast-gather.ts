@@ -128,6 +128,25 @@ export function wasmValues(tf: TfjsRuntime, tensor: tfjs.TensorInfo): Float32Arr
 }
 
 /**
+ * A float32 tensor of `shape` allocated in TF.js's wasm heap and not written (its values are
+ * whatever the heap held): for filling through {@link wasmValues} in row ranges, so that a
+ * table reaches the heap without a whole-table JavaScript array beside it. Null when TF.js's
+ * active backend is not `wasm` or the shape is empty. The caller writes every value, then keeps
+ * or disposes the tensor.
+ */
+export function heapTensor(tf: TfjsRuntime, shape: number[]): tfjs.Tensor | null {
+  const engine = tf.engine() as unknown as {
+    backendName: string;
+    backend: { makeOutput?: (shape: number[], dtype: 'float32') => tfjs.TensorInfo };
+    makeTensorFromTensorInfo?: (info: tfjs.TensorInfo) => tfjs.Tensor;
+  };
+  if (engine.backendName !== 'wasm' || shape.some((n) => n === 0)) return null;
+  if (typeof engine.backend.makeOutput !== 'function' || typeof engine.makeTensorFromTensorInfo !== 'function') return null;
+  // As a kernel makes its output: allocated by the backend, then tracked by the engine.
+  return engine.makeTensorFromTensorInfo(engine.backend.makeOutput(shape, 'float32'));
+}
+
+/**
  * The float32 values behind `tensor` on TF.js's active backend, without a copy, where this
  * package can read them: {@link cpuValues} on `cpu`, {@link wasmValues} on `wasm`; null elsewhere.
  */

@@ -231,6 +231,44 @@ describe('the fast path on TF.js wasm (rows read from the wasm heap)', () => {
     }
   });
 
+  it('a table is written into the heap chunk by chunk (creation) and setWeights stages it in the heap: every bit lands in its row', async () => {
+    const backend = await createTfjsBackend({ backend: 'wasm' });
+    const table = wildTable(7, 3, 21);
+    const reads: number[][] = [];
+    // Two rows per read: the chunks' offsets matter.
+    const source = {
+      rows: 7,
+      outputDim: 3,
+      chunkRows: 2,
+      read: async (start: number, count: number) => {
+        reads.push([start, count]);
+        return table.slice(start * 3, (start + count) * 3);
+      },
+    };
+    const t = (await backend.doCreateTable(resolveConfig({ inputDim: 7, outputDim: 3 }), source)) as TfjsTable;
+    expect(reads).toEqual([
+      [0, 2],
+      [2, 2],
+      [4, 2],
+      [6, 1],
+    ]);
+    expect(asBits(await t.doReadRows(0, 7))).toEqual(asBits(table));
+    const next = wildTable(7, 3, 22);
+    const replace = t.doBeginReplace();
+    await replace.write(0, next.subarray(0, 9));
+    await replace.write(3, next.subarray(9));
+    expect(asBits(await t.doReadRows(0, 7))).toEqual(asBits(table)); // not before commit
+    await replace.commit();
+    expect(asBits(await t.doReadRows(0, 7))).toEqual(asBits(next));
+    const x = ids(11, 7, 23);
+    expect(asBits((await t.doLookup({ data: x, shape: [11] })).data)).toEqual(reference(next, 3, x));
+    const aborted = t.doBeginReplace();
+    await aborted.write(0, table);
+    await aborted.abort();
+    expect(asBits(await t.doReadRows(0, 7))).toEqual(asBits(next));
+    t.doDispose();
+  });
+
   it('applyGradients and writeRows change the heap in place, with the bits of the standard path', async () => {
     const weights: Float32Array[] = [];
     for (const fastPath of [true, false]) {

@@ -1,5 +1,5 @@
 import { type EmbeddingBackendV2, InvalidConfigError, type NativeIndexView, type NativeTensorsV2 } from '@embedding-layer/core';
-import { checkBackendOptions, defineBackend, MAX_ARRAY_LENGTH, readAllRows, STORAGE } from '@embedding-layer/core/backend';
+import { checkBackendOptions, defineBackend, MAX_ARRAY_LENGTH, STORAGE } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 import { quietTfjsBanner } from './banner.js';
 import { registerGatherKernel } from './fast-gather.js';
@@ -134,7 +134,7 @@ export async function createTfjsBackend(options: TfjsBackendOptions = {}): Promi
     },
     native: TFJS_NATIVE,
     async doCreateTable(config, initial) {
-      return new TfjsTable(tf, config, await readAllRows(initial, `tfjs-${name}`), fastPath);
+      return TfjsTable.create(tf, config, initial, fastPath, `tfjs-${name}`);
     },
   });
 }

@@ -3,11 +3,13 @@ import type {
   EmbeddingTableV2,
   IndexTensor,
   ResolvedEmbeddingConfig,
+  RowSource,
   TableDescription,
   TableReplacementV2,
 } from '@embedding-layer/core';
+import { readAllRows } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
-import { backendValues, copyRows, fastGather, ownsStorage } from './fast-gather.js';
+import { backendValues, copyRows, fastGather, heapTensor, ownsStorage, wasmValues } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
 
 /** The TF.js types of the native path: a `tf.Tensor` of indices in, a float32 `tf.Tensor` out, a bool `tf.Tensor` mask. */
@@ -38,13 +40,52 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
   /** Whether lookups and `lookupTensor` may use this package's row copy on the cpu backend. */
   readonly fastPath: boolean;
 
-  constructor(tf: TfjsRuntime, config: ResolvedEmbeddingConfig, weights: Float32Array, fastPath = true) {
+  /**
+   * A table over `weights`: the values (which TF.js's cpu backend keeps as the variable's storage,
+   * no copy) or a (rows, width) float32 tensor, which becomes the variable (and is disposed).
+   */
+  constructor(tf: TfjsRuntime, config: ResolvedEmbeddingConfig, weights: Float32Array | tfjs.Tensor, fastPath = true) {
     this.tf = tf;
     this.fastPath = fastPath;
     this.inputDim = config.inputDim;
     this.outputDim = config.outputDim;
     // trainable=false: the variable is updated by doScatterAdd, never by TF.js optimizers' global search.
-    this.variable = tf.tidy(() => tf.variable(this.matrix(weights), false));
+    this.variable = tf.tidy(() => tf.variable(weights instanceof Float32Array ? this.matrix(weights) : weights, false));
+    if (!(weights instanceof Float32Array)) weights.dispose();
+  }
+
+  /**
+   * Creates a table from core's row source. On the wasm fast path the rows are written straight
+   * into the variable's heap bytes, a chunk (about 16 MiB) at a time: the heap holds the table
+   * and nothing else holds a second copy (TF.js's own path, `tensor2d` of one whole array, needs
+   * the array and the heap copy at once: 2x the table). Elsewhere one array of every row, which
+   * TF.js's cpu backend keeps as the variable's storage.
+   */
+  static async create(
+    tf: TfjsRuntime,
+    config: ResolvedEmbeddingConfig,
+    source: RowSource,
+    fastPath: boolean,
+    backend: string,
+  ): Promise<TfjsTable> {
+    const d = config.outputDim;
+    const heap = fastPath ? heapTensor(tf, [config.inputDim, d]) : null;
+    if (heap !== null) {
+      try {
+        for (let start = 0; start < source.rows; start += source.chunkRows) {
+          const rows = await source.read(start, Math.min(source.chunkRows, source.rows - start));
+          // A new view per chunk: another allocation in the heap during the await may have grown it.
+          const values = wasmValues(tf, heap);
+          if (values === null) throw new Error(`TF.js's active backend changed from wasm while a table was being created.`);
+          values.set(rows, start * d);
+        }
+      } catch (error) {
+        heap.dispose();
+        throw error;
+      }
+      return new TfjsTable(tf, config, heap, fastPath);
+    }
+    return new TfjsTable(tf, config, await readAllRows(source, backend), fastPath);
   }
 
   private matrix(weights: Float32Array): tfjs.Tensor2D {
@@ -144,10 +185,35 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     }
   }
 
-  /** setWeights: the rows are staged in one Float32Array and assigned as one new tensor. */
+  /**
+   * setWeights: the rows are staged in a new tensor and assigned at commit. On the wasm fast path
+   * the new tensor is in the heap and the rows are written into it (the heap holds the old and
+   * the new table until commit: 2x; staging in a JavaScript array first would add a third copy).
+   * Elsewhere they are staged in one Float32Array, assigned as one new tensor.
+   */
   doBeginReplace(): TableReplacementV2 {
     this.live();
     const d = this.outputDim;
+    const tf = this.tf;
+    let heap = this.fastPath ? heapTensor(tf, [this.inputDim, d]) : null;
+    if (heap !== null) {
+      return {
+        write: (start, rows) => {
+          const values = wasmValues(tf, heap!);
+          if (values === null) throw new Error(`TF.js's active backend changed from wasm during setWeights.`);
+          values.set(rows, start * d);
+        },
+        commit: () => {
+          this.live().assign(heap!);
+          heap!.dispose();
+          heap = null;
+        },
+        abort: () => {
+          heap?.dispose();
+          heap = null;
+        },
+      };
+    }
     let staged: Float32Array | null = new Float32Array(this.inputDim * d);
     return {
       write: (start, rows) => {
