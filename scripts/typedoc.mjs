@@ -14,6 +14,7 @@ const entries = {
   'adapter-redis': 'packages/adapter-redis/src/index.ts',
   'adapter-webgpu': 'packages/adapter-webgpu/src/index.ts',
   io: 'packages/io/src/index.ts',
+  'io-formats': 'packages/io/src/formats.ts',
   cli: 'packages/cli/src/index.ts',
   conformance: 'conformance/src/index.ts',
   'conformance-vitest': 'conformance/src/vitest.ts',

@@ -107,7 +107,7 @@ export interface SaveEmbeddingOptions extends WriteKerasH5Options, WriteNpyOptio
   readonly npyDtype?: WriteNpyOptions['dtype'];
   /** Element type for safetensors (`F32`, `F16`, `BF16`). Default F32. */
   readonly safetensorsDtype?: WriteSafetensorsOptions['dtype'];
-  /** `'int8'`: write a .keras file in Keras 3's int8 layout (lossy; see {@link WriteKeras3Options}). */
+  /** `'int8'`: write a .keras file in Keras 3's int8 layout (lossy; `WriteKeras3Options` in `@embedding-layer/io/formats`). */
   readonly kerasQuantize?: WriteKeras3Options['quantize'];
 }
 

@@ -1,3 +1,6 @@
+// @embedding-layer/io: the verbs. Load, save, read, inspect and convert an Embedding in any
+// supported file (the format comes from the file), and pretrained word vectors. One reader or
+// writer per format, and the Keras/TF.js config dialects, are under `@embedding-layer/io/formats`.
 export {
   type ConvertEmbeddingOptions,
   type ConvertResult,
@@ -15,59 +18,14 @@ export {
   saveEmbedding,
 } from './api.js';
 export {
-  type ConfigDialect,
-  findEmbeddingConfigs,
-  type Keras3EmbeddingLayerConfig,
-  type Keras3ObjectJson,
-  keras3DtypePolicy,
-  type ReadLayerConfigResult,
-  readLayerConfig,
-  toKeras2LayerConfig,
-  toKeras3LayerConfig,
-  toLayerConfig,
-  toTfjsLayerConfig,
-} from './config/dialects.js';
-export {
   type ConvertWordVectorsOptions,
   type ConvertWordVectorsResult,
   convertWordVectors,
   isWordVectorsPath,
 } from './convert-word-vectors.js';
-export { detectFormat, formatForWriting, formatFromExtension } from './detect.js';
-export type { ReadOptions } from './formats/common.js';
-export { KERAS2_VERSION, keras2SequentialConfig, readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
-export {
-  KERAS_ZIP_LIMITS,
-  KERAS3_VERSION,
-  keras3SequentialConfig,
-  kerasSnakeCase,
-  readKeras3,
-  type WriteKeras3Options,
-  writeKeras3,
-} from './formats/keras-v3.js';
-export { decodeNpy, encodeNpy, type NpyDtype, type NpyMatrix, readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
-export { readOnnx, type WriteOnnxOptions, writeOnnx } from './formats/onnx.js';
-export {
-  decodeSafetensors,
-  encodeSafetensors,
-  readSafetensors,
-  SAFETENSORS_CONFIG_KEY_PREFIX,
-  type SafetensorsDtype,
-  type SafetensorsFile,
-  type SafetensorsInput,
-  type SafetensorsTensor,
-  type WriteSafetensorsOptions,
-  writeSafetensors,
-} from './formats/safetensors.js';
-export {
-  readTfjs,
-  type TfjsManifestGroup,
-  type TfjsQuantization,
-  type TfjsWeightEntry,
-  tfjsModelJson,
-  type WriteTfjsOptions,
-  writeTfjs,
-} from './formats/tfjs.js';
+export type { NpyDtype } from './formats/npy.js';
+export type { SafetensorsDtype } from './formats/safetensors.js';
+export type { TfjsQuantization } from './formats/tfjs.js';
 export { Vocabulary, type VocabularyOptions } from './formats/vocabulary.js';
 export { type ReadWordVectorsOptions, readWordVectors, type WordVectorFormat, type WordVectors } from './formats/word-vectors.js';
 export {

@@ -8,7 +8,8 @@ import { strToU8, zipSync } from 'fflate';
 import h5wasm from 'h5wasm/node';
 import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeNpy, encodeSafetensors, loadEmbedding, type ModelFormat, saveEmbedding } from '../src/index.js';
+import { encodeNpy, encodeSafetensors } from '../src/formats.js';
+import { loadEmbedding, type ModelFormat, saveEmbedding } from '../src/index.js';
 import { smallLayer } from './fuzz/bases.js';
 import { makeTempDir } from './tmp.js';
 

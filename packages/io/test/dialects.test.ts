@@ -9,14 +9,12 @@ import {
   encodeSafetensors,
   findEmbeddingConfigs,
   formatForWriting,
-  readEmbedding,
-  readEmbeddings,
   readLayerConfig,
-  saveEmbedding,
   toKeras2LayerConfig,
   toKeras3LayerConfig,
   toTfjsLayerConfig,
-} from '../src/index.js';
+} from '../src/formats.js';
+import { readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
 import { describeShared, REAL, realPath } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 

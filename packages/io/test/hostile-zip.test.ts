@@ -72,7 +72,7 @@ function craftZip(locals: readonly Local[], central?: readonly Central[]): Uint8
     out.push(...u32(l.crc), ...u32(stored.length), ...u32(l.size), ...u16(name.length), ...u16(0), ...name, ...stored);
   }
   const cdStart = out.length;
-  const list = central ?? locals.map((l, i) => ({ name: l.name, local: i }));
+  const list: readonly Central[] = central ?? locals.map((l, i) => ({ name: l.name, local: i }));
   for (const c of list) {
     const l = locals[c.local]!;
     const name = enc.encode(c.name);

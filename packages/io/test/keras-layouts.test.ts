@@ -6,15 +6,8 @@ import { zipSync } from 'fflate';
 import type { Group, File as H5File } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  convertEmbedding,
-  inspectModel,
-  loadEmbedding,
-  readEmbedding,
-  readEmbeddings,
-  readLayerConfig,
-  saveEmbedding,
-} from '../src/index.js';
+import { readLayerConfig } from '../src/formats.js';
+import { convertEmbedding, inspectModel, loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
 import { sameBits } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 

@@ -6,7 +6,8 @@ import { strFromU8, unzipSync, zipSync } from 'fflate';
 import type { Dataset, Group } from 'h5wasm';
 import h5wasm from 'h5wasm/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { kerasSnakeCase, loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
+import { kerasSnakeCase } from '../src/formats.js';
+import { loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
 import { describeShared, REAL, realPath, rowStart, sameBits } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 

@@ -3,16 +3,8 @@ import { join } from 'node:path';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { BadFileError, resolveConfig } from '@embedding-layer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  decodeNpy,
-  decodeSafetensors,
-  encodeNpy,
-  encodeSafetensors,
-  loadEmbedding,
-  readEmbedding,
-  readEmbeddings,
-  saveEmbedding,
-} from '../src/index.js';
+import { decodeNpy, decodeSafetensors, encodeNpy, encodeSafetensors } from '../src/formats.js';
+import { loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
 import { sameBits } from './real-fixtures.js';
 import { makeTempDir } from './tmp.js';
 

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { Embedding, PYTORCH_CONFIG_KEYS } from '@embedding-layer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEmbedding, saveEmbedding, toKeras2LayerConfig } from '../src/index.js';
+import { toKeras2LayerConfig } from '../src/formats.js';
+import { loadEmbedding, saveEmbedding } from '../src/index.js';
 import { makeTempDir } from './tmp.js';
 
 /** The keyword arguments tf-keras 2.15's `Embedding(**config)` accepts (its own and the base Layer's). */
