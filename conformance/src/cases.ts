@@ -15,6 +15,7 @@ import { decodeInput, decodeNumbers, flatten } from './decode.js';
 import { expectedKerasConfig, type InputConfig } from './expected-config.js';
 import { check, checkFloats, checkShape } from './failure.js';
 import { FIXTURES } from './fixtures.js';
+import { KERAS3_CASES } from './keras3-cases.js';
 import { canonicalJson, expectError, withLayer } from './layer.js';
 import { EXTRA_CASES } from './more-cases.js';
 import { PYTORCH_CASES } from './pytorch-cases.js';
@@ -493,7 +494,7 @@ function fixtureSkip(group: string, fixture: FixtureCase): ((supports: BackendCa
 /**
  * Every conformance case, grouped: `lookup`, `mask`, `outputShape`, `configError`,
  * `indexError`, `initializer`, `roundTrip`, `weights`, `training`, `lifecycle`, `manifest`,
- * `rows`, `limits`, `export`, `pytorch`, `embedding-bag`.
+ * `rows`, `limits`, `export`, `pytorch`, `embedding-bag`, `keras3-lora`, `int4`.
  */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   ...FIXTURES.flatMap((file) =>
@@ -513,6 +514,7 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
   ...EXTRA_CASES,
   ...PYTORCH_CASES,
   ...BAG_CASES,
+  ...KERAS3_CASES,
 ];
 
 /** The group names, in order. */

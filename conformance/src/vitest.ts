@@ -79,6 +79,10 @@ export const describeExportConformance = group('export');
 export const describePytorchConformance = group('pytorch');
 /** The `embedding-bag` group: PyTorch's `nn.EmbeddingBag` (sum / mean / max, offsets, per-sample weights, padding, max_norm, training), against torch 1.13. */
 export const describeEmbeddingBagConformance = group('embedding-bag');
+/** The `keras3-lora` group: Keras 3's LoRA (`loraRank` / `enableLora`, the merged table, training a and b), against the float64 reference of its formula. */
+export const describeKeras3LoraConformance = group('keras3-lora');
+/** The `int4` group: `quantize('int8' | 'int4')` as Keras 3 names them, and Keras 3's per-channel int4 on backends that declare int4 storage. */
+export const describeInt4Conformance = group('int4');
 
 /**
  * Registers the whole conformance suite with vitest: one `describe` per group, one `it` per
