@@ -24,6 +24,7 @@ import {
   resolveBags,
 } from './tensor/bags.js';
 import { toIndexTensor } from './tensor/indices.js';
+import { CHUNK_BYTES } from './tensor/limits.js';
 import type { EmbeddingOutput, IndexInput, IndexTensor } from './tensor/types.js';
 import type { WeightReport } from './tensor/validate.js';
 import type { WeightInput } from './tensor/weights.js';
@@ -96,6 +97,8 @@ export class EmbeddingBag<N extends NativeTypes = NativeTypes> {
   private readonly mode: BagMode;
   private readonly includeLastOffset: boolean;
   private loss: KerasObject | null = null;
+  /** The buffer of looked-up rows, kept between calls (see `forward`); null while a call holds it. */
+  private scratch: Float32Array | null = null;
   private readonly rng: Xoshiro128;
 
   private constructor(table: Embedding<N>, mode: BagMode, includeLastOffset: boolean) {
@@ -206,11 +209,23 @@ export class EmbeddingBag<N extends NativeTypes = NativeTypes> {
     return { indices: owned, bags, weights };
   }
 
-  /** Looks up every index (renormalizing rows over `maxNorm` first, as torch) and pools the bags. */
+  /**
+   * Looks up every index (renormalizing rows over `maxNorm` first, as torch) and pools the bags.
+   * The looked-up rows go into a buffer the layer keeps between calls (up to 16 MiB; a call
+   * that finds it taken by another one allocates its own), so repeated calls do not allocate them.
+   */
   private async forward(input: BagInput): Promise<{ output: Float32Array; argmax: Int32Array | null }> {
-    const rows = await this.table.predict(input.indices);
     const { outputDim, paddingIdx } = this.table.config;
-    return poolBags(rows.data, input.indices.data, input.bags, outputDim, this.mode, paddingIdx, input.weights);
+    const size = input.indices.data.length * outputDim;
+    const kept = this.scratch !== null && this.scratch.length >= size ? this.scratch : null;
+    if (kept !== null) this.scratch = null;
+    const buffer = kept ?? new Float32Array(size);
+    try {
+      const rows = await this.table.predict(input.indices, { out: buffer.length === size ? buffer : buffer.subarray(0, size) });
+      return poolBags(rows.data, input.indices.data, input.bags, outputDim, this.mode, paddingIdx, input.weights);
+    } finally {
+      if (buffer.byteLength <= CHUNK_BYTES && (this.scratch === null || this.scratch.length < buffer.length)) this.scratch = buffer;
+    }
   }
 
   /**

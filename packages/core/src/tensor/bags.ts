@@ -234,15 +234,32 @@ export function poolBags(
       if (ids[p] === pad) continue;
       n++;
       const r = p * d;
-      const w = weights === null ? 1 : weights[p]!;
-      if (w === 1) for (let c = 0; c < d; c++) acc[c]! += rows[r + c]!;
-      else for (let c = 0; c < d; c++) acc[c]! += w * rows[r + c]!;
+      if (weights === null) addRow(acc, rows, r, d);
+      else addScaledRow(acc, rows, r, d, weights[p]!);
     }
     if (n === 0) continue;
     if (mode === 'mean') for (let c = 0; c < d; c++) output[o + c] = acc[c]! / n;
     else for (let c = 0; c < d; c++) output[o + c] = acc[c]!;
   }
   return { output, argmax };
+}
+
+/** acc += rows[r .. r + d) (4 columns a step: the hot loop of sum and mean). */
+function addRow(acc: Float64Array, rows: Float32Array, r: number, d: number): void {
+  const end = d - (d % 4);
+  let c = 0;
+  for (; c < end; c += 4) {
+    acc[c]! += rows[r + c]!;
+    acc[c + 1]! += rows[r + c + 1]!;
+    acc[c + 2]! += rows[r + c + 2]!;
+    acc[c + 3]! += rows[r + c + 3]!;
+  }
+  for (; c < d; c++) acc[c]! += rows[r + c]!;
+}
+
+/** acc += w * rows[r .. r + d). */
+function addScaledRow(acc: Float64Array, rows: Float32Array, r: number, d: number, w: number): void {
+  for (let c = 0; c < d; c++) acc[c]! += w * rows[r + c]!;
 }
 
 /**
