@@ -1,6 +1,7 @@
 import { Embedding, type IndexInput, resolveConfig } from '@embedding-layer/core';
 import { KNOWN_BACKENDS } from '../backends.js';
 import type { Workload } from './types.js';
+import { BENCH_THREADS } from './workloads.js';
 
 /** What a child process times: one target, set up on one workload. */
 export interface Subject {
@@ -158,7 +159,12 @@ async function ortSubject({ workload: w, table, indices }: SubjectInput): Promis
   const start = performance.now();
   let model: Uint8Array | null = onnx.buildEmbeddingModel(resolveConfig({ inputDim: w.inputDim, outputDim: w.outputDim }), table!);
   const buildMs = performance.now() - start;
-  const session = await ort.InferenceSession.create(model, { executionProviders: ['cpu'] });
+  // The layer's own session options (adapter-onnx's defaults), so the ratio is the layer's overhead, not a thread count.
+  const session = await ort.InferenceSession.create(model, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: BENCH_THREADS,
+  });
   model = null;
   const createMs = performance.now() - start;
   const feeds = () => ({ indices: new ort.Tensor('int32', indices, [w.batch, w.sequence]) });
@@ -171,7 +177,7 @@ async function ortSubject({ workload: w, table, indices }: SubjectInput): Promis
       return out;
     },
     checkable: true,
-    note: `create = buildEmbeddingModel ${buildMs.toFixed(0)} ms + InferenceSession.create ${(createMs - buildMs).toFixed(0)} ms; session with ORT's default thread count`,
+    note: `create = buildEmbeddingModel ${buildMs.toFixed(0)} ms + InferenceSession.create ${(createMs - buildMs).toFixed(0)} ms; session on ${BENCH_THREADS} intra-op thread(s), as adapter-onnx's default`,
     dispose: () => session.release(),
   };
 }

@@ -113,8 +113,7 @@ export const TARGETS: readonly Target[] = [
     id: 'ort-session',
     kind: 'peer',
     peerOf: ['onnx'],
-    description:
-      'bare onnxruntime-node InferenceSession of buildEmbeddingModel (table as initializer, default threads): run -> output.data',
+    description: `bare onnxruntime-node InferenceSession of buildEmbeddingModel (table as initializer, ${BENCH_THREADS} intra-op thread(s) as adapter-onnx's default): run -> output.data`,
   },
   {
     id: 'torch',
