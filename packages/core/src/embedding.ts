@@ -12,7 +12,7 @@ import { freshSeed, Xoshiro128 } from './random/prng.js';
 import type { KerasObject } from './serialization/keras-object.js';
 import type { EmbeddingBackend } from './spec/index.js';
 import { type OpenedBackend, openBackend } from './spec/open-backend.js';
-import type { BackendCapabilitiesV2, EmbeddingTableV2, NativeTypes, TableDescription } from './spec/v2/embedding-backend-v2.js';
+import type { BackendCapabilitiesV2, EmbeddingTableV2, NativeTypes, RowSource, TableDescription } from './spec/v2/embedding-backend-v2.js';
 import { decodeInt4, decodeInt8, encodeInt4, encodeInt8 } from './storage/quantize.js';
 import { indexCount, toIndexTensor } from './tensor/indices.js';
 import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
@@ -20,7 +20,7 @@ import { computeMask } from './tensor/mask.js';
 import { checkNativeIndices, nativeCount } from './tensor/native.js';
 import { withZeroRow } from './tensor/padding.js';
 import { distinctIds, renormRows } from './tensor/renorm.js';
-import { initializerSource, weightsSource } from './tensor/rows.js';
+import { checkedRowSource, initializerSource, isRowSource, weightsSource } from './tensor/rows.js';
 import { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 import type { EmbeddingOutput, IndexInput, IndexTensor, MaskTensor } from './tensor/types.js';
 import { addToReport, emptyReport, type WeightReport } from './tensor/validate.js';
@@ -35,8 +35,13 @@ import { type CompileOptions, Trainer, type TrainingTable } from './training/tra
 export interface EmbeddingCreateOptions<N extends NativeTypes = NativeTypes> {
   /** The backend that holds the table, e.g. `createJsBackend()`. */
   backend: EmbeddingBackend<N>;
-  /** Initial weights (as `setWeights` takes them) instead of the initializer. */
-  weights?: readonly WeightInput[];
+  /**
+   * Initial weights instead of the initializer: as `setWeights` takes them, or a
+   * {@link RowSource} read a range of rows at a time (how `@embedding-layer/io` streams a
+   * table from a file without a second copy of it in memory). A source's dims must be the
+   * config's, and each read must return `count * outputDim` float32 values.
+   */
+  weights?: readonly WeightInput[] | RowSource;
 }
 
 /** Options of {@link Embedding.predict}. */
@@ -152,7 +157,9 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     // PyTorch zeroes the padding row of a table it initializes, not of weights it is given.
     const initial =
       given !== undefined
-        ? weightsSource(checkWeights(given, inputDim, outputDim, 'weights'), inputDim, outputDim)
+        ? isRowSource(given)
+          ? checkedRowSource(given, inputDim, outputDim, 'weights')
+          : weightsSource(checkWeights(given, inputDim, outputDim, 'weights'), inputDim, outputDim)
         : resolved.paddingIdx !== null
           ? withZeroRow(initializerSource(resolved), resolved.paddingIdx)
           : initializerSource(resolved);

@@ -1,4 +1,6 @@
 import type { ResolvedEmbeddingConfig } from '../config/embedding-config.js';
+import { describeValue } from '../errors/describe-value.js';
+import { InvalidWeightsError } from '../errors/invalid-weights-error.js';
 import { LimitExceededError } from '../errors/limit-exceeded-error.js';
 import { initializerStream } from '../initializers/initialize.js';
 import { freshSeed } from '../random/prng.js';
@@ -56,4 +58,33 @@ export function initializerSource(config: ResolvedEmbeddingConfig): RowSource {
 /** Checked user weights as a {@link RowSource}. */
 export function weightsSource(weights: CheckedWeights, rows: number, outputDim: number): RowSource {
   return rowSource(rows, outputDim, (start, count) => weights.copyRows(start, count));
+}
+
+/** Whether `value` is a {@link RowSource} (an object with a `read` method), not a list of weights. */
+export function isRowSource(value: unknown): value is RowSource {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && typeof (value as { read?: unknown }).read === 'function';
+}
+
+/**
+ * A caller's {@link RowSource}, checked: its dims must be the table's, and each read must give
+ * `count * outputDim` float32 values (else `InvalidWeightsError`, before the backend keeps them).
+ * Reads go in core's chunk size, whatever the source suggests.
+ */
+export function checkedRowSource(source: RowSource, rows: number, outputDim: number, what = 'weights'): RowSource {
+  if (source.rows !== rows || source.outputDim !== outputDim) {
+    throw new InvalidWeightsError(
+      `${what} expected a row source of ${rows} x ${outputDim} (input_dim x output_dim), received one of ${describeValue(source.rows)} x ${describeValue(source.outputDim)}.`,
+    );
+  }
+  return rowSource(rows, outputDim, async (start, count) => {
+    const out = await source.read(start, count);
+    if (!(out instanceof Float32Array) || out.length !== count * outputDim) {
+      throw new InvalidWeightsError(
+        `${what}: reading rows [${start}, ${start + count}) expected a Float32Array of ${count * outputDim} values, received ${
+          out instanceof Float32Array ? `${out.length} values` : describeValue(out)
+        }.`,
+      );
+    }
+    return out;
+  });
 }
