@@ -7,3 +7,4 @@ describeEmbeddingConformance({ name: 'adapter-onnx', createBackend: () => create
 // to each row's max |value|); cases the storage cannot pass by construction skip visibly.
 describeEmbeddingConformance({ name: 'adapter-onnx float16', createBackend: () => createOnnxBackend({ storage: 'float16' }) });
 describeEmbeddingConformance({ name: 'adapter-onnx int8', createBackend: () => createOnnxBackend({ storage: 'int8' }) });
+describeEmbeddingConformance({ name: 'adapter-onnx int4', createBackend: () => createOnnxBackend({ storage: 'int4' }) });

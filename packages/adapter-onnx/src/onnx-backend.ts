@@ -15,10 +15,15 @@ import {
 import {
   checkBackendOptions,
   decodeHalf,
+  decodeInt4,
   decodeInt8,
   defineBackend,
   encodeHalf,
+  encodeInt4,
   encodeInt8,
+  int4RowBytes,
+  packInt4Row,
+  quantizeRowInt4,
   quantizeRowInt8,
   readAllRows,
   STORAGE,
@@ -59,7 +64,10 @@ export interface OnnxBackendOptions {
    * How each layer's table is held and fed to the session. Default `'float32'`. `'float16'`:
    * IEEE binary16 bits (round to nearest even; 2 bytes a value), cast to float32 after the
    * Gather. `'int8'`: Keras 3's per-row abs-max int8 (1 byte a value plus a float32 scale per
-   * row), dequantized after the Gather as `q / scale`. Lookups and `getWeights` return the
+   * row), dequantized after the Gather as `q / scale`. `'int4'`: Keras 3's per-channel int4
+   * (two values a byte as `pack_int4`, plus a float32 scale per row), unpacked and dequantized
+   * in the graph after the Gather (integer Mod/Div, not ONNX Runtime's GatherBlockQuantized,
+   * which multiplies by a scale where Keras divides and needs blocks of 16+ columns). Lookups and `getWeights` return the
    * dequantized float32 values; `setWeights` quantizes again. Export writes those dequantized
    * values as a float32 table (see the README).
    */
@@ -125,6 +133,8 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   private f16: Uint16Array | null = null;
   /** int8 storage: the quantized values and each row's scale. */
   private i8: { values: Int8Array; scales: Float32Array } | null = null;
+  /** int4 storage: the packed rows (Keras 3's `pack_int4`) and each row's scale. */
+  private i4: { packed: Int8Array; scales: Float32Array } | null = null;
   private tableTensor: Ort.Tensor | null = null;
   private scalesTensor: Ort.Tensor | null = null;
   private active = 0;
@@ -159,13 +169,17 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     if (this.f32) return this.f32;
     if (this.f16) return decodeHalf(this.f16);
     if (this.i8) return decodeInt8(this.i8.values, this.i8.scales, this.config.outputDim);
+    if (this.i4) return decodeInt4(this.i4.packed, this.i4.scales, this.config.outputDim);
     return new Float32Array(0);
   }
 
   /** Bytes of the stored table (values, plus the row scales for int8). */
   get storedBytes(): number {
     return (
-      (this.f32?.byteLength ?? 0) + (this.f16?.byteLength ?? 0) + (this.i8 ? this.i8.values.byteLength + this.i8.scales.byteLength : 0)
+      (this.f32?.byteLength ?? 0) +
+      (this.f16?.byteLength ?? 0) +
+      (this.i8 ? this.i8.values.byteLength + this.i8.scales.byteLength : 0) +
+      (this.i4 ? this.i4.packed.byteLength + this.i4.scales.byteLength : 0)
     );
   }
 
@@ -173,8 +187,10 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     this.f32 = null;
     this.f16 = null;
     this.i8 = null;
+    this.i4 = null;
     if (this.storage === 'float16') this.f16 = encodeHalf(weights);
     else if (this.storage === 'int8') this.i8 = encodeInt8(weights, this.config.inputDim, this.config.outputDim);
+    else if (this.storage === 'int4') this.i4 = encodeInt4(weights, this.config.inputDim, this.config.outputDim);
     else this.f32 = weights;
     this.tableTensor = null;
     this.scalesTensor = null;
@@ -207,6 +223,12 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
       else if (this.i8) {
         this.tableTensor = new Tensor('int8', this.i8.values, dims);
         this.scalesTensor = new Tensor('float32', this.i8.scales, [this.config.inputDim]);
+      } else if (this.i4) {
+        const { packed } = this.i4;
+        // The graph reads the packed bytes as UINT8 (Mod/Div on their unsigned value): the same bytes.
+        const bytes = new Uint8Array(packed.buffer, packed.byteOffset, packed.length);
+        this.tableTensor = new Tensor('uint8', bytes, [this.config.inputDim, int4RowBytes(this.config.outputDim)]);
+        this.scalesTensor = new Tensor('float32', this.i4.scales, [this.config.inputDim]);
       } else this.tableTensor = new Tensor('float32', this.f32 ?? new Float32Array(0), dims);
     }
     const feeds: Record<string, Ort.Tensor> = {
@@ -249,6 +271,10 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     if (this.f32) return this.f32.slice(from, to);
     if (this.f16) return decodeHalf(this.f16.subarray(from, to));
     if (this.i8) return decodeInt8(this.i8.values.subarray(from, to), this.i8.scales.subarray(start, start + count), d);
+    if (this.i4) {
+      const bytes = int4RowBytes(d);
+      return decodeInt4(this.i4.packed.subarray(start * bytes, (start + count) * bytes), this.i4.scales.subarray(start, start + count), d);
+    }
     return new Float32Array(0);
   }
 
@@ -262,6 +288,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
       this.f32 = this.f32?.slice() ?? null;
       this.f16 = this.f16?.slice() ?? null;
       this.i8 = this.i8 ? { values: this.i8.values.slice(), scales: this.i8.scales.slice() } : null;
+      this.i4 = this.i4 ? { packed: this.i4.packed.slice(), scales: this.i4.scales.slice() } : null;
       this.tableTensor = null;
       this.scalesTensor = null;
     }
@@ -271,6 +298,14 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     else if (this.i8) {
       const count = d === 0 ? 0 : rows.length / d;
       for (let r = 0; r < count; r++) this.i8.scales[start + r] = quantizeRowInt8(rows, r * d, d, this.i8.values, (start + r) * d);
+    } else if (this.i4) {
+      const count = d === 0 ? 0 : rows.length / d;
+      const bytes = int4RowBytes(d);
+      const nibbles = new Int8Array(d);
+      for (let r = 0; r < count; r++) {
+        this.i4.scales[start + r] = quantizeRowInt4(rows, r * d, d, nibbles, 0);
+        packInt4Row(nibbles, 0, d, this.i4.packed, (start + r) * bytes);
+      }
     }
   }
 
@@ -341,6 +376,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     this.f32 = null;
     this.f16 = null;
     this.i8 = null;
+    this.i4 = null;
     await this.session.release();
   }
 }
@@ -353,7 +389,7 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
     executionProviders: { kind: 'array', minLength: 1 },
     indexType: { kind: 'oneOf', values: ['int32', 'int64'] },
     intraOpNumThreads: { kind: 'integer', min: 0 },
-    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8'] },
+    storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8', 'int4'] },
   });
   return {
     indexType: o.indexType ?? 'int32',

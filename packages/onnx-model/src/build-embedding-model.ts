@@ -82,6 +82,12 @@ export interface BuildEmbeddingModelOptions {
    * graph is `Cast(Gather(embeddings, indices), to=FLOAT)`. `'int8'`: `embeddings` is INT8
    * and a second input `scales` (float32 `[input_dim]`) holds each row's scale; the graph is
    * `Div(Cast(Gather(embeddings, indices), to=FLOAT), Unsqueeze(Gather(scales, indices), -1))`.
+   * `'int4'`: Keras 3's per-channel int4: `embeddings` is UINT8 `[input_dim, ceil(output_dim /
+   * 2)]`, two values a byte (column 2k in the low nibble, 2k + 1 in the high one, two's
+   * complement), plus `scales` as for int8; the graph gathers the packed rows, splits the
+   * nibbles with integer Mod / Div (opset 13: no bitwise operators), signs them as
+   * `(n + 8) mod 16 - 8`, interleaves them (Unsqueeze, Concat, Reshape; Slice for an odd
+   * output_dim), casts to float and divides by the gathered scale: `q / scale`, as Keras.
    */
   storage?: OnnxStorage;
 }
@@ -132,6 +138,101 @@ function tensorType(elemType: number, dims: readonly Dim[]): onnxProto.onnx.ITyp
       shape: { dim: dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
     },
   };
+}
+
+/** Little-endian bytes of int32 / int64 values (initializer raw data). */
+function intBytes(values: readonly number[], bytes: 4 | 8): Uint8Array {
+  const out = new Uint8Array(values.length * bytes);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < values.length; i++) {
+    if (bytes === 4) view.setInt32(i * 4, values[i]!, true);
+    else view.setBigInt64(i * 8, BigInt(values[i]!), true);
+  }
+  return out;
+}
+
+/**
+ * The nodes after `gather` (the packed rows, uint8 `[...indices, ceil(d / 2)]`) of Keras 3's
+ * per-channel int4 graph, ending in `output`; pushes its initializers and value infos.
+ */
+function int4Nodes(
+  outputDim: number,
+  inputShape: readonly Dim[],
+  initializers: onnxProto.onnx.ITensorProto[],
+  valueInfo: onnxProto.onnx.IValueInfoProto[],
+): onnxProto.onnx.INodeProto[] {
+  const { INT32, INT64, FLOAT, UINT8 } = DataType;
+  const bytes = (outputDim + 1) >> 1;
+  const rank = inputShape.length;
+  const i32 = (name: string, v: number) => initializers.push({ name, dataType: INT32, dims: [], rawData: intBytes([v], 4) });
+  const i64 = (name: string, v: readonly number[]) =>
+    initializers.push({ name, dataType: INT64, dims: [v.length], rawData: intBytes(v, 8) });
+  i32('int4_16', 16);
+  i32('int4_8', 8);
+  i64('int4_last_axis', [-1]);
+  // Reshape [...indices, bytes, 2] -> [...indices, 2 * bytes]: 0 copies an index dimension (the index shape may be symbolic).
+  i64('int4_flat_shape', [...new Array<number>(rank).fill(0), 2 * bytes]);
+  i64('int4_slice_start', [0]);
+  i64('int4_slice_end', [outputDim]);
+  const toInt32 = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: INT32 }];
+  const toFloat = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }];
+  const lastAxis = [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }];
+  const n = (name: string, opType: string, input: string[], output: string, attribute?: onnxProto.onnx.IAttributeProto[]) => ({
+    name,
+    opType,
+    domain: '',
+    input,
+    output: [output],
+    ...(attribute ? { attribute } : {}),
+  });
+  const packedDims = [...inputShape, bytes];
+  const pairDims = [...inputShape, bytes, 1];
+  for (const [name, elem, dims] of [
+    [QUANT_NAMES.gathered, UINT8, packedDims],
+    ['int4_bytes', INT32, packedDims],
+    ['int4_low_u', INT32, packedDims],
+    ['int4_high_u', INT32, packedDims],
+    ['int4_low_p', INT32, packedDims],
+    ['int4_high_p', INT32, packedDims],
+    ['int4_low_m', INT32, packedDims],
+    ['int4_high_m', INT32, packedDims],
+    ['int4_low', INT32, packedDims],
+    ['int4_high', INT32, packedDims],
+    ['int4_low_e', INT32, pairDims],
+    ['int4_high_e', INT32, pairDims],
+    ['int4_pairs', INT32, [...inputShape, bytes, 2]],
+    ['int4_values', INT32, [...inputShape, 2 * bytes]],
+    ['int4_q', INT32, [...inputShape, outputDim]],
+    [QUANT_NAMES.gatheredFloat, FLOAT, [...inputShape, outputDim]],
+    [QUANT_NAMES.gatheredScales, FLOAT, inputShape],
+    [QUANT_NAMES.rowScales, FLOAT, [...inputShape, 1]],
+  ] as const) {
+    valueInfo.push({ name, type: tensorType(elem, dims) });
+  }
+  const odd = outputDim !== 2 * bytes;
+  return [
+    n('int4_cast', 'Cast', [QUANT_NAMES.gathered], 'int4_bytes', toInt32),
+    n('int4_low_nibble', 'Mod', ['int4_bytes', 'int4_16'], 'int4_low_u'),
+    n('int4_high_nibble', 'Div', ['int4_bytes', 'int4_16'], 'int4_high_u'),
+    // Two's complement nibble n in [0, 16) -> (n + 8) mod 16 - 8 in [-8, 8): Keras's (n ^ 8) - 8.
+    n('int4_low_plus', 'Add', ['int4_low_u', 'int4_8'], 'int4_low_p'),
+    n('int4_high_plus', 'Add', ['int4_high_u', 'int4_8'], 'int4_high_p'),
+    n('int4_low_mod', 'Mod', ['int4_low_p', 'int4_16'], 'int4_low_m'),
+    n('int4_high_mod', 'Mod', ['int4_high_p', 'int4_16'], 'int4_high_m'),
+    n('int4_low_signed', 'Sub', ['int4_low_m', 'int4_8'], 'int4_low'),
+    n('int4_high_signed', 'Sub', ['int4_high_m', 'int4_8'], 'int4_high'),
+    n('int4_low_unsqueeze', 'Unsqueeze', ['int4_low', 'int4_last_axis'], 'int4_low_e'),
+    n('int4_high_unsqueeze', 'Unsqueeze', ['int4_high', 'int4_last_axis'], 'int4_high_e'),
+    n('int4_interleave', 'Concat', ['int4_low_e', 'int4_high_e'], 'int4_pairs', lastAxis),
+    n('int4_flatten', 'Reshape', ['int4_pairs', 'int4_flat_shape'], odd ? 'int4_values' : 'int4_q'),
+    ...(odd ? [n('int4_trim', 'Slice', ['int4_values', 'int4_slice_start', 'int4_slice_end', 'int4_last_axis'], 'int4_q')] : []),
+    n('int4_to_float', 'Cast', ['int4_q'], QUANT_NAMES.gatheredFloat, toFloat),
+    n('gather_scales', 'Gather', [ONNX_NAMES.scales, ONNX_NAMES.indices], QUANT_NAMES.gatheredScales, [
+      { name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 0 },
+    ]),
+    n('unsqueeze_scales', 'Unsqueeze', [QUANT_NAMES.gatheredScales, 'int4_last_axis'], QUANT_NAMES.rowScales),
+    n('dequantize', 'Div', [QUANT_NAMES.gatheredFloat, QUANT_NAMES.rowScales], ONNX_NAMES.output),
+  ];
 }
 
 /** A Uint8Array that owns its whole ArrayBuffer (protobufjs may return a slice of Node's shared pool). */
@@ -242,8 +343,8 @@ export function buildEmbeddingModel(
   const inputShape = options.inputShape === undefined ? defaultInputShape(config) : checkInputShape(options.inputShape);
   const external = options.externalData === undefined ? null : checkExternalData(options.externalData);
   const storage = options.storage ?? 'float32';
-  if (storage !== 'float32' && storage !== 'float16' && storage !== 'int8')
-    fail('options.storage', storage, '"float32", "float16" or "int8"');
+  if (storage !== 'float32' && storage !== 'float16' && storage !== 'int8' && storage !== 'int4')
+    fail('options.storage', storage, '"float32", "float16", "int8" or "int4"');
   if (storage !== 'float32' && table !== 'input') fail('options.storage', storage, '"float32" when the table is an initializer');
 
   const indexElem = indexType === 'int32' ? DataType.INT32 : DataType.INT64;
@@ -254,9 +355,11 @@ export function buildEmbeddingModel(
   const initializers: onnxProto.onnx.ITensorProto[] = [];
 
   if (table === 'input') {
-    const tableElem = storage === 'float16' ? DataType.FLOAT16 : storage === 'int8' ? DataType.INT8 : DataType.FLOAT;
-    inputs.push({ name: N.embeddings, type: tensorType(tableElem, [inputDim, outputDim]), docString: `The embedding table (${storage}).` });
-    if (storage === 'int8') {
+    const tableElem =
+      storage === 'float16' ? DataType.FLOAT16 : storage === 'int8' ? DataType.INT8 : storage === 'int4' ? DataType.UINT8 : DataType.FLOAT;
+    const tableDims = storage === 'int4' ? [inputDim, (outputDim + 1) >> 1] : [inputDim, outputDim];
+    inputs.push({ name: N.embeddings, type: tensorType(tableElem, tableDims), docString: `The embedding table (${storage}).` });
+    if (storage === 'int8' || storage === 'int4') {
       inputs.push({ name: N.scales, type: tensorType(DataType.FLOAT, [inputDim]), docString: 'The scale of each row: value = q / scale.' });
     }
   } else {
@@ -308,6 +411,8 @@ export function buildEmbeddingModel(
   if (storage === 'float16') {
     nodes.push({ name: 'cast', opType: 'Cast', domain: '', input: [Q.gathered], output: [N.output], attribute: toFloat });
     valueInfo.push({ name: Q.gathered, type: tensorType(DataType.FLOAT16, outputShape) });
+  } else if (storage === 'int4') {
+    nodes.push(...int4Nodes(outputDim, inputShape, initializers, valueInfo));
   } else if (storage === 'int8') {
     initializers.push({ name: Q.scaleAxes, dataType: DataType.INT64, dims: [1], rawData: new Uint8Array(8).fill(0xff) }); // int64 -1 (all bytes 0xff in any byte order)
     nodes.push(
