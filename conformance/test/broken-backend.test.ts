@@ -142,6 +142,8 @@ describe('the conformance suite', () => {
         .filter((id) => !/^training\/fit-(adam|rmsprop|adagrad)/.test(id))
         .sort(),
     ).toEqual([
+      // Two equal rows: on int8 rounding decides which gives the max after a step.
+      'embedding-bag/training-max-ties',
       'initializer/bits-glorot-uniform',
       'initializer/bits-uniform-1234',
       'initializer/bits-uniform-99',
@@ -166,6 +168,8 @@ describe('the conformance suite catches broken backends', () => {
     expect(failed).toContain('weights/set-weights-flat');
     expect(failed).toContain('manifest/storage-bound');
     expect(failed.filter((id) => id.startsWith('lookup/')).length).toBeGreaterThan(20);
+    // Every EmbeddingBag forward case pools looked-up rows: each sees the wrong rows.
+    expect(failed.filter((id) => id.startsWith('embedding-bag/') && !id.includes('training')).length).toBeGreaterThanOrEqual(19);
   });
 
   it('fails an off-by-one lookup on int8 storage too: the tolerance is relative to each row, not absolute', async () => {
@@ -184,5 +188,6 @@ describe('the conformance suite catches broken backends', () => {
   it('fails a backend that claims training but does not update', async () => {
     const failed = await failures('claims-training');
     expect(failed).toContain('training/apply-gradients-sgd');
+    expect(failed).toEqual(expect.arrayContaining(['embedding-bag/training-sum-ragged', 'embedding-bag/training-max-fixed']));
   });
 });
