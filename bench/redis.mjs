@@ -13,16 +13,23 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createJsBackend } from '@embedding-layer/adapter-js';
-import { createRedisBackend, openRedisTable } from '@embedding-layer/adapter-redis';
 import { Embedding } from '@embedding-layer/core';
-import { startCluster, stopCluster } from '../scripts/redis-cluster.mjs';
+import { rawCommand, startCluster, stopCluster } from '../scripts/redis-cluster.mjs';
 
 const args = process.argv.slice(2);
 const BIG = args.includes('--big');
 const CHILD = args.includes('--big-child');
-const BATCHES = Number(args[args.indexOf('--batches') + 1]) || 30;
+const BATCHES = Number(args[args.indexOf('--batches') + 1]) || 100;
+const READS_ONLY = args.includes('--reads-only');
+const REPEAT = Number(args[args.indexOf('--repeat') + 1]) || 1;
+// --adapter <file>: another build of adapter-redis (for before/after comparisons of the read path).
+const ADAPTER = args.includes('--adapter')
+  ? pathToFileURL(resolve(args[args.indexOf('--adapter') + 1])).href
+  : '@embedding-layer/adapter-redis';
+const { createRedisBackend, openRedisTable } = await import(ADAPTER);
 const WARMUP = 3;
 const BASE_PORT = 30601;
 const M = { inputDim: 50_000, outputDim: 128, batch: 256, sequence: 64 };
@@ -52,19 +59,51 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
-/** Times `run(batch)` over the batches after WARMUP; returns rows/s (distinct rows per batch over time) and p50/p99 ms. */
+/** Ports of every redis-server of the cluster at `nodes` (masters and replicas), for their CPU time. */
+let serverPorts = [];
+async function findServers(nodes) {
+  const port = Number(nodes.split(',')[0].split(':')[1]);
+  const text = await rawCommand(port, ['CLUSTER', 'NODES']).catch(() => '');
+  const ports = [...text.matchAll(/127\.0\.0\.1:(\d+)@/g)].map((m) => Number(m[1]));
+  serverPorts = ports.length > 0 ? ports : [port];
+}
+
+/** used_cpu_user + used_cpu_sys of every redis-server, ms. */
+async function serverCpuMs() {
+  let ms = 0;
+  for (const port of serverPorts) {
+    const info = await rawCommand(port, ['INFO', 'cpu']).catch(() => '');
+    ms += 1000 * (Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0));
+  }
+  return ms;
+}
+
+/**
+ * Times `run(batch)` over the batches after WARMUP; returns rows/s (distinct rows per batch over
+ * time), p50/p99 ms, and the CPU time per batch of this process and of the redis-servers (what
+ * the work costs whatever else the machine runs), with the load average at the end.
+ */
 async function measure(name, list, run) {
   const times = [];
   let rows = 0;
+  let cpu0 = null;
+  const counts = list.map(distinct); // outside the CPU time
+  let server0 = 0;
   for (let i = 0; i < list.length; i++) {
+    if (i === WARMUP) {
+      server0 = await serverCpuMs();
+      cpu0 = process.cpuUsage();
+    }
     const t = performance.now();
     await run(list[i]);
     const ms = performance.now() - t;
     if (i >= WARMUP) {
       times.push(ms);
-      rows += distinct(list[i]);
+      rows += counts[i];
     }
   }
+  const cpu = process.cpuUsage(cpu0);
+  const server = (await serverCpuMs()) - server0;
   const total = times.reduce((a, b) => a + b, 0);
   const result = {
     name,
@@ -73,9 +112,13 @@ async function measure(name, list, run) {
     rowsPerSecond: Math.round(rows / (total / 1000)),
     p50Ms: pct(times, 0.5),
     p99Ms: pct(times, 0.99),
+    clientCpuMsPerBatch: (cpu.user + cpu.system) / 1000 / times.length,
+    serverCpuMsPerBatch: name.includes('redis') ? server / times.length : 0,
+    loadAverage: os.loadavg()[0],
   };
   console.error(
-    `${name}: ${result.rowsPerSecond.toLocaleString('en-US')} distinct rows/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
+    `${name}: ${result.rowsPerSecond.toLocaleString('en-US')} distinct rows/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ` +
+      `CPU per batch: client ${result.clientCpuMsPerBatch.toFixed(1)} ms, redis ${result.serverCpuMsPerBatch.toFixed(1)} ms; load ${result.loadAverage.toFixed(2)}`,
   );
   return result;
 }
@@ -103,17 +146,23 @@ async function workloadM(nodes) {
   const b = (await redis.predict({ data: list[0], shape })).data;
   const agree = a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
   if (!agree) throw new Error('adapter-redis and adapter-js disagree on workload M');
-  const results = [
-    await measure('adapter-js predict', list, (data) => js.predict({ data, shape })),
-    await measure('adapter-redis predict (cluster)', list, (data) => redis.predict({ data, shape })),
-    await measure('adapter-js training step (sgd)', list.slice(0, 13), (data) => js.applyGradients({ data, shape }, grad)),
-    await measure('adapter-redis training step (sgd, WAIT 1 replica)', list.slice(0, 13), (data) =>
-      redis.applyGradients({ data, shape }, grad),
-    ),
-    await measure('adapter-redis training step (sgd, no WAIT)', list.slice(0, 13), (data) =>
-      redisNoWait.applyGradients({ data, shape }, grad),
-    ),
-  ];
+  const results = [];
+  for (let r = 0; r < REPEAT; r++) {
+    results.push(
+      await measure('adapter-js predict', list, (data) => js.predict({ data, shape })),
+      await measure('adapter-redis predict (cluster)', list, (data) => redis.predict({ data, shape })),
+    );
+  }
+  if (!READS_ONLY)
+    results.push(
+      await measure('adapter-js training step (sgd)', list.slice(0, 13), (data) => js.applyGradients({ data, shape }, grad)),
+      await measure('adapter-redis training step (sgd, WAIT 1 replica)', list.slice(0, 13), (data) =>
+        redis.applyGradients({ data, shape }, grad),
+      ),
+      await measure('adapter-redis training step (sgd, no WAIT)', list.slice(0, 13), (data) =>
+        redisNoWait.applyGradients({ data, shape }, grad),
+      ),
+    );
   await js.dispose();
   await redis.dispose();
   await redisNoWait.dispose();
@@ -245,11 +294,13 @@ if (args.includes('--chart-only')) {
   }
 } else if (CHILD) {
   const [nodes, table] = args.slice(args.indexOf('--big-child') + 1);
+  await findServers(nodes);
   await bigChild(nodes, table);
 } else {
   const external = process.env.EMBEDDING_LAYER_REDIS_NODES;
   const state = external ? null : await startCluster({ basePort: BASE_PORT, masters: 3, replicas: BIG ? 0 : 1 });
   const nodes = external ?? state.seeds;
+  await findServers(nodes);
   try {
     const report = {
       date: new Date().toISOString().slice(0, 16).replace('T', ' '),
@@ -260,11 +311,16 @@ if (args.includes('--chart-only')) {
     };
     const dir = fileURLToPath(new URL('./results/', import.meta.url));
     mkdirSync(dir, { recursive: true });
-    const name = BIG ? 'redis-big' : 'redis';
-    writeFileSync(`${dir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(`${dir}${name}.md`, markdown(report));
-    writeFileSync(`${dir}${name}.svg`, chart(report));
-    console.log(markdown(report));
+    if (args.includes('--no-write')) {
+      console.log(markdown(report));
+      process.exitCode = 0;
+    } else {
+      const name = BIG ? 'redis-big' : 'redis';
+      writeFileSync(`${dir}${name}.json`, `${JSON.stringify(report, null, 2)}\n`);
+      writeFileSync(`${dir}${name}.md`, markdown(report));
+      writeFileSync(`${dir}${name}.svg`, chart(report));
+      console.log(markdown(report));
+    }
   } finally {
     if (state) await stopCluster({ basePort: BASE_PORT });
   }

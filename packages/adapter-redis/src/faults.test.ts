@@ -49,6 +49,21 @@ async function masters(port: number): Promise<{ id: string; port: number; slots:
     });
 }
 
+/**
+ * The float32 result of `n` RMSprop steps (Keras 3, not centered, no momentum) of gradient g
+ * from w = 0, v = 0, every step touching the row (no idle decay), computed here in float64
+ * with float32 rounding where a Float32Array stores.
+ */
+function rmspropReference(n: number, g: number, lr: number, rho: number): number {
+  let w = 0;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    v = Math.fround(rho * v + (1 - rho) * g * g);
+    w = Math.fround(w + Math.fround(-((lr * g) / Math.sqrt(v + 1e-7))));
+  }
+  return w;
+}
+
 /** The float32 result of `n` adagrad steps of gradient g from w = 0, acc = 0.1, lr, epsilon 1e-7 (Keras 3), computed here in float64 with float32 rounding where a Float32Array stores. */
 function adagradReference(n: number, g: number, lr: number): number {
   let w = 0;
@@ -155,6 +170,57 @@ if (requireRedis()) {
       for (let i = 32; i < 64; i++) expect(trained[i]!).toBeGreaterThan(reference[i]! + 1e-3);
       // Each shared row moved by two processes' 30 steps, each from its own accumulator.
       expect(trained[32]).toBeCloseTo(2 * adagradReference(30, -1 / 32, 0.05), 5);
+    }, 180_000);
+
+    /**
+     * Two processes `fit` RMSprop on every row of one table (scripts/fit-worker.mjs rmsprop:
+     * 30 epochs of one batch of all 24 rows: mae over 96 values, so every value's gradient is
+     * -1/96), against one
+     * process applying both gradient streams (60 steps) through the server optimizer.
+     */
+    async function twoRmspropFits(serverOptimizers: boolean): Promise<{ trained: Float32Array; reference: Float32Array }> {
+      const nodes = cluster.get().seeds;
+      const table = uniqueTable('fit-rms');
+      const init = await Embedding.create(
+        { inputDim: 24, outputDim: 4, embeddingsInitializer: 'zeros', name: table },
+        { backend: createRedisBackend({ nodes, table }) },
+      );
+      await init.dispose();
+      const epochs = 150;
+      const flag = serverOptimizers ? '1' : '0';
+      const done = await Promise.all([
+        runScript(FIT_WORKER, [nodes, table, '0', String(epochs), flag, 'rmsprop']),
+        runScript(FIT_WORKER, [nodes, table, '0', String(epochs), flag, 'rmsprop']),
+      ]);
+      expect(done).toEqual([`done ${epochs}`, `done ${epochs}`]);
+      const t = await openRedisTable({ nodes, table, inputDim: 24, outputDim: 4 });
+      const trained = await t.readRange(0, 24);
+      await t.drop();
+      await t.close();
+      const ref = await openRedisTable({ nodes, table: uniqueTable('fit-rms-ref'), inputDim: 24, outputDim: 4 });
+      const rows = Int32Array.from({ length: 24 }, (_, i) => i);
+      const g = new Float32Array(24 * 4).fill(-1 / 96);
+      for (let step = 0; step < 2 * epochs; step++) {
+        await ref.applyOptimizer(rows, g, { kind: 'rmsprop', learning_rate: 0.01, rho: 0.9 });
+      }
+      const reference = await ref.readRange(0, 24);
+      await ref.drop();
+      await ref.close();
+      return { trained, reference };
+    }
+
+    it('two processes fitting RMSprop on one table share its state on the server: the table equals one process applying both gradient streams', async () => {
+      const { trained, reference } = await twoRmspropFits(true);
+      expect(trained).toEqual(reference);
+      // Independently: 60 steps of one shared velocity per value.
+      expect(trained).toEqual(new Float32Array(24 * 4).fill(rmspropReference(300, -1 / 96, 0.01, 0.9)));
+    }, 180_000);
+
+    it('RMSprop without the server optimizer (serverOptimizers: false): each process keeps its own velocity, and the table ends elsewhere', async () => {
+      const { trained, reference } = await twoRmspropFits(false);
+      // Two velocities of 30 steps each start small twice, so the early, larger steps count twice.
+      for (let i = 0; i < trained.length; i++) expect(trained[i]!).toBeGreaterThan(reference[i]! + 1e-3);
+      expect(trained[0]).toBeCloseTo(2 * rmspropReference(150, -1 / 96, 0.01, 0.9), 5);
     }, 180_000);
 
     it('a master killed during lookups gives RedisUnavailableError naming it, then lookups and training resume after failover, with acknowledged updates kept', async () => {

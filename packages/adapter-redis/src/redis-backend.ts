@@ -208,22 +208,43 @@ function specOf(r: ResolvedRedisOptions, table: string, inputDim: number, output
   };
 }
 
-/** Distinct rows of a batch, and where each index's row is among them. */
-function distinctRows(data: Int32Array): { rows: Int32Array; where: Int32Array } {
-  const where = new Int32Array(data.length);
-  const seen = new Map<number, number>();
-  const rows: number[] = [];
-  for (let i = 0; i < data.length; i++) {
+/**
+ * Distinct rows of a batch (in order of first use), and where each index's row is among them:
+ * an open-addressing hash over typed arrays, so a batch allocates nothing per index.
+ *
+ * @internal
+ */
+export function distinctRows(data: Int32Array): { rows: Int32Array; where: Int32Array } {
+  const n = data.length;
+  const where = new Int32Array(n);
+  let bits = 4;
+  while (1 << bits < 2 * n) bits++;
+  const mask = (1 << bits) - 1;
+  const shift = 32 - bits;
+  // slots hold 1 + the row's position among the distinct rows; 0 is empty.
+  const slots = new Int32Array(1 << bits);
+  const rows = new Int32Array(n);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
     const r = data[i]!;
-    let k = seen.get(r);
-    if (k === undefined) {
-      k = rows.length;
-      seen.set(r, k);
-      rows.push(r);
+    // Fibonacci hashing: the product's high bits depend on every bit of the row.
+    let h = Math.imul(r, 0x9e3779b1) >>> shift;
+    for (;;) {
+      const s = slots[h]!;
+      if (s === 0) {
+        rows[count] = r;
+        slots[h] = ++count;
+        where[i] = count - 1;
+        break;
+      }
+      if (rows[s - 1] === r) {
+        where[i] = s - 1;
+        break;
+      }
+      h = (h + 1) & mask;
     }
-    where[i] = k;
   }
-  return { rows: Int32Array.from(rows), where };
+  return { rows: rows.subarray(0, count), where };
 }
 
 /**
@@ -279,16 +300,15 @@ class RedisLayerTable implements EmbeddingTableV2 {
     const result = out ?? new Float32Array(data.length * d);
     const shape = [...indices.shape, d];
     if (data.length === 0 || d === 0) return { data: result, shape };
+    // Each distinct row is read once, straight into the output at its first use; its later
+    // uses copy it within the output (copyWithin: the bits as stored, no allocation per index).
     const { rows, where } = distinctRows(data);
-    const fetched = new Float32Array(rows.length * d);
-    await this.table.readRowsInto(rows, fetched);
-    // Copied as 32-bit integers: the bits of every value (NaN payloads included) as stored.
-    const src = new Uint32Array(fetched.buffer, fetched.byteOffset, fetched.length);
-    const dst = new Uint32Array(result.buffer, result.byteOffset, result.length);
+    const first = new Int32Array(rows.length).fill(-1);
+    for (let i = 0; i < data.length; i++) if (first[where[i]!] === -1) first[where[i]!] = i;
+    await this.table.readRowsInto(rows, result, first);
     for (let i = 0; i < data.length; i++) {
-      const from = where[i]! * d;
-      const to = i * d;
-      for (let c = 0; c < d; c++) dst[to + c] = src[from + c]!;
+      const from = first[where[i]!]!;
+      if (from !== i) result.copyWithin(i * d, from * d, from * d + d);
     }
     return { data: result, shape };
   }
