@@ -1,9 +1,16 @@
 import { DeviceLostError } from './device-lost-error.js';
 import type { WebGpuStorage } from './layout.js';
-import { gatherShader, SCATTER_ADD_SHADER, SCATTER_ROWS_SHADER, WORKGROUP } from './shaders.js';
+import { ADAGRAD_SHADER, gatherShader, SCATTER_ADD_SHADER, SCATTER_ROWS_SHADER, SGD_SHADER, WORKGROUP } from './shaders.js';
 
 /** The kernels a table runs. */
-export type Kernel = WebGpuStorage | 'scatterAdd' | 'scatterRows';
+export type Kernel = WebGpuStorage | 'scatterAdd' | 'scatterRows' | 'sgd' | 'adagrad';
+
+const KERNELS: Record<Exclude<Kernel, WebGpuStorage>, string> = {
+  scatterAdd: SCATTER_ADD_SHADER,
+  scatterRows: SCATTER_ROWS_SHADER,
+  sgd: SGD_SHADER,
+  adagrad: ADAGRAD_SHADER,
+};
 
 const MAX_WORKGROUPS = 65535;
 
@@ -60,7 +67,7 @@ export class GpuDevice {
   pipeline(kernel: Kernel): GPUComputePipeline {
     let pipeline = this.pipelines.get(kernel);
     if (!pipeline) {
-      const code = kernel === 'scatterAdd' ? SCATTER_ADD_SHADER : kernel === 'scatterRows' ? SCATTER_ROWS_SHADER : gatherShader(kernel);
+      const code = kernel in KERNELS ? KERNELS[kernel as keyof typeof KERNELS] : gatherShader(kernel as WebGpuStorage);
       const module = this.device.createShaderModule({ label: `embedding-layer ${kernel}`, code });
       pipeline = this.device.createComputePipeline({
         label: `embedding-layer ${kernel}`,
@@ -86,21 +93,27 @@ export class GpuDevice {
 
   /**
    * Encodes one dispatch of `kernel` per split in `splits`: binding 0 the split's uniforms
-   * (`total`, `d`, `first`, `count`, `stride`, grid size), bindings 1-3 from `bind(split)`.
-   * Returns the uniform buffer, to be destroyed with the call's other temporaries.
+   * (`total`, `d`, `first`, `count`, `stride`, grid size, and the f32 arguments `lr`, `eps`),
+   * bindings 1... the split's `buffers`. Returns the uniform buffer, to be destroyed with the
+   * call's other temporaries.
    */
   dispatch(
     encoder: GPUCommandEncoder,
     kernel: Kernel,
     total: number,
     splits: readonly { index: number; d: number; first: number; count: number; stride: number; buffers: readonly GPUBuffer[] }[],
+    args: { lr?: number; eps?: number } = {},
   ): GPUBuffer {
     const stride = this.uniformStride;
     const uniforms = this.buffer(splits.length * stride, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'embedding-layer uniforms');
     const workgroups = Math.max(1, Math.min(MAX_WORKGROUPS, Math.ceil(total / WORKGROUP)));
     const params = new Uint32Array((splits.length * stride) / 4);
+    const floats = new Float32Array(params.buffer);
     splits.forEach((s, k) => {
-      params.set([total, s.d, s.first, s.count, s.stride, workgroups * WORKGROUP, 0, 0], (k * stride) / 4);
+      const at = (k * stride) / 4;
+      params.set([total, s.d, s.first, s.count, s.stride, workgroups * WORKGROUP], at);
+      floats[at + 6] = args.lr ?? 0;
+      floats[at + 7] = args.eps ?? 0;
     });
     this.device.queue.writeBuffer(uniforms, 0, params);
     const pipeline = this.pipeline(kernel);

@@ -2,6 +2,7 @@ import type {
   EmbeddingOutput,
   EmbeddingTableV2,
   IndexTensor,
+  KerasObject,
   ResolvedEmbeddingConfig,
   RowSource,
   TableDescription,
@@ -30,6 +31,8 @@ interface SplitBinding {
  */
 export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
   private buffers: GPUBuffer[];
+  /** Adagrad's accumulator, one buffer per split (same layout), made at the first Adagrad step. */
+  private accumulators: GPUBuffer[] | null = null;
 
   private constructor(
     private readonly gpu: GpuDevice,
@@ -271,6 +274,53 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     gpu.check('training step');
   }
 
+  /**
+   * One step of SGD (no momentum) or Adagrad on the GPU for float32 tables
+   * (`supports.optimizers`): the gradients go up as float32, the kernel updates the distinct
+   * rows in place, Adagrad's accumulator stays on the GPU beside the rows (it belongs to the
+   * table: a new `compile` keeps it).
+   */
+  async doApplyOptimizer(rows: Int32Array, gradients: Float64Array, optimizer: KerasObject): Promise<void> {
+    this.gpu.check('training step');
+    const gpu = this.gpu;
+    const d = this.layout.outputDim;
+    const config = optimizer.config as { learning_rate: number; epsilon?: number; initial_accumulator_value?: number };
+    const adagrad = optimizer.className === 'Adagrad';
+    if (adagrad && this.accumulators === null) {
+      // Filled with the initial value a chunk of rows at a time, through the queue.
+      this.accumulators = this.buffers.map((b, s) =>
+        gpu.buffer(b.size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `embedding-layer adagrad split ${s}`),
+      );
+      const fill = new Float32Array(Math.min(2 ** 22, Math.max(1, this.layout.rowsPerSplit * d))).fill(
+        config.initial_accumulator_value ?? 0,
+      );
+      for (const acc of this.accumulators) {
+        for (let at = 0; at < acc.size / 4; at += fill.length) {
+          gpu.device.queue.writeBuffer(acc, at * 4, fill, 0, Math.min(fill.length, acc.size / 4 - at));
+        }
+      }
+    }
+    if (rows.length === 0 || d === 0) return;
+    const encoder = gpu.device.createCommandEncoder({ label: `embedding-layer ${optimizer.className}` });
+    const rowBuffer = gpu.upload(rows, 'embedding-layer rows');
+    const gradBuffer = gpu.upload(Float32Array.from(gradients), 'embedding-layer gradients');
+    const accumulators = this.accumulators;
+    const splits = this.splitsOf(rows, d, (table) => [rowBuffer, gradBuffer, table]);
+    if (adagrad) for (const s of splits) (s.buffers as GPUBuffer[]).push(accumulators![s.index]!);
+    const uniforms = gpu.dispatch(encoder, adagrad ? 'adagrad' : 'sgd', rows.length * d, splits, {
+      lr: config.learning_rate,
+      eps: config.epsilon ?? 0,
+    });
+    gpu.device.queue.submit([encoder.finish()]);
+    gpu.release([rowBuffer, gradBuffer, uniforms]);
+    try {
+      await gpu.device.queue.onSubmittedWorkDone();
+    } catch (error) {
+      await gpu.failure('training step', error);
+    }
+    gpu.check('training step');
+  }
+
   doDescribe(): TableDescription {
     return {
       path: 'webgpu',
@@ -281,7 +331,8 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
   }
 
   doDispose(): void {
-    for (const b of this.buffers) b.destroy();
+    for (const b of [...this.buffers, ...(this.accumulators ?? [])]) b.destroy();
     this.buffers = [];
+    this.accumulators = null;
   }
 }

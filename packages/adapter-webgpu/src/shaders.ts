@@ -4,9 +4,9 @@ import type { WebGpuStorage } from './layout.js';
 export const WORKGROUP = 64;
 
 /**
- * Uniforms shared by the kernels, eight u32: `total` work items, `d` (output_dim), the split's
- * `first` row and row `count`, its `stride` (words per stored row), and `threads` (the grid
- * size, for the grid-stride loop).
+ * Uniforms shared by the kernels, 32 bytes: `total` work items, `d` (output_dim), the split's
+ * `first` row and row `count`, its `stride` (words per stored row), `threads` (the grid size,
+ * for the grid-stride loop), and two f32 arguments (an optimizer's learning rate and epsilon).
  */
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -16,8 +16,8 @@ struct Params {
   count: u32,
   stride: u32,
   threads: u32,
-  pad0: u32,
-  pad1: u32,
+  lr: f32,
+  eps: f32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 `;
@@ -123,6 +123,53 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let row = rows[k];
     if (row >= p.first && row - p.first < p.count) {
       table[(row - p.first) * p.stride + w] = words[e];
+    }
+  }
+}`;
+
+/**
+ * SGD without momentum on distinct rows of one float32 split, Keras's `w -= lr * g` (core's
+ * `Sgd`), in f32: `table[rows[k], c] += -(lr * grads[k, c])`.
+ */
+export const SGD_SHADER = /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> rows: array<u32>;
+@group(0) @binding(2) var<storage, read> grads: array<f32>;
+@group(0) @binding(3) var<storage, read_write> table: array<u32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var e = gid.x; e < p.total; e = e + p.threads) {
+    let k = e / p.d;
+    let c = e - k * p.d;
+    let row = rows[k];
+    if (row >= p.first && row - p.first < p.count) {
+      let at = (row - p.first) * p.stride + c;
+      table[at] = bitcast<u32>(bitcast<f32>(table[at]) + -(p.lr * grads[e]));
+    }
+  }
+}`;
+
+/**
+ * Adagrad on distinct rows of one float32 split, Keras 3's formula as core's `Adagrad` computes
+ * it, in f32: `acc += g^2; w -= lr * g / sqrt(acc + epsilon)`, the accumulator beside the rows
+ * (same layout as the split).
+ */
+export const ADAGRAD_SHADER = /* wgsl */ `${PARAMS}
+@group(0) @binding(1) var<storage, read> rows: array<u32>;
+@group(0) @binding(2) var<storage, read> grads: array<f32>;
+@group(0) @binding(3) var<storage, read_write> table: array<u32>;
+@group(0) @binding(4) var<storage, read_write> acc: array<f32>;
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  for (var e = gid.x; e < p.total; e = e + p.threads) {
+    let k = e / p.d;
+    let c = e - k * p.d;
+    let row = rows[k];
+    if (row >= p.first && row - p.first < p.count) {
+      let at = (row - p.first) * p.stride + c;
+      let g = grads[e];
+      let a = acc[at] + g * g;
+      acc[at] = a;
+      table[at] = bitcast<u32>(bitcast<f32>(table[at]) + -(p.lr * g) / sqrt(a + p.eps));
     }
   }
 }`;

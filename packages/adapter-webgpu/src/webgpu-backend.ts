@@ -32,6 +32,19 @@ export interface WebGpuBackendOptions {
 
 const FACTORY = 'createWebGpuBackend';
 
+/**
+ * The optimizers a float32 table applies on the GPU (`doApplyOptimizer`), in f32. Error per
+ * step against core's (float64 arithmetic, float32 state), relative to `1 + |w|`: the gradient
+ * and learning rate rounded to f32 (2^-24 each), the product and the sum rounded (2^-24
+ * each), and for Adagrad the accumulator's f32 square and WGSL's `sqrt` and division (up to
+ * 2.5 ULP each by the WGSL spec): within 2^-21 (SGD) and 2^-19 (Adagrad) of a step of size
+ * <= 1 + |w|.
+ */
+const GPU_OPTIMIZERS = [
+  { className: 'SGD', only: { momentum: 0 }, relativeError: 2 ** -21 },
+  { className: 'Adagrad', relativeError: 2 ** -19 },
+] as const;
+
 /** A GPU's name as the adapter reports it (`adapter.info`), for reports: `'google swiftshader'`. */
 export function adapterName(info: GPUAdapterInfo | undefined): string {
   if (!info) return 'unknown adapter';
@@ -82,6 +95,9 @@ export async function createWebGpuBackend(options: WebGpuBackendOptions = {}): P
     supports: {
       training: true,
       lookupInto: true,
+      // SGD and Adagrad steps run on the GPU, Adagrad's state beside the rows (float32 tables);
+      // the other optimizers (and these on float16/int8 tables) are computed by core and added in a compute pass.
+      optimizers: storage === 'float32' ? GPU_OPTIMIZERS : [],
       storage: STORAGE[storage],
       // Any number of buffers: the device's memory is the limit (an allocation it refuses is a LimitExceededError).
       maxTableBytes: MAX_ARRAY_LENGTH * 4,

@@ -81,13 +81,24 @@ export interface Bench {
 export interface PageApi {
   probe(): Promise<Probe>;
   conformance(choice: BackendChoice): Promise<CaseResult[]>;
+  /** The ids of the conformance cases adapter-js skips with this storage (by its declared capabilities). */
+  jsSkips(storage: 'float32' | 'float16' | 'int8'): Promise<string[]>;
   compareWithJs(choice: BackendChoice & { rows?: number; outputDim?: number; count?: number }): Promise<Comparison>;
   bigTable(): Promise<BigTable>;
   deviceLoss(): Promise<DeviceLoss>;
   native(choice: BackendChoice): Promise<{ shape: number[]; equal: boolean; splits: number }>;
-  training(
-    choice: BackendChoice & { optimizer?: string },
-  ): Promise<{ steps: number; maxDifference: number; differentBits: number; values: number }>;
+  training(choice: BackendChoice & { optimizer?: string }): Promise<{
+    steps: number;
+    maxDifference: number;
+    /** Largest |webgpu - js| / (1 + |js|). */
+    maxRelative: number;
+    differentBits: number;
+    values: number;
+    /** The declared relativeError when the backend applies this optimizer on the GPU, else null (core computes the step). */
+    onGpu: number | null;
+    /** Whether training changed the weights at all. */
+    moved: boolean;
+  }>;
   bench(options: { rows: number; outputDim: number; batch: number; seconds: number }): Promise<Bench>;
 }
 
