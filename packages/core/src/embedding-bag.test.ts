@@ -129,3 +129,24 @@ describe('EmbeddingBag gradients (torch 1.13 values, SGD lr 1 through applyGradi
     expect(Array.from(after.subarray(2, 6))).toEqual([-3 - 2.5, -2 + 2.5, -1 - 3, 0 + 3]);
   });
 });
+
+describe('EmbeddingBag fit and lifecycle', () => {
+  it('fit over ragged bags, one bag a step: offsets re-based per batch (hand-computed SGD)', async () => {
+    // Rows [0], [1], [2], [3]; bags [1, 2] and [3] (sum); targets 0; mse; SGD 0.5.
+    // Step 1: out 3, loss 9, dL/dout 6: rows 1 and 2 -= 3. Step 2: out 3, loss 9: row 3 -= 3.
+    const layer = await EmbeddingBag.create(
+      { inputDim: 4, outputDim: 1, mode: 'sum' },
+      { backend: createMemoryBackend(), weights: [[[0], [1], [2], [3]]] },
+    );
+    layer.compile({ className: 'SGD', config: { learning_rate: 0.5 } }, 'mse');
+    const history = await layer.fit([1, 2, 3], [[0], [0]], { offsets: [0, 2], batchSize: 1, shuffle: false });
+    expect(history.history.loss).toEqual([9]);
+    expect(Array.from((await layer.getWeights())[0]!)).toEqual([0, -2, -1, 0]);
+  });
+
+  it('refuses calls after dispose with DisposedError', async () => {
+    const layer = await bag({ mode: 'sum' });
+    await layer.dispose();
+    expect(await codeOf(() => layer.predict(X, { offsets: [0] }))).toBe('LAYER_DISPOSED');
+  });
+});

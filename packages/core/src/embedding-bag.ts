@@ -7,6 +7,7 @@ import {
 } from './config/embedding-bag-config.js';
 import { Embedding, type EmbeddingCreateOptions, type PretrainedWeights } from './embedding.js';
 import { describeValue } from './errors/describe-value.js';
+import { DisposedError } from './errors/disposed-error.js';
 import { InvalidConfigError } from './errors/invalid-config-error.js';
 import { ShapeMismatchError } from './errors/shape-mismatch-error.js';
 import { UnsupportedFeatureError } from './errors/unsupported-feature-error.js';
@@ -199,7 +200,7 @@ export class EmbeddingBag<N extends NativeTypes = NativeTypes> {
 
   /** Validates indices (as `Embedding` does), then the bags and weights (torch's rules). */
   private input(indices: IndexInput, options: BagOptions | undefined): BagInput {
-    if (this.table.disposed) this.table.describe(); // throws DisposedError
+    if (this.table.disposed) throw new DisposedError(`EmbeddingBag "${this.config.name}" was disposed; create a new layer.`);
     const checked = toIndexTensor(indices, this.config.inputDim);
     const bags = resolveBags(checked, options?.offsets, this.includeLastOffset);
     const weights = checkPerSampleWeights(options?.perSampleWeights, checked, this.mode);
