@@ -3,6 +3,7 @@
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { createOnnxWebBackend } from '@embedding-layer/adapter-onnx/web';
 import { createTfjsBackend } from '@embedding-layer/adapter-tfjs';
+import { createWebGpuBackend } from '@embedding-layer/adapter-webgpu';
 import type { EmbeddingBackend } from '@embedding-layer/core';
 import * as tf from '@tensorflow/tfjs';
 // Registers TF.js's webgpu backend with the same TF.js engine (only where navigator.gpu exists).
@@ -62,6 +63,9 @@ interface GpuAdapterLike {
   readonly features: ReadonlySet<string>;
 }
 
+/** A GPUDevice, as far as this file handles one (the DOM typings here do not include WebGPU). */
+type GPUDeviceLike = object;
+
 /** Whether `navigator.gpu` gives an adapter, and which one (`adapter.info`, or `requestAdapterInfo()` on older browsers). */
 async function probeWebgpu(): Promise<WebgpuInfo> {
   const secureContext = globalThis.isSecureContext === true;
@@ -107,8 +111,8 @@ function createTfjsWebgpu(): Promise<EmbeddingBackend> {
 
 /**
  * Every target this browser can run: js, TF.js (webgl when there is WebGL, cpu), onnxruntime-web
- * on wasm, and with WebGPU: TF.js's webgpu backend and onnxruntime-web's webgpu execution
- * provider (float32, float16 and int8 storage). A WebGPU target whose runtime fails to start is
+ * on wasm, and with WebGPU: TF.js's webgpu backend, onnxruntime-web's webgpu execution
+ * provider and adapter-webgpu (each of these two with float32, float16 and int8 storage). A WebGPU target whose runtime fails to start is
  * left out with the reason in `webgpu.reason`: the test then fails on the missing column.
  */
 export async function findTargets(): Promise<Environment> {
@@ -148,7 +152,28 @@ export async function findTargets(): Promise<Environment> {
         create: async () => createOnnxWebBackend({ runtime: ort, executionProviders: ['webgpu'], storage }),
       });
     }
-    // The place for @embedding-layer/adapter-webgpu (createWebGpuBackend): a `webgpu` column.
+    // Our own backend on the WebGPU API (@embedding-layer/adapter-webgpu), all its backends on one
+    // device, as a page would run them. (One device per backend, its default, for each of the
+    // ~850 backends the cases create lost a device on SwiftShader: "A valid external Instance
+    // reference no longer exists".)
+    let device: Promise<GPUDeviceLike> | undefined;
+    const sharedDevice = (): Promise<GPUDeviceLike> => {
+      device ??= (async () => {
+        const gpu = (navigator as { gpu?: { requestAdapter(): Promise<{ requestDevice(): Promise<GPUDeviceLike> } | null> } }).gpu;
+        const adapter = await gpu?.requestAdapter();
+        if (!adapter) throw new Error('navigator.gpu.requestAdapter() returned null');
+        return adapter.requestDevice();
+      })();
+      return device;
+    };
+    for (const storage of ['float32', 'float16', 'int8'] as const) {
+      targets.push({
+        name: storage === 'float32' ? 'webgpu' : `webgpu ${storage}`,
+        device: 'webgpu',
+        storage,
+        create: async () => createWebGpuBackend({ device: (await sharedDevice()) as never, storage }),
+      });
+    }
   }
   return { webgl, webgpu, targets };
 }

@@ -150,7 +150,15 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`the page in headless Chromium${CHROMIUM
     // shader-f16 (SwiftShader has none): then its factory refuses with INVALID_CONFIG instead of
     // the zeros ORT would return (shown below), and the column is listed as refused.
     const names = results.conformance.map((s) => s.backend);
-    const webgpuColumns = ['tfjs-webgpu', 'onnx-webgpu', ...(webgpu.shaderF16 ? ['onnx-webgpu float16'] : []), 'onnx-webgpu int8'];
+    const webgpuColumns = [
+      'tfjs-webgpu',
+      'onnx-webgpu',
+      ...(webgpu.shaderF16 ? ['onnx-webgpu float16'] : []),
+      'onnx-webgpu int8',
+      'webgpu',
+      'webgpu float16',
+      'webgpu int8',
+    ];
     expect(names).toEqual(['js', ...(results.webgl.available ? ['tfjs-webgl'] : []), 'tfjs-cpu', 'onnx-web (wasm)', ...webgpuColumns]);
     if (webgpu.shaderF16) expect(results.refused).toEqual([]);
     else {
@@ -167,7 +175,7 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`the page in headless Chromium${CHROMIUM
       expect(suite.results.map((r) => r.id)).toEqual(CONFORMANCE_CASES.map((c) => c.id));
       const failures = suite.results.filter((r) => r.status === 'fail').map((r) => `${r.id}: ${r.message}`);
       expect(failures, suite.backend).toEqual([]);
-      // A float32 column skips no more than the onnx-web (wasm) column (the inference-only CPU reference) or js.
+      // A float32 column skips no more than its CPU reference: onnx-web (wasm) for onnx (inference only), js for the others.
       if (!/float16|int8/.test(suite.backend)) {
         const reference = suite.backend.startsWith('onnx') ? skippedOn('onnx-web (wasm)') : skippedOn('js');
         expect(skippedOn(suite.backend), suite.backend).toEqual(reference);
@@ -247,7 +255,17 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`the page in headless Chromium${CHROMIUM
     expect(await page.textContent('#note')).toContain(bench.adapterName);
     const measured = bench.rows.filter((r) => !r.error);
     expect(measured.map((r) => r.backend)).toEqual(
-      expect.arrayContaining(['js', 'tfjs-cpu', 'onnx-web (wasm)', 'tfjs-webgpu', 'onnx-webgpu', 'onnx-webgpu int8']),
+      expect.arrayContaining([
+        'js',
+        'tfjs-cpu',
+        'onnx-web (wasm)',
+        'tfjs-webgpu',
+        'onnx-webgpu',
+        'onnx-webgpu int8',
+        'webgpu',
+        'webgpu float16',
+        'webgpu int8',
+      ]),
     );
     for (const r of bench.rows.filter((x) => x.error)) expect(r.error, r.backend).toMatch(/INVALID_CONFIG.*shader-f16/);
     for (const r of measured) {
