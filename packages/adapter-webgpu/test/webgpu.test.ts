@@ -99,6 +99,12 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`adapter-webgpu in headless Chromium (We
     expect(pageErrors).toEqual([]);
   });
 
+  it("runs the README's example as written, and it logs what its comments say", async () => {
+    const lines = await call('readmeExample');
+    expect(lines.length).toBe(2);
+    for (const { logged, comment } of lines) expect(logged.replaceAll(' ', '')).toBe(comment.replaceAll(' ', ''));
+  });
+
   const suites: [string, BackendChoice][] = [
     ['float32', {}],
     ['float32, 64-byte bindings (a split every row or two)', { maxBindingBytes: 64 }],

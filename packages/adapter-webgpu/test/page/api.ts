@@ -80,6 +80,8 @@ export interface Bench {
 /** window.__webgpu. */
 export interface PageApi {
   probe(): Promise<Probe>;
+  /** The README's ```js example, run: each console.log as JSON, beside the README's comment for it. */
+  readmeExample(): Promise<{ logged: string; comment: string }[]>;
   conformance(choice: BackendChoice): Promise<CaseResult[]>;
   /** The ids of the conformance cases adapter-js skips with this storage (by its declared capabilities). */
   jsSkips(storage: 'float32' | 'float16' | 'int8'): Promise<string[]>;

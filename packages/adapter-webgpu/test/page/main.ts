@@ -2,6 +2,8 @@
 // test/webgpu.test.ts and bench/run.mjs) and offers its checks as window.__webgpu; each
 // returns plain data that the node side asserts on. Reference values are computed here
 // independently of the backend: adapter-js on the same weights, or a formula of (row, column).
+
+import { source as readmeSource, run as runReadmeExample } from 'virtual:readme-example';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { CONFORMANCE_CASES, capabilitiesOf, randomIndices, runConformance } from '@embedding-layer/conformance';
 import { Embedding } from '@embedding-layer/core';
@@ -384,8 +386,20 @@ async function bench(options: { rows: number; outputDim: number; batch: number; 
   return { adapter: adapterName(adapter.info), userAgent: navigator.userAgent, rows, outputDim, results };
 }
 
+/** Runs the README's example; returns each console.log line as JSON and the comment the README gives it. */
+async function readmeExample(): Promise<{ logged: string; comment: string }[]> {
+  const logged: string[] = [];
+  await runReadmeExample({ log: (...values) => logged.push(values.map((v) => JSON.stringify(v)).join(' ')) });
+  const comments = readmeSource
+    .split('\n')
+    .filter((l) => /^\s*console\.log\(/.test(l))
+    .map((l) => /\/\/ (.*)$/.exec(l)?.[1] ?? '');
+  return logged.map((l, i) => ({ logged: l, comment: comments[i] ?? '(no console.log line)' }));
+}
+
 const api: PageApi = {
   probe,
+  readmeExample,
   conformance: async (choice) => runConformance({ createBackend: () => webgpu(choice) }),
   jsSkips: async (storage) => {
     const supports = await capabilitiesOf(async () => createJsBackend({ storage }));
