@@ -51,6 +51,26 @@ describe('bench options', () => {
     expect(() => parseBenchOptions({ workload: 'S', outDir: 'x', target: 'webgl' })).toThrow(/Unknown --target value "webgl"/);
   });
 
+  it('takes --backend as conformance does: those backends with their raw peers and the copy limits; --target adds exact targets', () => {
+    expect(parseBenchOptions({ workload: 'M', outDir: 'x', backend: 'redis' }).targets).toEqual(['copy', 'alloc+copy', 'redis']);
+    // js's raw peer is PyTorch (skipped at run time when no python with torch is found).
+    expect(parseBenchOptions({ workload: 'M', outDir: 'x', backend: 'redis,js' }).targets).toEqual([
+      'copy',
+      'alloc+copy',
+      'js',
+      'redis',
+      'torch',
+    ]);
+    expect(parseBenchOptions({ workload: 'M', outDir: 'x', backend: 'tfjs-cpu' }).targets).toContain('tf.gather@cpu');
+    expect(parseBenchOptions({ workload: 'M', outDir: 'x', backend: 'redis', target: 'js' }).targets).toEqual([
+      'copy',
+      'alloc+copy',
+      'js',
+      'redis',
+    ]);
+    expect(() => parseBenchOptions({ workload: 'S', outDir: 'x', backend: 'copy' })).toThrow(/Unknown --backend value "copy"/);
+  });
+
   it('names the torch interpreter by --python, else EMBEDDING_LAYER_PYTHON, else python3', () => {
     const env = { EMBEDDING_LAYER_PYTHON: '/usr/bin/python3' };
     expect(parseBenchOptions({ workload: 'S', outDir: 'x' }, env).python).toBe('/usr/bin/python3');

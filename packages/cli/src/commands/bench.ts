@@ -14,6 +14,7 @@ import { parseChoices, UsageError } from '../options.js';
 export interface BenchCommandOptions {
   workload: string;
   target?: string;
+  backend?: string;
   outDir: string;
   json?: string;
   markdown?: string;
@@ -33,13 +34,18 @@ export interface BenchOutputs {
   readme?: string;
 }
 
-/** Resolves `--workload`, `--target` and the output paths (`--json/--markdown/--svg`, defaulting into `--out-dir`). */
+/**
+ * Resolves `--workload`, `--backend`, `--target` and the output paths (`--json/--markdown/--svg`,
+ * defaulting into `--out-dir`). `--backend redis,js` measures those backends with their raw
+ * peers and the copy limits (as `conformance --backend` names backends); `--target` names exact
+ * targets; given both, the union.
+ */
 export function parseBenchOptions(
   options: BenchCommandOptions,
   env: NodeJS.ProcessEnv = process.env,
 ): { workloads: WorkloadName[]; targets?: string[]; python: string; outputs: BenchOutputs } {
   const workloads = parseChoices('--workload', options.workload, WORKLOAD_NAMES);
-  const targets =
+  let targets =
     options.target !== undefined
       ? parseChoices(
           '--target',
@@ -47,6 +53,18 @@ export function parseBenchOptions(
           TARGETS.map((t) => t.id),
         )
       : undefined;
+  if (options.backend !== undefined) {
+    const backends = parseChoices(
+      '--backend',
+      options.backend,
+      TARGETS.filter((t) => t.kind === 'backend').map((t) => t.id),
+    );
+    const chosen = TARGETS.filter(
+      (t) => t.kind === 'limit' || backends.includes(t.id) || (t.kind === 'peer' && (t.peerOf ?? []).some((p) => backends.includes(p))),
+    ).map((t) => t.id);
+    const union = new Set([...(targets ?? []), ...chosen]);
+    targets = TARGETS.map((t) => t.id).filter((id) => union.has(id));
+  }
   return {
     workloads,
     ...(targets ? { targets } : {}),
@@ -95,6 +113,12 @@ export function registerBench(program: Command): void {
       '--workload <names>',
       `comma-separated workloads: ${WORKLOAD_NAMES.map((n) => `${n} (${WORKLOADS[n].inputDim}x${WORKLOADS[n].outputDim}, ${WORKLOADS[n].batch}x${WORKLOADS[n].sequence})`).join(', ')}`,
       'S,M,L,XL',
+    )
+    .option(
+      '--backend <names>',
+      `only these backends (with their raw peers and the copy limits): ${TARGETS.filter((t) => t.kind === 'backend')
+        .map((t) => t.id)
+        .join(', ')}; redis needs EMBEDDING_LAYER_REDIS_NODES`,
     )
     .option('--target <ids>', `only these targets: ${TARGETS.map((t) => t.id).join(', ')} (default: all)`)
     .option('--out-dir <dir>', 'directory of the reports not given a path below', 'bench/results')
