@@ -11,7 +11,7 @@ import { LimitExceededError } from '@embedding-layer/core';
 import { decodeRows, encodeRows } from './codec.js';
 import type { GpuDevice, Kernel } from './gpu-device.js';
 import { splitRows, type TableLayout } from './layout.js';
-import type { WebGpuIndices, WebGpuLookup, WebGpuNativeTypes } from './native.js';
+import type { WebGpuIndices, WebGpuLookup, WebGpuMask, WebGpuNativeTypes } from './native.js';
 
 /** One dispatch's split: which buffer, which rows. */
 interface SplitBinding {
@@ -170,6 +170,21 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     this.gpu.device.queue.submit([encoder.finish()]);
     this.gpu.release(temps);
     return { buffer: out, shape: [...checked.shape, d], byteLength: checked.data.length * d * 4 };
+  }
+
+  /** The native mask (`indices != 0`, one u32 per index), computed from the validated indices and uploaded. */
+  doMaskNative(_indices: WebGpuIndices, checked: IndexTensor): WebGpuMask {
+    this.gpu.check('native mask');
+    const ids = checked.data;
+    const mask = new Uint32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) mask[i] = ids[i] !== 0 ? 1 : 0;
+    const buffer = this.gpu.buffer(
+      mask.byteLength,
+      GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      'embedding-layer mask',
+    );
+    if (mask.length > 0) this.gpu.device.queue.writeBuffer(buffer, 0, mask);
+    return { buffer, shape: [...checked.shape], byteLength: mask.byteLength };
   }
 
   async doReadRows(start: number, count: number): Promise<Float32Array> {

@@ -31,11 +31,25 @@ export interface WebGpuLookup {
   readonly byteLength: number;
 }
 
+/**
+ * What `layer.computeMaskNative` returns on this backend (layers with `maskZero`): Keras's mask
+ * `indices != 0` in a `GPUBuffer`, one u32 (1 or 0) per index, row-major in the indices' shape
+ * (WGSL has no 8-bit storage type). The caller owns the buffer and destroys it.
+ */
+export interface WebGpuMask {
+  /** The mask values. Its size is `byteLength`, at least 4. */
+  readonly buffer: GPUBuffer;
+  /** The indices' shape. */
+  readonly shape: number[];
+  /** Bytes of mask values in `buffer` (indices x 4). */
+  readonly byteLength: number;
+}
+
 /** The native types of the WebGPU backend, for `Embedding<WebGpuNativeTypes>`. */
 export interface WebGpuNativeTypes {
   readonly input: WebGpuIndices;
   readonly output: WebGpuLookup;
-  readonly mask: never;
+  readonly mask: WebGpuMask;
 }
 
 /** Reads a {@link WebGpuIndices} for core's validation (null for anything else). */

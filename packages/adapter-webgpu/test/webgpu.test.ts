@@ -172,11 +172,15 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`adapter-webgpu in headless Chromium (We
     expect(r.nativeMismatches).toBe(0);
   }, 180_000);
 
-  it('lookupNative hands the rows over in a GPUBuffer, with the bits predict reads back', async () => {
+  it('lookupNative hands the rows over in a GPUBuffer with the bits predict reads back, computeMaskNative the mask; core validates first', async () => {
     for (const choice of [{}, { storage: 'int8' as const }, { maxBindingBytes: 64 }]) {
       const r = await call('native', choice);
       expect(r.shape).toEqual([3, 20, 9]);
       expect(r.equal, JSON.stringify(choice)).toBe(true);
+      expect(r.mask.shape).toEqual([3, 20]);
+      expect(r.mask.values).toEqual(r.mask.expected);
+      expect(r.mask.expected).toContain(0);
+      expect(r.badIndex).toMatchObject({ name: 'InvalidIndexError', code: 'INVALID_INDEX' });
     }
   });
 

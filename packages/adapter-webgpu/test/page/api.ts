@@ -88,7 +88,15 @@ export interface PageApi {
   compareWithJs(choice: BackendChoice & { rows?: number; outputDim?: number; count?: number }): Promise<Comparison>;
   bigTable(): Promise<BigTable>;
   deviceLoss(): Promise<DeviceLoss>;
-  native(choice: BackendChoice): Promise<{ shape: number[]; equal: boolean; splits: number }>;
+  native(choice: BackendChoice): Promise<{
+    shape: number[];
+    equal: boolean;
+    splits: number;
+    /** computeMaskNative's buffer read back, and `indices != 0` computed in the page. */
+    mask: { shape: number[]; values: number[]; expected: number[] };
+    /** lookupNative of an index equal to input_dim: the error (null if none). */
+    badIndex: { name: string; code?: string; message: string } | null;
+  }>;
   training(choice: BackendChoice & { optimizer?: string }): Promise<{
     steps: number;
     maxDifference: number;

@@ -276,32 +276,50 @@ async function deviceLoss(): Promise<DeviceLoss> {
   return { before, after, lostReason: lost.reason, disposeAfterLoss };
 }
 
-async function native(choice: BackendChoice): Promise<{ shape: number[]; equal: boolean; splits: number }> {
+/** A GPU buffer's first `bytes`, read back through a staging buffer. */
+async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes: number): Promise<ArrayBuffer> {
+  const staging = device.createBuffer({ size: buffer.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const encoder = device.createCommandEncoder();
+  encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+  device.queue.submit([encoder.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  const copy = staging.getMappedRange().slice(0, bytes);
+  staging.destroy();
+  return copy;
+}
+
+async function native(choice: BackendChoice): ReturnType<PageApi['native']> {
   const { device } = await sharedDevice();
   const rows = 100;
   const d = 9;
   const weights = hardWeights(rows, d, 8);
   const layer = await Embedding.create<WebGpuNativeTypes>(
-    { inputDim: rows, outputDim: d },
+    { inputDim: rows, outputDim: d, maskZero: true },
     { backend: await webgpu(choice), weights: [weights] },
   );
   try {
     const ids = randomIndices(2, 60, rows);
+    ids[0] = 0; // a masked position
     const viaPredict = (await layer.predict({ data: ids, shape: [3, 20] })).data;
     const out = layer.lookupNative(new WebGpuIndices(ids, [3, 20]));
-    const staging = device.createBuffer({ size: out.buffer.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    encoder.copyBufferToBuffer(out.buffer, 0, staging, 0, out.buffer.size);
-    device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const values = new Uint32Array(staging.getMappedRange().slice(0, out.byteLength));
-    staging.destroy();
+    const values = new Uint32Array(await readBuffer(device, out.buffer, out.byteLength));
     out.buffer.destroy();
     const expected = new Uint32Array(viaPredict.buffer, viaPredict.byteOffset, viaPredict.length);
+    const mask = layer.computeMaskNative(new WebGpuIndices(ids, [3, 20]))!;
+    const maskValues = [...new Uint32Array(await readBuffer(device, mask.buffer, mask.byteLength))];
+    mask.buffer.destroy();
+    let badIndex: { name: string; code?: string; message: string } | null = null;
+    try {
+      layer.lookupNative(new WebGpuIndices(Int32Array.of(3, rows), [2])).buffer.destroy();
+    } catch (error) {
+      badIndex = errorOf(error);
+    }
     return {
       shape: out.shape,
       equal: values.length === expected.length && values.every((v, i) => v === expected[i]),
       splits: Number(layer.describe().splits),
+      mask: { shape: mask.shape, values: maskValues, expected: [...ids].map((i) => (i !== 0 ? 1 : 0)) },
+      badIndex,
     };
   } finally {
     await layer.dispose();
