@@ -150,3 +150,15 @@ describe('EmbeddingBag fit and lifecycle', () => {
     expect(await codeOf(() => layer.predict(X, { offsets: [0] }))).toBe('LAYER_DISPOSED');
   });
 });
+
+describe('EmbeddingBag summary', () => {
+  it("Keras's one-layer summary: (None, outputDim), the table's parameters, frozen or not", async () => {
+    const layer = await EmbeddingBag.create({ inputDim: 1000, outputDim: 64, name: 'bags' }, { backend: createMemoryBackend() });
+    const text = layer.summary();
+    expect(text).toContain(' bags (EmbeddingBag)');
+    expect(text).toMatch(/\(None, 64\)\s+64,000/);
+    expect(text).toContain('Trainable params: 64,000');
+    layer.trainable = false;
+    expect(layer.summary()).toContain('Non-trainable params: 64,000');
+  });
+});

@@ -175,6 +175,31 @@ export class EmbeddingBag<N extends NativeTypes = NativeTypes> {
     return this.table.countParams();
   }
 
+  /**
+   * A Keras-like `summary()` of the layer as a one-layer model, as `Embedding.summary` writes
+   * it: name and class, output shape `(None, outputDim)` (one row per bag), parameter counts.
+   * Returns the text (and prints nothing).
+   */
+  summary(): string {
+    const { name, outputDim } = this.config;
+    const params = this.countParams();
+    const fmt = (n: number) => n.toLocaleString('en-US');
+    const row = (a: string, b: string, c: string) => `${a.padEnd(29)}${b.padEnd(26)}${c}`;
+    const rule = (ch: string) => ch.repeat(65);
+    return [
+      `Model: "${name}"`,
+      rule('_'),
+      row(' Layer (type)', 'Output Shape', 'Param #'),
+      rule('='),
+      row(` ${name} (EmbeddingBag)`, `(None, ${outputDim})`, fmt(params)),
+      rule('='),
+      `Total params: ${fmt(params)}`,
+      `Trainable params: ${fmt(this.trainable ? params : 0)}`,
+      `Non-trainable params: ${fmt(this.trainable ? 0 : params)}`,
+      rule('_'),
+    ].join('\n');
+  }
+
   /** The backend's capability manifest. */
   get supports(): BackendCapabilitiesV2 {
     return this.table.supports;
