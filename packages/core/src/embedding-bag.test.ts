@@ -44,6 +44,13 @@ describe('EmbeddingBag forward (torch 1.13 values)', () => {
     expect(Array.from(out.data)).toEqual([0, 0, -1, 0, 0, 0, 5, 6]);
   });
 
+  it("torch's int64 tensors: BigInt64Array indices and offsets; a fractional offset is refused", async () => {
+    const layer = await bag({ mode: 'sum', paddingIdx: 0 });
+    const out = await layer.predict(BigInt64Array.from(X.map(BigInt)), { offsets: BigInt64Array.from([0n, 2n, 3n, 5n]) });
+    expect(Array.from(out.data)).toEqual([-4, -2, 0, 0, 8, 10, 0, 0]);
+    expect(await codeOf(() => layer.predict(X, { offsets: Float64Array.from([0, 2.5]) }))).toBe('SHAPE_MISMATCH');
+  });
+
   it('includeLastOffset: offsets end with the length (CSR)', async () => {
     const out = await (await bag({ mode: 'sum', includeLastOffset: true })).predict(X, { offsets: [0, 4, 7] });
     expect(Array.from(out.data)).toEqual([-6, -2, -5, -2]);
