@@ -89,6 +89,9 @@ describe('EmbeddingBag forward (torch 1.13 values)', () => {
     expect(await codeOf(() => bag({ mode: 'max', scaleGradByFreq: true }))).toBe('INVALID_CONFIG');
     expect(await codeOf(() => bag({ mode: 'median' }))).toBe('INVALID_CONFIG');
     expect(await codeOf(() => bag({ maskZero: true }))).toBe('INVALID_CONFIG');
+    expect(await codeOf(() => EmbeddingBag.fromPretrained(W, { maskZero: true } as never, { backend: createMemoryBackend() }))).toBe(
+      'INVALID_CONFIG',
+    );
     const last = await bag({ mode: 'sum', includeLastOffset: true });
     expect(await codeOf(() => last.predict(X, { offsets: [0, 4, 5] }))).toBe('SHAPE_MISMATCH');
     expect(await codeOf(() => last.predict(X, { offsets: [] }))).toBe('SHAPE_MISMATCH');

@@ -134,6 +134,14 @@ export class EmbeddingBag<N extends NativeTypes = NativeTypes> {
     options: BagFromPretrainedOptions = {},
     createOptions: Omit<EmbeddingCreateOptions<N>, 'weights'>,
   ): Promise<EmbeddingBag<N>> {
+    const known = ['freeze', 'mode', 'paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'includeLastOffset', 'name'];
+    for (const key of Object.keys(options ?? {})) {
+      if (!known.includes(key)) {
+        throw new InvalidConfigError(
+          `Unknown EmbeddingBag.fromPretrained option ${JSON.stringify(key)}. Known options: ${known.join(', ')}.`,
+        );
+      }
+    }
     const { mode = 'mean', includeLastOffset = false, ...rest } = options ?? {};
     checkBagOptions(mode, includeLastOffset, rest.scaleGradByFreq ?? false);
     const name = rest.name ?? defaultBagName();
