@@ -179,20 +179,57 @@ def lora_training_case(case_id, E, A, B, rank, alpha, ids, targets, lr, steps):
     }
 
 
+def lora_quantized_case(case_id, w, A, B, rank, alpha, ids):
+    """quantize('int4') then LoRA: Keras's _int4_call (q / scale + (alpha / rank) * a[ids] @ b) and the
+    value save_own_variables writes (_get_embeddings_with_merged_lora: dequantize, add the delta,
+    quantize again). The merged float table is computed in float64 and rounded once to float32,
+    the convention of this reference; Keras adds in float32."""
+    q, scale = abs_max_quantize(w, -8, 7)
+    deq = dequantize(q, scale)
+    s = alpha / rank
+    merged = (deq.astype(np.float64) + s * (A.astype(np.float64) @ B.astype(np.float64))).astype(np.float32)
+    out = merged[np.asarray(ids)]
+    q2, scale2 = abs_max_quantize(merged, -8, 7)
+    requantized = dequantize(q2, scale2)
+    assert np.any(requantized != merged)
+    return {
+        'id': case_id,
+        'inputDim': w.shape[0],
+        'outputDim': w.shape[1],
+        'rank': rank,
+        'alpha': alpha,
+        'weights': hexes(w),
+        'loraA': nums(A),
+        'loraB': nums(B),
+        'indices': ids,
+        'expected': {'shape': list(out.shape), 'data': hexes(out)},
+        'savedPacked': [int(v) for v in pack_int4(q2).ravel()],
+        'savedScales': hexes(scale2),
+        'savedDequantized': hexes(requantized),
+    }
+
+
+def group(parent, name):
+    """A child group without modification times (HDF5 stamps them by default): byte-identical reruns."""
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_obj_track_times(False)
+    return h5py.Group(h5py.h5g.create(parent.id, name.encode(), gcpl=gcpl))
+
+
 def keras_file(case):
     """A Keras 3 .keras zip holding one int4 (per-channel) Embedding, in the layout Keras 3.16 saves."""
     rows, cols = case['inputDim'], case['outputDim']
     packed = np.asarray(case['packed'], dtype=np.int8).reshape(case['packedShape'])
     scale = np.frombuffer(bytes.fromhex(''.join(case['scales'])), dtype='>f4').astype(np.float32)
     buf = io.BytesIO()
-    with h5py.File(buf, 'w', track_order=True) as f:
-        vars_ = f.create_group('layers').create_group('embedding').create_group('vars')
+    with h5py.File(buf, 'w') as f:
+        vars_ = group(group(group(f, 'layers'), 'embedding'), 'vars')
         vars_.attrs['name'] = 'embedding'
         # save_own_variables, mode "int4", block_size -1: "0" embeddings (packed int8), "1" embeddings_scale.
         vars_.create_dataset('0', data=packed, dtype='<i1', track_times=False)
         vars_.create_dataset('1', data=scale, dtype='<f4', track_times=False)
-        f.create_group('vars').attrs['name'] = 'sequential'
-        f.create_group('optimizer').create_group('vars')
+        group(f, 'vars').attrs['name'] = 'sequential'
+        group(group(f, 'optimizer'), 'vars')
     h5 = buf.getvalue()
     shape = [None, len(case['indices'][0])]
     policy = {'module': 'keras', 'class_name': 'Int4DTypePolicy', 'config': {'mode': 'int4/-1', 'source_name': 'float32'}, 'registered_name': None}
@@ -269,6 +306,11 @@ def main():
         lora_case('rank 3, alpha 6 (scale 2) on a 7 x 5 table', E2, A2, B2, 3, 6.0, [[6, 0, 3], [3, 1, 5]]),
     ]
     targets = rng.uniform(-0.5, 0.5, (2, 3, 5)).astype(np.float32)
+    A3 = rng.uniform(-0.5, 0.5, (5, 2)).astype(np.float32)
+    B3 = rng.uniform(-0.5, 0.5, (2, 5)).astype(np.float32)
+    lora_quantized = [
+        lora_quantized_case('quantize("int4") then LoRA rank 2, alpha 4 on the 5 x 5 table', w5, A3, B3, 2, 4.0, [[0, 4], [2, 2]])
+    ]
     training = [
         lora_training_case(
             'SGD(0.1), mse, 2 steps: A and B train, the table stays', E2, A2, B2, 3, 6.0, [[1, 3, 1], [0, 6, 3]], targets, 0.1, 2
@@ -283,6 +325,7 @@ def main():
         'int8': int8,
         'lora': lora,
         'loraTraining': training,
+        'loraQuantized': lora_quantized,
         'kerasFile': {
             'path': 'packages/io/test/fixtures/keras3/int4.keras',
             'case': int4[0]['id'],

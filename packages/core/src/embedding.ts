@@ -547,7 +547,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       const chunk = chunkRowsFor(d);
       for (let r = 0; r < count; r += chunk) {
         const n = Math.min(chunk, count - r);
-        await table.doWriteRows(start + r, checked.copyRows(r, n));
+        await table.doWriteRows(start + r, this.stored(checked.copyRows(r, n)));
       }
     });
   }
@@ -600,12 +600,13 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     const chunk = chunkRowsFor(outputDim);
     await this.use(async (table) => {
       if (typeof table.doBeginReplace !== 'function') {
-        for (let r = 0; r < inputDim; r += chunk) await table.doWriteRows(r, checked.copyRows(r, Math.min(chunk, inputDim - r)));
+        for (let r = 0; r < inputDim; r += chunk)
+          await table.doWriteRows(r, this.stored(checked.copyRows(r, Math.min(chunk, inputDim - r))));
         return;
       }
       const staged = await table.doBeginReplace();
       try {
-        for (let r = 0; r < inputDim; r += chunk) await staged.write(r, checked.copyRows(r, Math.min(chunk, inputDim - r)));
+        for (let r = 0; r < inputDim; r += chunk) await staged.write(r, this.stored(checked.copyRows(r, Math.min(chunk, inputDim - r))));
       } catch (error) {
         await staged.abort();
         throw error;
@@ -685,7 +686,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   /**
    * Folds LoRA into the table: every row becomes `embeddings + (a @ b) * (alpha / rank)` (the
    * value Keras 3's `save_own_variables` writes), written through the backend 16 MiB at a time
-   * (quantized storage quantizes the merged rows again, as Keras re-quantizes them on save);
+   * (after `quantize(mode)` the merged rows are quantized again, as Keras re-quantizes them on
+   * save; quantized storage stores them with its own codec);
    * then LoRA is disabled, `getWeights()` is `[table]` again and `config.loraRank` is null.
    * A layer without LoRA is left as it is. (Keras 3 has no such method on its Embedding: it
    * merges only when saving.)
@@ -699,7 +701,10 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       const chunk = chunkRowsFor(outputDim);
       for (let r = 0; r < inputDim; r += chunk) {
         const n = Math.min(chunk, inputDim - r);
-        await table.doWriteRows(r, lora.mergeInto(r, await this.readChunks(table, r, n)));
+        const rows = lora.mergeInto(r, await this.readChunks(table, r, n));
+        // A quantized layer stays quantized: the merged rows are quantized again, as Keras re-quantizes them on save.
+        if (this.quantized) fakeQuantize(rows, n, outputDim, this.quantized);
+        await table.doWriteRows(r, rows);
       }
     });
     this.lora = null;
@@ -716,6 +721,18 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     return this.lora ? this.lora.mergeInto(start, rows) : rows;
   }
 
+  /** Rows as the table keeps them: after `quantize(mode)`, Keras's `q / scale` of each row (written rows are quantized, as Keras's variables are). */
+  private stored(rows: Float32Array): Float32Array {
+    return this.quantized
+      ? fakeQuantize(
+          rows,
+          this.resolved.outputDim === 0 ? 0 : rows.length / this.resolved.outputDim,
+          this.resolved.outputDim,
+          this.quantized,
+        )
+      : rows;
+  }
+
   /** The quantization applied by {@link Embedding.quantize} (Keras 3's `layer.quantization_mode`), or null. */
   get quantizationMode(): QuantizationMode | null {
     return this.quantized;
@@ -728,9 +745,9 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
    * defaults to groups of 128 columns with zero points, which is not implemented: this is
    * `Int4QuantizationConfig(block_size=-1)`). Every row of the table becomes `q / scale`, the
    * value Keras's quantized lookup returns, through core's codec; the table is then frozen (Keras
-   * keeps quantized embeddings non-trainable; LoRA enabled before or after still trains). How
-   * many bytes the table takes is the backend's storage (e.g. `createJsBackend({ storage:
-   * 'int4' })`); io writes the Keras 3 layout with `saveEmbedding(..., { kerasQuantize })`.
+   * keeps quantized embeddings non-trainable; LoRA enabled before or after still trains). Rows
+   * written later (`setWeights`, `writeRows`) are quantized the same way. How many bytes the
+   * table takes is the backend's storage (e.g. `createJsBackend({ storage: 'int4' })`); io writes the Keras 3 layout with `saveEmbedding(..., { kerasQuantize })`.
    * Throws `InvalidConfigError` for another mode or a layer already quantized (as Keras).
    */
   async quantize(mode: QuantizationMode): Promise<void> {
@@ -749,14 +766,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       for (let r = 0; r < inputDim; r += chunk) {
         const n = Math.min(chunk, inputDim - r);
         const rows = await this.readChunks(table, r, n);
-        if (mode === 'int4') {
-          const { packed, scales } = encodeInt4(rows, n, d);
-          decodeInt4(packed, scales, d, rows);
-        } else {
-          const { values, scales } = encodeInt8(rows, n, d);
-          decodeInt8(values, scales, d, rows);
-        }
-        await table.doWriteRows(r, rows);
+        await table.doWriteRows(r, fakeQuantize(rows, n, d, mode));
       }
     });
     this.quantized = mode;
@@ -957,6 +967,16 @@ function ownIndices(checked: IndexTensor, input: IndexInput): IndexTensor {
 
 /** Keras 3's quantization modes of `Embedding.quantize`. */
 export type QuantizationMode = 'int8' | 'int4';
+
+/** Rows replaced, in place, by Keras 3's quantized values `q / scale` of `mode` (core's codec). */
+function fakeQuantize(rows: Float32Array, count: number, d: number, mode: QuantizationMode): Float32Array {
+  if (mode === 'int4') {
+    const { packed, scales } = encodeInt4(rows, count, d);
+    return decodeInt4(packed, scales, d, rows);
+  }
+  const { values, scales } = encodeInt8(rows, count, d);
+  return decodeInt8(values, scales, d, rows);
+}
 
 /** The LoRA initializers' seed: the layer's seed plus one (so a differs from the table), or null for fresh. */
 function loraSeed(seed: number | null): number | null {

@@ -35,7 +35,12 @@ interface QuantCase {
   indices: number[] | number[][];
   expected: { data: string[] };
 }
+interface LoraQuantizedCase extends Omit<LoraCase, 'weights' | 'merged'> {
+  weights: string[];
+  savedDequantized: string[];
+}
 interface Keras3Fixture {
+  loraQuantized: LoraQuantizedCase[];
   lora: LoraCase[];
   loraTraining: TrainingCase[];
   int4: QuantCase[];
@@ -175,6 +180,23 @@ describe("Keras 3's quantize(mode)", () => {
       await layer.trainOnBatch([0], new Float32Array(c.outputDim).fill(3));
       expect(bits((await layer.getWeights())[0]!)).toEqual(bits(fromHex(c.dequantized)));
       await expect(layer.quantize(c.mode)).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
+    });
+  }
+
+  for (const c of FIXTURE.loraQuantized) {
+    it(`${c.id}: lookups are Keras's _int4_call (q / scale + LoRA), mergeLora quantizes the merged table again as save_own_variables`, async () => {
+      const layer = await Embedding.create(
+        { inputDim: c.inputDim, outputDim: c.outputDim, loraRank: c.rank, loraAlpha: c.alpha },
+        { backend: createMemoryBackend(), weights: [fromHex(c.weights), Float32Array.from(c.loraA), Float32Array.from(c.loraB)] },
+      );
+      await layer.quantize('int4');
+      expect(bits((await layer.predict(c.indices)).data)).toEqual(bits(fromHex(c.expected.data)));
+      await layer.mergeLora();
+      expect(bits((await layer.getWeights())[0]!)).toEqual(bits(fromHex(c.savedDequantized)));
+      // Rows written to a quantized layer are quantized too.
+      await layer.writeRows(0, fromHex(c.weights).subarray(0, c.outputDim));
+      const int4 = FIXTURE.int4.find((q) => q.inputDim === c.inputDim && q.outputDim === c.outputDim)!;
+      expect(bits(await layer.readRows(0, 1))).toEqual(bits(fromHex(int4.dequantized).subarray(0, c.outputDim)));
     });
   }
 
