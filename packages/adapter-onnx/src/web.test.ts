@@ -111,6 +111,44 @@ describe('createOnnxWebBackend', () => {
     }
   });
 
+  it("on the webgpu EP a table or a lookup output over the device's binding limit rejects with LIMIT_EXCEEDED (ORT would return zeros); within it the rows are wasm's", async () => {
+    // Node has no WebGPU: the session runs on wasm, and the device is a stand-in with a 1 KiB binding limit.
+    const device = { features: new Set<string>(), limits: { maxStorageBufferBindingSize: 1024, maxBufferSize: 4096 } };
+    const runtime = {
+      InferenceSession: {
+        create: (model: Uint8Array, options: ort.InferenceSession.SessionOptions) =>
+          ort.InferenceSession.create(model, { ...options, executionProviders: ['wasm'] }),
+      },
+      Tensor: ort.Tensor,
+      env: { webgpu: { device: Promise.resolve(device) } },
+    };
+    const onWebgpu = (storage: 'float32' | 'int8') =>
+      createOnnxWebBackend({ runtime: runtime as never, executionProviders: ['webgpu'], storage });
+    // 40 x 8 float32 = 1280 bytes > 1024; as int8 it is 320 bytes.
+    const big = { inputDim: 40, outputDim: 8, seed: 3 };
+    const refused = await Embedding.create(big, { backend: onWebgpu('float32') }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ code: 'LIMIT_EXCEEDED', what: 'table', requested: 1280, limit: 1024, backend: 'onnx-web' });
+    expect((refused as Error).message).toMatch(/maxStorageBufferBindingSize 1024.*adapter-webgpu/);
+    const int8 = await Embedding.create(big, { backend: onWebgpu('int8') });
+    expect((await int8.predict({ data: Int32Array.of(0, 39), shape: [2] })).shape).toEqual([2, 8]);
+    await int8.dispose();
+    // 30 x 8 float32 = 960 bytes fits; a lookup of 40 indices (40 x 8 x 4 = 1280 bytes of output) does not.
+    const fits = { inputDim: 30, outputDim: 8, seed: 3 };
+    const layer = await Embedding.create(fits, { backend: onWebgpu('float32') });
+    const wasm = await Embedding.create(fits, { backend: createOnnxWebBackend({ runtime: ort }) });
+    try {
+      const small = { data: Int32Array.from({ length: 32 }, (_, i) => i % 30), shape: [32] };
+      expect((await layer.predict(small)).data).toEqual((await wasm.predict(small)).data);
+      const large = { data: Int32Array.from({ length: 40 }, (_, i) => i % 30), shape: [40] };
+      const error = await layer.predict(large).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'LIMIT_EXCEEDED', what: 'lookup output', requested: 1280, limit: 1024 });
+      // The layer still works after the refusal.
+      expect((await layer.predict(small)).data).toEqual((await wasm.predict(small)).data);
+    } finally {
+      await Promise.all([layer.dispose(), wasm.dispose()]);
+    }
+  });
+
   it('the built browser entry (dist/web.js) never imports onnxruntime-node, so bundlers leave it out', () => {
     const code = readFileSync(new URL('../dist/web.js', import.meta.url), 'utf8');
     expect(code).not.toMatch(/import\s*\(\s*["']onnxruntime-node["']\s*\)|^\s*import\b[^;]*["']onnxruntime-node["']/m);

@@ -1,5 +1,11 @@
-import { type EmbeddingBackendV2, InvalidConfigError } from '@embedding-layer/core';
-import { checkBackendOptions, defineBackend, lazyPeer } from '@embedding-layer/core/backend';
+import {
+  type EmbeddingBackendV2,
+  type EmbeddingTableV2,
+  type IndexTensor,
+  InvalidConfigError,
+  LimitExceededError,
+} from '@embedding-layer/core';
+import { checkBackendOptions, defineBackend, lazyPeer, STORAGE } from '@embedding-layer/core/backend';
 import type { OnnxIndexType, OnnxStorage } from '@embedding-layer/onnx-model';
 import type * as OrtWeb from 'onnxruntime-web';
 import { createOnnxBackend, type OnnxNative, ORT_NATIVE } from './onnx-backend.js';
@@ -56,15 +62,65 @@ function namesWebgpu(executionProviders: OnnxWebExecutionProviders): boolean {
   return executionProviders.some((ep) => (typeof ep === 'string' ? ep : (ep as { name?: unknown }).name) === 'webgpu');
 }
 
-/** The features of the GPU device onnxruntime-web's webgpu EP runs on (`ort.env.webgpu.device`), or null when it has none to show. */
-async function webgpuDeviceFeatures(runtime: unknown): Promise<ReadonlySet<string> | null> {
+/** What this package reads of the GPU device onnxruntime-web's webgpu EP runs on. */
+interface WebgpuDeviceInfo {
+  features: ReadonlySet<string>;
+  /** The largest buffer one binding may take: min(maxStorageBufferBindingSize, maxBufferSize). */
+  bindingLimit: number;
+}
+
+/** The GPU device onnxruntime-web's webgpu EP runs on (`ort.env.webgpu.device`), or null when the runtime has none to show. */
+async function webgpuDevice(runtime: unknown): Promise<WebgpuDeviceInfo | null> {
   try {
     const env = (runtime as { env?: { webgpu?: { device?: unknown } } }).env;
-    const device = (await env?.webgpu?.device) as { features?: ReadonlySet<string> } | undefined;
-    return device?.features instanceof Object && typeof device.features.has === 'function' ? device.features : null;
+    const device = (await env?.webgpu?.device) as
+      | { features?: ReadonlySet<string>; limits?: { maxStorageBufferBindingSize?: number; maxBufferSize?: number } }
+      | undefined;
+    if (typeof device?.features?.has !== 'function') return null;
+    const binding = device.limits?.maxStorageBufferBindingSize ?? Number.POSITIVE_INFINITY;
+    return { features: device.features, bindingLimit: Math.min(binding, device.limits?.maxBufferSize ?? Number.POSITIVE_INFINITY) };
   } catch {
     return null;
   }
+}
+
+/**
+ * The table with its lookups checked against one GPU binding: onnxruntime-web's webgpu EP puts
+ * each tensor in one buffer, and an output larger than the device's binding limit comes back as
+ * zeros. A lookup whose output would not fit rejects with LimitExceededError first.
+ */
+function withOutputLimit(table: EmbeddingTableV2<OnnxNative>, outputDim: number, limit: number): EmbeddingTableV2<OnnxNative> {
+  const check = (count: number): void => {
+    const bytes = count * outputDim * 4;
+    if (bytes > limit) {
+      throw new LimitExceededError(
+        'lookup output',
+        bytes,
+        limit,
+        'onnx-web',
+        "one buffer of onnxruntime-web's webgpu execution provider, the device's maxStorageBufferBindingSize; it would return zeros past it",
+      );
+    }
+  };
+  return new Proxy(table, {
+    get(target, property) {
+      if (property === 'doLookup') {
+        return async (indices: IndexTensor, into?: Float32Array) => {
+          check(indices.data.length);
+          return target.doLookup(indices, into);
+        };
+      }
+      if (property === 'doLookupNative' && target.doLookupNative) {
+        const native = target.doLookupNative;
+        return async (indices: OnnxNative['input'], checked: IndexTensor) => {
+          check(checked.data.length);
+          return native.call(target, indices, checked);
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /**
@@ -94,12 +150,14 @@ async function webgpuDeviceFeatures(runtime: unknown): Promise<ReadonlySet<strin
  * device with the `shader-f16` feature: without it onnxruntime-web 1.30's webgpu EP (the
  * default `onnxruntime-web` import) compiles invalid f16 shaders and silently returns zeros,
  * so layer creation rejects with InvalidConfigError instead (SwiftShader, for one, has no
- * `shader-f16`).
+ * `shader-f16`). The webgpu EP also holds each tensor in one GPU buffer and returns zeros for
+ * one larger than the device's `maxStorageBufferBindingSize` (128 MiB on many GPUs): a larger
+ * table rejects with LimitExceededError at layer creation, a larger lookup output at the lookup.
  *
  * @throws InvalidConfigError for a bad option (at once); layer creation rejects with
  *   MissingPeerError when onnxruntime-web cannot be loaded, and with InvalidConfigError when
  *   `runtime` is not the onnxruntime-web module, or for float16 storage on a webgpu device
- *   without `shader-f16`.
+ *   without `shader-f16`; with LimitExceededError for a table over the webgpu device's binding limit.
  */
 export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): EmbeddingBackendV2<OnnxNative> {
   checkBackendOptions<OnnxWebBackendOptions>('createOnnxWebBackend', options, {
@@ -129,19 +187,33 @@ export function createOnnxWebBackend(options: OnnxWebBackendOptions = {}): Embed
       const ort = await runtime();
       inner ??= createOnnxBackend({ ...settings, runtime: ort as never });
       const table = await inner.doCreateTable(config, initial);
-      // The session has started the webgpu EP's device: float16 needs its shader-f16 (else zeros).
-      if (storage === 'float16' && namesWebgpu(executionProviders)) {
-        const features = await webgpuDeviceFeatures(ort);
-        if (features !== null && !features.has('shader-f16')) {
-          await table.doDispose?.();
-          throw new InvalidConfigError(
-            `createOnnxWebBackend: options.storage 'float16' with the webgpu execution provider needs a GPU device with the 'shader-f16' feature, and this device has none (its features: ${
-              [...features].sort().join(', ') || 'none'
-            }). ONNX Runtime Web's webgpu EP would compile invalid f16 shaders and return zeros. On this device use storage 'float32' or 'int8', or executionProviders ['wasm'].`,
-          );
-        }
+      if (!namesWebgpu(executionProviders)) return table;
+      // The session has started the webgpu EP's device. Two things it gets wrong without a word
+      // (zeros for every row) are refused here: f16 shaders without shader-f16, and a tensor
+      // larger than one binding.
+      const device = await webgpuDevice(ort);
+      if (device === null) return table;
+      if (storage === 'float16' && !device.features.has('shader-f16')) {
+        await table.doDispose?.();
+        throw new InvalidConfigError(
+          `createOnnxWebBackend: options.storage 'float16' with the webgpu execution provider needs a GPU device with the 'shader-f16' feature, and this device has none (its features: ${
+            [...device.features].sort().join(', ') || 'none'
+          }). ONNX Runtime Web's webgpu EP would compile invalid f16 shaders and return zeros. On this device use storage 'float32' or 'int8', or executionProviders ['wasm'].`,
+        );
       }
-      return table;
+      // The values the session is fed (an int8 table's row scales are a smaller second input).
+      const tableBytes = Math.ceil(config.inputDim * config.outputDim * STORAGE[storage].bytesPerValue);
+      if (tableBytes > device.bindingLimit) {
+        await table.doDispose?.();
+        throw new LimitExceededError(
+          'table',
+          tableBytes,
+          device.bindingLimit,
+          'onnx-web',
+          `on the webgpu execution provider the table is one GPU buffer, and this device binds at most maxStorageBufferBindingSize ${device.bindingLimit} bytes; onnxruntime-web would return zeros for every row. Use @embedding-layer/adapter-webgpu (it splits the table by rows), set ort.env.webgpu.device to a device requested with a higher maxStorageBufferBindingSize, or use executionProviders ['wasm']`,
+        );
+      }
+      return withOutputLimit(table, config.outputDim, device.bindingLimit);
     },
   });
 }
