@@ -165,6 +165,19 @@ describe('the conformance suite', () => {
 });
 
 describe('the conformance suite catches broken backends', () => {
+  it("fails a backend that declares int4 storage but does not store Keras 3's int4 (int8 inside: a tighter bound, another layout)", async () => {
+    const base = createV2Backend('int8');
+    const claimsInt4 = defineBackend({
+      name: 'claims-int4',
+      supports: { ...base.supports, storage: STORAGE.int4 },
+      doCreateTable: (config, initial) => base.doCreateTable(config, initial),
+    });
+    const results = await runConformance({ createBackend: () => claimsInt4, groups: ['int4'] });
+    const failed = results.filter((r) => r.status === 'fail').map((r) => r.id);
+    expect(failed.sort()).toEqual([...INT4_STORAGE_CASES].sort());
+    expect(results.filter((r) => r.status === 'pass').length).toBeGreaterThanOrEqual(3);
+  });
+
   it('fails an off-by-one lookup in the seed example and every lookup group', async () => {
     const failed = await failures('off-by-one');
     expect(failed).toContain('lookup/seed-doc-example');
