@@ -13,6 +13,27 @@ const KERNELS: Record<Exclude<Kernel, WebGpuStorage>, string> = {
 };
 
 const MAX_WORKGROUPS = 65535;
+/** Bytes of the kernels' `Params` uniform block. */
+const PARAMS_BYTES = 48;
+/** `Params.base` when a gather's output positions are in order (one split). */
+const IDENTITY = 0xffffffff;
+
+/**
+ * One dispatch of a kernel over one split: the split's rows (`first`, `count`), its row
+ * `stride` in words, `d` values per work row, the buffers bound after the uniforms, and for a
+ * gather the split's own work (`total`) and where its output positions start in `order`
+ * (`base`).
+ */
+export interface SplitDispatch {
+  index: number;
+  d: number;
+  first: number;
+  count: number;
+  stride: number;
+  buffers: readonly GPUBuffer[];
+  total?: number;
+  base?: number;
+}
 
 /**
  * One GPUDevice as the tables of a backend share it: its compiled kernels, and whether it was
@@ -101,19 +122,20 @@ export class GpuDevice {
     encoder: GPUCommandEncoder,
     kernel: Kernel,
     total: number,
-    splits: readonly { index: number; d: number; first: number; count: number; stride: number; buffers: readonly GPUBuffer[] }[],
+    splits: readonly SplitDispatch[],
     args: { lr?: number; eps?: number } = {},
   ): GPUBuffer {
     const stride = this.uniformStride;
     const uniforms = this.buffer(splits.length * stride, GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, 'embedding-layer uniforms');
-    const workgroups = Math.max(1, Math.min(MAX_WORKGROUPS, Math.ceil(total / WORKGROUP)));
+    const workgroups = splits.map((s) => Math.max(1, Math.min(MAX_WORKGROUPS, Math.ceil((s.total ?? total) / WORKGROUP))));
     const params = new Uint32Array((splits.length * stride) / 4);
     const floats = new Float32Array(params.buffer);
     splits.forEach((s, k) => {
       const at = (k * stride) / 4;
-      params.set([total, s.d, s.first, s.count, s.stride, workgroups * WORKGROUP], at);
+      params.set([s.total ?? total, s.d, s.first, s.count, s.stride, workgroups[k]! * WORKGROUP], at);
       floats[at + 6] = args.lr ?? 0;
       floats[at + 7] = args.eps ?? 0;
+      params[at + 8] = s.base ?? IDENTITY;
     });
     this.device.queue.writeBuffer(uniforms, 0, params);
     const pipeline = this.pipeline(kernel);
@@ -122,11 +144,11 @@ export class GpuDevice {
     pass.setPipeline(pipeline);
     splits.forEach((s, k) => {
       const entries: GPUBindGroupEntry[] = [
-        { binding: 0, resource: { buffer: uniforms, offset: k * stride, size: 32 } },
+        { binding: 0, resource: { buffer: uniforms, offset: k * stride, size: PARAMS_BYTES } },
         ...s.buffers.map((buffer, b) => ({ binding: b + 1, resource: { buffer } })),
       ];
       pass.setBindGroup(0, this.device.createBindGroup({ layout, entries }));
-      pass.dispatchWorkgroups(workgroups);
+      pass.dispatchWorkgroups(workgroups[k]!);
     });
     pass.end();
     return uniforms;

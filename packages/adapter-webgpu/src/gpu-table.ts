@@ -9,19 +9,9 @@ import type {
 } from '@embedding-layer/core';
 import { LimitExceededError } from '@embedding-layer/core';
 import { decodeRows, encodeRows } from './codec.js';
-import type { GpuDevice, Kernel } from './gpu-device.js';
+import type { GpuDevice, Kernel, SplitDispatch } from './gpu-device.js';
 import { splitRows, type TableLayout } from './layout.js';
 import type { WebGpuIndices, WebGpuLookup, WebGpuMask, WebGpuNativeTypes } from './native.js';
-
-/** One dispatch's split: which buffer, which rows. */
-interface SplitBinding {
-  index: number;
-  d: number;
-  first: number;
-  count: number;
-  stride: number;
-  buffers: readonly GPUBuffer[];
-}
 
 /**
  * A table in GPU storage buffers: split `s` holds rows `[s * rowsPerSplit, ...)` in one buffer
@@ -85,11 +75,11 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
   }
 
   /** The splits holding any of `rows` (each split once, in order), bound with `extra` before and after the table as `order` says. */
-  private splitsOf(rows: Int32Array, d: number, bind: (table: GPUBuffer) => GPUBuffer[]): SplitBinding[] {
+  private splitsOf(rows: Int32Array, d: number, bind: (table: GPUBuffer) => GPUBuffer[]): SplitDispatch[] {
     const { rowsPerSplit, rowWords } = this.layout;
     const touched = new Uint8Array(this.buffers.length);
     for (let i = 0; i < rows.length; i++) touched[Math.floor(rows[i]! / rowsPerSplit)] = 1;
-    const out: SplitBinding[] = [];
+    const out: SplitDispatch[] = [];
     for (let s = 0; s < touched.length; s++) {
       if (touched[s] === 0) continue;
       out.push({
@@ -106,7 +96,9 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
 
   /**
    * Encodes the gather of `ids` into a new output buffer: `d` words per index, decoded by
-   * `kernel` (`'float32'` with `d` = row words copies stored words as they are).
+   * `kernel` (`'float32'` with `d` = row words copies stored words as they are). With several
+   * splits, the output positions are grouped by split (a counting sort on the host) so that
+   * each dispatch works only on its own outputs.
    */
   private encodeGather(
     ids: Int32Array,
@@ -115,17 +107,41 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     usage: GPUBufferUsageFlags,
   ): { encoder: GPUCommandEncoder; out: GPUBuffer; temps: GPUBuffer[] } {
     const gpu = this.gpu;
-    const total = ids.length * d;
-    const out = gpu.buffer(total * 4, GPUBufferUsage.STORAGE | usage, 'embedding-layer lookup output');
+    const out = gpu.buffer(ids.length * d * 4, GPUBufferUsage.STORAGE | usage, 'embedding-layer lookup output');
     const idBuffer = gpu.upload(ids, 'embedding-layer indices');
     const encoder = gpu.device.createCommandEncoder({ label: 'embedding-layer gather' });
-    const uniforms = gpu.dispatch(
-      encoder,
-      kernel,
-      total,
-      this.splitsOf(ids, d, (table) => [idBuffer, table, out]),
-    );
-    return { encoder, out, temps: [idBuffer, uniforms] };
+    const { rowsPerSplit, rowWords } = this.layout;
+    const temps = [idBuffer];
+    let splits: SplitDispatch[];
+    if (this.buffers.length === 1) {
+      splits = this.splitsOf(ids, d, (table) => [idBuffer, table, out, idBuffer]);
+    } else {
+      const counts = new Uint32Array(this.buffers.length + 1);
+      for (let i = 0; i < ids.length; i++) counts[Math.floor(ids[i]! / rowsPerSplit) + 1]!++;
+      for (let s = 1; s < counts.length; s++) counts[s]! += counts[s - 1]!;
+      const next = counts.slice(0, this.buffers.length);
+      const order = new Uint32Array(Math.max(1, ids.length));
+      for (let i = 0; i < ids.length; i++) order[next[Math.floor(ids[i]! / rowsPerSplit)]!++] = i;
+      const orderBuffer = gpu.upload(order, 'embedding-layer order');
+      temps.push(orderBuffer);
+      splits = [];
+      for (let s = 0; s < this.buffers.length; s++) {
+        const n = counts[s + 1]! - counts[s]!;
+        if (n === 0) continue;
+        splits.push({
+          index: s,
+          d,
+          first: s * rowsPerSplit,
+          count: splitRows(this.layout, s),
+          stride: rowWords,
+          buffers: [idBuffer, this.buffers[s]!, out, orderBuffer],
+          total: n * d,
+          base: counts[s]!,
+        });
+      }
+    }
+    temps.push(gpu.dispatch(encoder, kernel, ids.length * d, splits));
+    return { encoder, out, temps };
   }
 
   doLookup(indices: IndexTensor, into?: Float32Array): Promise<EmbeddingOutput> | EmbeddingOutput {

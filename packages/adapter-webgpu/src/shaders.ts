@@ -4,9 +4,10 @@ import type { WebGpuStorage } from './layout.js';
 export const WORKGROUP = 64;
 
 /**
- * Uniforms shared by the kernels, 32 bytes: `total` work items, `d` (output_dim), the split's
+ * Uniforms shared by the kernels, 48 bytes: `total` work items, `d` (output_dim), the split's
  * `first` row and row `count`, its `stride` (words per stored row), `threads` (the grid size,
- * for the grid-stride loop), and two f32 arguments (an optimizer's learning rate and epsilon).
+ * for the grid-stride loop), two f32 arguments (an optimizer's learning rate and epsilon), and
+ * `base`, where the split's output positions start in the gather's `order`.
  */
 const PARAMS = /* wgsl */ `
 struct Params {
@@ -18,6 +19,10 @@ struct Params {
   threads: u32,
   lr: f32,
   eps: f32,
+  base: u32,
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 @group(0) @binding(0) var<uniform> p: Params;
 `;
@@ -61,24 +66,29 @@ fn value_bits(base: u32, c: u32) -> u32 {
 };
 
 /**
- * The gather kernel for one split: `out[i, c] = table[ids[i] - first, c]` (decoded) for every
- * index `i` whose row lies in the split; the other outputs are left for the other splits'
- * dispatches. One work item per output value, grid-stride.
+ * The gather kernel for one split: for the `total / d` outputs whose rows lie in the split,
+ * listed in `order[base...]` (the host groups the output positions by split, so that the
+ * dispatches together do one work item per output value, however many splits there are),
+ * `out[i, c] = table[ids[i] - first, c]`, decoded. `base` = 0xffffffff means `order` is the
+ * identity (one split). Grid-stride loop.
  */
 export function gatherShader(storage: WebGpuStorage): string {
   return /* wgsl */ `${PARAMS}
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
 @group(0) @binding(2) var<storage, read> table: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<u32>;
+@group(0) @binding(4) var<storage, read> order: array<u32>;
 ${DECODE[storage]}
 @compute @workgroup_size(${WORKGROUP})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var e = gid.x; e < p.total; e = e + p.threads) {
-    let i = e / p.d;
-    let c = e - i * p.d;
+    let j = e / p.d;
+    let c = e - j * p.d;
+    var i = j;
+    if (p.base != 0xffffffffu) { i = order[p.base + j]; }
     let row = ids[i];
     if (row >= p.first && row - p.first < p.count) {
-      out[e] = value_bits((row - p.first) * p.stride, c);
+      out[i * p.d + c] = value_bits((row - p.first) * p.stride, c);
     }
   }
 }`;
