@@ -131,7 +131,14 @@ export class ShardedTable implements EmbeddingTableV2 {
     } else if (this.storage === 'int4') {
       const scale = this.scales![row]!;
       const base = (row - k * this.shardRows) * this.rowLength;
-      for (let c = 0; c < d; c++) out[at + c] = int4At(shard as Int8Array, base, c) / scale;
+      // Two values a byte: low nibble first (Keras 3's unpack_int4: (n ^ 8) - 8).
+      const whole = d >> 1;
+      for (let b = 0; b < whole; b++) {
+        const byte = shard[base + b]!;
+        out[at + 2 * b] = (((byte & 15) ^ 8) - 8) / scale;
+        out[at + 2 * b + 1] = ((((byte >> 4) & 15) ^ 8) - 8) / scale;
+      }
+      if (d & 1) out[at + d - 1] = int4At(shard as Int8Array, base, d - 1) / scale;
     } else {
       const scale = this.scales![row]!;
       for (let c = 0; c < d; c++) out[at + c] = shard[start + c]! / scale;
