@@ -25,6 +25,7 @@ const CHILD = args.includes('--big-child');
 const BATCHES = Number(args[args.indexOf('--batches') + 1]) || 100;
 const READS_ONLY = args.includes('--reads-only');
 const REPEAT = Number(args[args.indexOf('--repeat') + 1]) || 1;
+const BLOCK_ROWS = Number(args[args.indexOf('--block-rows') + 1]) || 1024;
 // --adapter <file>: another build of adapter-redis (for before/after comparisons of the read path).
 const ADAPTER = args.includes('--adapter')
   ? pathToFileURL(resolve(args[args.indexOf('--adapter') + 1])).href
@@ -113,12 +114,13 @@ async function measure(name, list, run) {
     p50Ms: pct(times, 0.5),
     p99Ms: pct(times, 0.99),
     clientCpuMsPerBatch: (cpu.user + cpu.system) / 1000 / times.length,
+    clientSysMsPerBatch: cpu.system / 1000 / times.length,
     serverCpuMsPerBatch: name.includes('redis') ? server / times.length : 0,
     loadAverage: os.loadavg()[0],
   };
   console.error(
     `${name}: ${result.rowsPerSecond.toLocaleString('en-US')} distinct rows/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ` +
-      `CPU per batch: client ${result.clientCpuMsPerBatch.toFixed(1)} ms, redis ${result.serverCpuMsPerBatch.toFixed(1)} ms; load ${result.loadAverage.toFixed(2)}`,
+      `CPU per batch: client ${result.clientCpuMsPerBatch.toFixed(1)} ms (sys ${result.clientSysMsPerBatch.toFixed(1)}), redis ${result.serverCpuMsPerBatch.toFixed(1)} ms; load ${result.loadAverage.toFixed(2)}`,
   );
   return result;
 }
@@ -128,9 +130,10 @@ async function workloadM(nodes) {
   const list = batches(BATCHES + WARMUP, M.batch * M.sequence, M.inputDim, 7);
   const shape = [M.batch, M.sequence];
   const grad = new Float32Array(M.batch * M.sequence * M.outputDim).fill(0.001);
+  const out = new Float32Array(M.batch * M.sequence * M.outputDim);
   const js = await Embedding.create(config, { backend: createJsBackend() });
   const redis = await Embedding.create(config, {
-    backend: createRedisBackend({ nodes, table: `bench-m-${Date.now()}`, ifExists: 'replace', dropOnDispose: true }),
+    backend: createRedisBackend({ nodes, table: `bench-m-${Date.now()}`, ifExists: 'replace', dropOnDispose: true, blockRows: BLOCK_ROWS }),
   });
   const redisNoWait = await Embedding.create(config, {
     backend: createRedisBackend({
@@ -151,6 +154,7 @@ async function workloadM(nodes) {
     results.push(
       await measure('adapter-js predict', list, (data) => js.predict({ data, shape })),
       await measure('adapter-redis predict (cluster)', list, (data) => redis.predict({ data, shape })),
+      await measure('adapter-redis predict into a caller buffer (cluster)', list, (data) => redis.predict({ data, shape }, { out })),
     );
   }
   if (!READS_ONLY)
@@ -233,6 +237,8 @@ async function bigTable(nodes) {
   };
 }
 
+const cpuCell = (ms) => (ms === undefined ? '-' : `${ms.toFixed(1)} ms`);
+
 function markdown(report) {
   const lines = [
     '# adapter-redis vs adapter-js',
@@ -241,10 +247,13 @@ function markdown(report) {
     '',
     `Workload M: ${report.m.table}, ${report.m.indicesPerBatch.toLocaleString('en-US')} uniform indices per batch (about ${report.m.results[0].distinctRowsPerBatch.toLocaleString('en-US')} distinct rows), ${BATCHES} batches after ${WARMUP} warm-up; outputs agree bit for bit: ${report.m.agree}.`,
     '',
-    '| subject | distinct rows/s | p50 per batch | p99 per batch |',
-    '| --- | ---: | ---: | ---: |',
+    'CPU per batch: this process (user + sys) and all redis-servers together (INFO cpu), what a batch costs whatever else the machine runs; load: the 1-minute load average when the row was measured (2 cores).',
+    '',
+    '| subject | distinct rows/s | p50 per batch | p99 per batch | client CPU per batch | redis CPU per batch | load |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.m.results.map(
-      (r) => `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms |`,
+      (r) =>
+        `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms | ${cpuCell(r.clientCpuMsPerBatch)} | ${r.name.includes('redis') ? cpuCell(r.serverCpuMsPerBatch) : '-'} | ${r.loadAverage?.toFixed(1) ?? '-'} |`,
     ),
   ];
   if (report.big) {
