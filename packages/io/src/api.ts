@@ -11,9 +11,15 @@ import { badFile } from './errors.js';
 import type { ReadOptions } from './formats/common.js';
 import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
 import { readKeras3, type WriteKeras3Options, writeKeras3 } from './formats/keras-v3.js';
-import { readNpy, type WriteNpyOptions, writeNpy } from './formats/npy.js';
+import { openNpyTables, readNpy, type WriteNpyOptions, writeNpy, writeNpyRows } from './formats/npy.js';
 import { readOnnx, type WriteOnnxOptions, writeOnnx } from './formats/onnx.js';
-import { readSafetensors, type WriteSafetensorsOptions, writeSafetensors } from './formats/safetensors.js';
+import {
+  openSafetensorsTables,
+  readSafetensors,
+  type WriteSafetensorsOptions,
+  writeSafetensors,
+  writeSafetensorsRows,
+} from './formats/safetensors.js';
 import { readTfjs, type WriteTfjsOptions, writeTfjs } from './formats/tfjs.js';
 import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
 
@@ -60,7 +66,7 @@ export async function readEmbedding(path: string, options: ReadEmbeddingOptions 
   return pickLayer(path, records, options.layer);
 }
 
-function describeTables(records: readonly EmbeddingRecord[]): string {
+function describeTables(records: readonly Pick<EmbeddingRecord, 'name' | 'location' | 'inputDim' | 'outputDim'>[]): string {
   const shown = records.slice(0, 20).map((r) => `${JSON.stringify(r.name)} [${r.inputDim}, ${r.outputDim}] at ${r.location}`);
   return shown.join(', ') + (records.length > shown.length ? `, and ${records.length - shown.length} more` : '');
 }
@@ -70,7 +76,11 @@ function describeTables(records: readonly EmbeddingRecord[]): string {
  * only record. Several records without a choice, or a name that matches none or several, is a
  * BadFileError listing every table with its shape and location.
  */
-export function pickLayer(path: string, records: readonly EmbeddingRecord[], layer?: string): EmbeddingRecord {
+export function pickLayer<R extends Pick<EmbeddingRecord, 'name' | 'location' | 'inputDim' | 'outputDim'>>(
+  path: string,
+  records: readonly R[],
+  layer?: string,
+): R {
   if (layer !== undefined) {
     const byName = records.filter((r) => r.name === layer);
     const hits = byName.length > 0 ? byName : records.filter((r) => r.location === layer);
@@ -95,7 +105,20 @@ export function pickLayer(path: string, records: readonly EmbeddingRecord[], lay
  * `Embedding.create(record.config, { backend, weights: [record.weights] })`.
  */
 export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
-  const record = await readEmbedding(path, options);
+  const format = options.format ?? (await detectFormat(path));
+  // safetensors and C-order .npy stream into the backend a range of rows at a time: the
+  // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
+  const lazy =
+    format === 'safetensors' ? await openSafetensorsTables(path, options) : format === 'npy' ? await openNpyTables(path, options) : null;
+  if (lazy) {
+    try {
+      const record = pickLayer(path, lazy.records, options.layer);
+      return await Embedding.create(record.config, { backend: options.backend, weights: record.source });
+    } finally {
+      await lazy.close();
+    }
+  }
+  const record = await readEmbedding(path, { ...options, format });
   return Embedding.create(record.config, { backend: options.backend, weights: [record.weights] });
 }
 
@@ -135,6 +158,14 @@ export async function toEmbeddingData(source: EmbeddingSource): Promise<Embeddin
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
+  // A layer saved as safetensors or .npy streams out of its backend a chunk of rows at a time
+  // (no whole copy of the table, nor of the file, in memory).
+  if (source instanceof Embedding && (format === 'safetensors' || format === 'npy')) {
+    const { config } = source;
+    const rows = (start: number, count: number) => source.readMergedRows(start, count);
+    if (format === 'npy') return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
+    return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
+  }
   const data = await toEmbeddingData(source);
   switch (format) {
     case 'keras-h5':

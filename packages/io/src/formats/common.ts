@@ -1,6 +1,7 @@
-import { type EmbeddingConfig, EmbeddingError, resolveConfig } from '@embedding-layer/core';
+import { type EmbeddingConfig, EmbeddingError, type RowSource, resolveConfig } from '@embedding-layer/core';
 import { badFile } from '../errors.js';
 import type { EmbeddingRecord, ModelFormat, ProgressCallback, StoredDtype } from '../types.js';
+import type { OpenFile } from '../util/fs.js';
 
 /** Options of every reader. */
 export interface ReadOptions {
@@ -33,6 +34,39 @@ export interface FoundMatrix {
 
 /** @internal Builds a record, checking the config's dims against the stored matrix. */
 export function makeRecord(file: string, format: ModelFormat, found: FoundMatrix, options: ReadOptions = {}): EmbeddingRecord {
+  const { weights, ...rest } = found;
+  const meta = recordWithoutWeights(file, format, rest, options);
+  if (weights.length !== found.rows * found.cols)
+    throw badFile(file, `the matrix at ${found.location} holds ${weights.length} values, expected ${found.rows * found.cols}.`);
+  return { ...meta, weights };
+}
+
+/** @internal A record whose table is still in the file: read it a range of rows at a time from `source`. */
+export type LazyRecord = Omit<EmbeddingRecord, 'weights'> & { readonly source: RowSource };
+
+/** @internal Tables of a file held open for streaming reads; `close()` when done. */
+export interface LazyTables {
+  readonly records: readonly LazyRecord[];
+  close(): Promise<void>;
+}
+
+/** @internal {@link makeRecord} for a table still in the file. */
+export function makeLazyRecord(
+  file: string,
+  format: ModelFormat,
+  found: Omit<FoundMatrix, 'weights'>,
+  source: RowSource,
+  options: ReadOptions = {},
+): LazyRecord {
+  return { ...recordWithoutWeights(file, format, found, options), source };
+}
+
+function recordWithoutWeights(
+  file: string,
+  format: ModelFormat,
+  found: Omit<FoundMatrix, 'weights'>,
+  options: ReadOptions,
+): Omit<EmbeddingRecord, 'weights'> {
   const base: EmbeddingConfig = found.fileConfig ?? { inputDim: found.rows, outputDim: found.cols, name: found.name };
   const config: EmbeddingConfig = { ...base, ...(options.config ?? {}) } as EmbeddingConfig;
   if (config.inputDim !== found.rows || config.outputDim !== found.cols) {
@@ -42,8 +76,6 @@ export function makeRecord(file: string, format: ModelFormat, found: FoundMatrix
       `the matrix at ${found.location} has shape [${found.rows}, ${found.cols}] but ${who} input_dim ${config.inputDim}, output_dim ${config.outputDim}.`,
     );
   }
-  if (found.weights.length !== found.rows * found.cols)
-    throw badFile(file, `the matrix at ${found.location} holds ${found.weights.length} values, expected ${found.rows * found.cols}.`);
   // A config built from the matrix shape alone (no config in the file) is checked here, so a
   // file whose matrix core cannot hold (0 rows, say) fails as a bad file, not at Embedding.create.
   try {
@@ -60,7 +92,6 @@ export function makeRecord(file: string, format: ModelFormat, found: FoundMatrix
   return {
     name: config.name ?? found.name,
     config,
-    weights: found.weights,
     inputDim: found.rows,
     outputDim: found.cols,
     format,
@@ -69,6 +100,37 @@ export function makeRecord(file: string, format: ModelFormat, found: FoundMatrix
     storedBytes: found.storedBytes,
     sourceConfig: found.sourceConfig,
     notes: found.notes,
+  };
+}
+
+/**
+ * @internal A {@link RowSource} over a row-major matrix stored at `offset` of an open file,
+ * `elementBytes` per value, decoded by `decode` (bytes of `count` rows -> float32 values).
+ * Each read reads just its rows' bytes; progress is reported as bytes of the table read.
+ */
+export function fileRowSource(
+  file: OpenFile,
+  offset: number,
+  rows: number,
+  cols: number,
+  elementBytes: number,
+  decode: (bytes: Uint8Array, values: number) => Float32Array,
+  onProgress?: ProgressCallback,
+): RowSource {
+  const rowBytes = cols * elementBytes;
+  const total = rows * rowBytes;
+  let done = 0;
+  return {
+    rows,
+    outputDim: cols,
+    // About 16 MiB of float32 values per read (core reads in its own chunk size anyway).
+    chunkRows: Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4))),
+    async read(start, count) {
+      const bytes = await file.read(offset + start * rowBytes, count * rowBytes);
+      done = Math.min(total, done + bytes.length);
+      onProgress?.(done, total);
+      return decode(bytes, count * cols);
+    },
   };
 }
 
@@ -83,4 +145,34 @@ export function checkMatrixShape(file: string, where: string, shape: readonly un
 export function layerNameFromTensor(tensorName: string): string {
   const stripped = tensorName.replace(/:0$/, '').replace(/(\/embeddings|\.weight|\/weight|\.embeddings)$/, '');
   return stripped.length > 0 ? stripped : tensorName;
+}
+
+/** @internal Reads rows [start, start + count) of a table as float32 values (a layer's `readMergedRows`). */
+export type RowReader = (start: number, count: number) => Promise<Float32Array> | Float32Array;
+
+/** @internal A {@link RowReader} over a table held in memory (views, no copies). */
+export function arrayRows(weights: Float32Array, cols: number): RowReader {
+  return (start, count) => weights.subarray(start * cols, (start + count) * cols);
+}
+
+/** Rows per chunk when a writer streams a table: about 16 MiB of float32 values. */
+function writeChunkRows(cols: number): number {
+  return Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4)));
+}
+
+/** @internal Calls `each` with the table's rows in order, a chunk of about 16 MiB at a time. */
+export async function forEachChunk(
+  rows: number,
+  cols: number,
+  readRows: RowReader,
+  each: (values: Float32Array) => Promise<void>,
+): Promise<void> {
+  const chunk = writeChunkRows(cols);
+  for (let start = 0; start < rows; start += chunk) {
+    const count = Math.min(chunk, rows - start);
+    const values = await readRows(start, count);
+    if (values.length !== count * cols)
+      throw new RangeError(`reading rows [${start}, ${start + count}) gave ${values.length} values, expected ${count * cols}.`);
+    await each(values);
+  }
 }

@@ -1,11 +1,31 @@
-import { type EmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
+import { type EmbeddingConfig, type ResolvedEmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
 import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
-import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, encodeBfloat16, encodeHalf, float32Bytes } from '../util/float.js';
-import { atomicWrite, ReadRanges, readWhole } from '../util/fs.js';
+import {
+  decodeBfloat16,
+  decodeFloat32,
+  decodeFloat64,
+  decodeHalf,
+  encodeBfloat16,
+  encodeHalf,
+  float32Bytes,
+  ownedFloat32,
+} from '../util/float.js';
+import { atomicWriteFiles, openRanges, ReadRanges, readWhole, writeInPieces } from '../util/fs.js';
 import { parseFileJson, showValue } from '../util/json.js';
-import { layerNameFromTensor, makeRecord, type ReadOptions } from './common.js';
+import {
+  arrayRows,
+  type FoundMatrix,
+  fileRowSource,
+  forEachChunk,
+  type LazyTables,
+  layerNameFromTensor,
+  makeLazyRecord,
+  makeRecord,
+  type ReadOptions,
+  type RowReader,
+} from './common.js';
 
 /*
  * safetensors (huggingface/safetensors, docs "Format"): an 8-byte little-endian header size N,
@@ -57,29 +77,60 @@ export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
 /** Decodes a safetensors file, checking the header against the buffer. Throws `BadFileError` naming `file`. */
 export function decodeSafetensors(bytes: Uint8Array, file = '<safetensors>'): SafetensorsFile {
-  if (bytes.length < 8)
-    throw badFile(file, `truncated: a safetensors file starts with an 8-byte header size, the file has ${bytes.length} bytes.`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const size = view.getBigUint64(0, true);
-  if (size > BigInt(bytes.length - 8) || size < 2n)
-    throw badFile(
-      file,
-      `not a safetensors file or truncated: the header size is ${size} bytes, the file has ${bytes.length - 8} after it.`,
-    );
-  const headerEnd = 8 + Number(size);
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes, bytes.length, file);
+  const buffer = bytes.subarray(dataStart);
+  return {
+    tensors: entries.map(({ name, dtype, shape, begin, end }) => ({ name, dtype, shape, bytes: buffer.subarray(begin, end) })),
+    metadata,
+  };
+}
+
+/** @internal One tensor's header entry: where its bytes lie in the data buffer. */
+interface HeaderEntry {
+  readonly name: string;
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * @internal Where the header of a safetensors file of `fileSize` bytes ends, from its first 8
+ * bytes (the header size, checked against the file). Throws `BadFileError` naming `file`.
+ */
+function safetensorsHeaderEnd(head: Uint8Array, fileSize: number, file: string): number {
+  if (head.length < 8)
+    throw badFile(file, `truncated: a safetensors file starts with an 8-byte header size, the file has ${fileSize} bytes.`);
+  const size = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
+  if (size > BigInt(fileSize - 8) || size < 2n)
+    throw badFile(file, `not a safetensors file or truncated: the header size is ${size} bytes, the file has ${fileSize - 8} after it.`);
+  return 8 + Number(size);
+}
+
+/**
+ * @internal Parses the header of a safetensors file of `fileSize` bytes from its first bytes
+ * (`head`: at least up to the header's end): every entry is checked against the file (offsets
+ * inside the data, no two tensors sharing bytes). Throws `BadFileError` naming `file`.
+ */
+function parseSafetensorsHeader(
+  head: Uint8Array,
+  fileSize: number,
+  file: string,
+): { entries: HeaderEntry[]; metadata: Record<string, string>; dataStart: number } {
+  const headerEnd = safetensorsHeaderEnd(head, fileSize, file);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(8, headerEnd));
   } catch (error) {
     throw badFile(file, `not a safetensors file: the header is not UTF-8 (${(error as Error).message}).`, error);
   }
   const header = parseFileJson(text, file, 'not a safetensors file: the header');
   if (typeof header !== 'object' || header === null || Array.isArray(header))
     throw badFile(file, 'not a safetensors file: the header is not a JSON object.');
-  const buffer = bytes.subarray(headerEnd);
+  const dataLength = fileSize - headerEnd;
   // The format forbids tensors that share bytes: overlapping data_offsets are refused.
   const ranges = new ReadRanges(file);
-  const tensors: SafetensorsTensor[] = [];
+  const entries: HeaderEntry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -107,12 +158,12 @@ export function decodeSafetensors(bytes: Uint8Array, file = '<safetensors>'): Sa
         file,
         `tensor ${showValue(name)}: shape ${showValue(shape)} of ${dtype} needs ${expected} bytes, data_offsets span ${end - begin}.`,
       );
-    if (end > buffer.length)
-      throw badFile(file, `truncated: tensor ${showValue(name)} ends at byte ${end} of the data, which has ${buffer.length} bytes.`);
+    if (end > dataLength)
+      throw badFile(file, `truncated: tensor ${showValue(name)} ends at byte ${end} of the data, which has ${dataLength} bytes.`);
     ranges.claim('data', begin, end, `tensor ${showValue(name)}`);
-    tensors.push({ name, dtype, shape: shape as number[], bytes: buffer.subarray(begin, end) });
+    entries.push({ name, dtype, shape: shape as number[], begin, end });
   }
-  return { tensors, metadata };
+  return { entries, metadata, dataStart: headerEnd };
 }
 
 /**
@@ -139,23 +190,34 @@ export function encodeSafetensors(tensors: readonly SafetensorsInput[], metadata
   let offset = 0;
   for (const t of tensors) {
     const dtype = t.dtype ?? 'F32';
-    const body = dtype === 'F32' ? float32Bytes(t.data) : dtype === 'F16' ? encodeHalf(t.data) : encodeBfloat16(t.data);
+    const body = encodeValues(t.data, dtype);
     header[t.name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + body.length] };
     bodies.push(body);
     offset += body.length;
   }
-  let json = JSON.stringify(header);
-  const encoded = new TextEncoder().encode(json);
-  json += ' '.repeat((8 - (encoded.length % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
+  const head = headerBytes(header);
+  const out = new Uint8Array(head.length + offset);
+  out.set(head, 0);
+  let at = head.length;
   for (const body of bodies) {
     out.set(body, at);
     at += body.length;
   }
+  return out;
+}
+
+function encodeValues(values: Float32Array, dtype: SafetensorsDtype): Uint8Array {
+  return dtype === 'F32' ? float32Bytes(values) : dtype === 'F16' ? encodeHalf(values) : encodeBfloat16(values);
+}
+
+/** The 8-byte header size and the JSON header, padded with spaces to a multiple of 8 bytes. */
+function headerBytes(header: Record<string, unknown>): Uint8Array {
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
+  const text = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + text.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
+  out.set(text, 8);
   return out;
 }
 
@@ -170,58 +232,86 @@ export async function readSafetensors(path: string, options: ReadOptions = {}): 
 
 /** @internal {@link readSafetensors} on a file held in memory (`path` names it in errors). */
 export function readSafetensorsBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): EmbeddingRecord[] {
-  const file = decodeSafetensors(bytes, path);
-  const records: EmbeddingRecord[] = [];
-  for (const t of file.tensors) {
-    const stored = FLOAT_DTYPES[t.dtype];
-    if (!stored || t.shape.length !== 2) continue;
-    const [rows, cols] = t.shape as [number, number];
-    const count = rows * cols;
-    const weights =
-      stored === 'float32'
-        ? decodeFloat32(t.bytes, count)
-        : stored === 'float16'
-          ? decodeHalf(t.bytes, count)
-          : stored === 'bfloat16'
-            ? decodeBfloat16(t.bytes, count)
-            : decodeFloat64(t.bytes, count);
-    const configText = file.metadata[`${SAFETENSORS_CONFIG_KEY_PREFIX}${t.name}`];
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes, bytes.length, path);
+  return tableEntries(entries, metadata, path).map(({ found, entry, stored }) => {
+    const count = found.rows * found.cols;
+    const data = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
+    return makeRecord(path, 'safetensors', { ...found, weights: DECODERS[stored]!(data, count) }, options);
+  });
+}
+
+/**
+ * @internal The tables of a safetensors file, held open: only the header is read; each
+ * record's `source` reads its rows from the file when asked (how `loadEmbedding` streams a
+ * table into a backend without a copy of it in memory). Close the result when done.
+ */
+export async function openSafetensorsTables(path: string, options: ReadOptions = {}): Promise<LazyTables> {
+  const file = await openRanges(path);
+  try {
+    const headerEnd = safetensorsHeaderEnd(await file.read(0, Math.min(8, file.size)), file.size, path);
+    const { entries, metadata, dataStart } = parseSafetensorsHeader(await file.read(0, headerEnd), file.size, path);
+    const records = tableEntries(entries, metadata, path).map(({ found, entry, stored }) => {
+      const element = ELEMENT_BYTES[entry.dtype]!;
+      const decode = stored === 'float32' ? ownedFloat32 : DECODERS[stored]!;
+      const source = fileRowSource(file, dataStart + entry.begin, found.rows, found.cols, element, decode, options.onProgress);
+      return makeLazyRecord(path, 'safetensors', found, source, options);
+    });
+    return { records, close: () => file.close() };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+/** Float32 values of each float element type safetensors tables are read in. */
+const DECODERS: Readonly<Partial<Record<StoredDtype, (bytes: Uint8Array, count: number) => Float32Array>>> = {
+  float32: decodeFloat32,
+  float16: decodeHalf,
+  bfloat16: decodeBfloat16,
+  float64: decodeFloat64,
+};
+
+/** The 2-D float tensors of a parsed header, with what each record needs but its values. */
+function tableEntries(
+  entries: readonly HeaderEntry[],
+  metadata: Readonly<Record<string, string>>,
+  path: string,
+): { found: Omit<FoundMatrix, 'weights'>; entry: HeaderEntry; stored: StoredDtype }[] {
+  const tables: { found: Omit<FoundMatrix, 'weights'>; entry: HeaderEntry; stored: StoredDtype }[] = [];
+  for (const entry of entries) {
+    const stored = FLOAT_DTYPES[entry.dtype];
+    if (!stored || entry.shape.length !== 2) continue;
+    const [rows, cols] = entry.shape as [number, number];
+    const configText = metadata[`${SAFETENSORS_CONFIG_KEY_PREFIX}${entry.name}`];
     let fileConfig: EmbeddingConfig | null = null;
     let sourceConfig: Record<string, unknown> | null = null;
     let notes: readonly string[] = [];
     if (typeof configText === 'string') {
-      sourceConfig = parseFileJson(configText, path, `metadata ${SAFETENSORS_CONFIG_KEY_PREFIX}${showValue(t.name)}`) as Record<
+      sourceConfig = parseFileJson(configText, path, `metadata ${SAFETENSORS_CONFIG_KEY_PREFIX}${showValue(entry.name)}`) as Record<
         string,
         unknown
       >;
       ({ config: fileConfig, notes } = readLayerConfig(sourceConfig, path));
     }
-    records.push(
-      makeRecord(
-        path,
-        'safetensors',
-        {
-          name: fileConfig?.name ?? layerNameFromTensor(t.name),
-          weights,
-          rows,
-          cols,
-          location: t.name,
-          storedDtype: stored,
-          storedBytes: t.bytes.length,
-          fileConfig,
-          sourceConfig,
-          notes,
-        },
-        options,
-      ),
-    );
+    const found = {
+      name: fileConfig?.name ?? layerNameFromTensor(entry.name),
+      rows,
+      cols,
+      location: entry.name,
+      storedDtype: stored,
+      storedBytes: entry.end - entry.begin,
+      fileConfig,
+      sourceConfig,
+      notes,
+    };
+    tables.push({ found, entry, stored });
   }
-  if (records.length === 0)
+  if (tables.length === 0)
     throw badFile(
       path,
-      `no Embedding matrix: expected a 2-D F32, F16, BF16 or F64 tensor, found ${showValue(file.tensors.slice(0, 8).map((t) => `${t.name} ${t.dtype} [${t.shape.join(', ')}]`))}${file.tensors.length > 8 ? ` and ${file.tensors.length - 8} more` : ''}${file.tensors.length === 0 ? ' (no tensors)' : ''}.`,
+      `no Embedding matrix: expected a 2-D F32, F16, BF16 or F64 tensor, found ${showValue(entries.slice(0, 8).map((t) => `${t.name} ${t.dtype} [${t.shape.join(', ')}]`))}${entries.length > 8 ? ` and ${entries.length - 8} more` : ''}${entries.length === 0 ? ' (no tensors)' : ''}.`,
     );
-  return records;
+  return tables;
 }
 
 /** Options of {@link writeSafetensors}. */
@@ -238,10 +328,35 @@ export interface WriteSafetensorsOptions {
  * survive a round trip; other tools ignore it.
  */
 export async function writeSafetensors(path: string, data: EmbeddingData, options: WriteSafetensorsOptions = {}): Promise<void> {
-  const name = options.tensorName ?? `${data.config.name}.weight`;
-  const bytes = encodeSafetensors(
-    [{ name, data: data.weights, shape: [data.config.inputDim, data.config.outputDim], dtype: options.dtype ?? 'F32' }],
-    { format: 'pt', [`${SAFETENSORS_CONFIG_KEY_PREFIX}${name}`]: JSON.stringify(safetensorsConfig(data.config)) },
-  );
-  await atomicWrite(path, bytes);
+  await writeSafetensorsRows(path, data.config, arrayRows(data.weights, data.config.outputDim), options);
+}
+
+/**
+ * @internal {@link writeSafetensors} from a reader of row ranges (a layer's `readMergedRows`):
+ * the header, then the table a chunk of rows at a time, so no copy of the whole table (or of
+ * the file) is made. Atomic: a failed read leaves the old file as it was.
+ */
+export async function writeSafetensorsRows(
+  path: string,
+  config: ResolvedEmbeddingConfig,
+  readRows: RowReader,
+  options: WriteSafetensorsOptions = {},
+): Promise<void> {
+  const name = options.tensorName ?? `${config.name}.weight`;
+  const dtype = options.dtype ?? 'F32';
+  const { inputDim: rows, outputDim: cols } = config;
+  const head = headerBytes({
+    __metadata__: { format: 'pt', [`${SAFETENSORS_CONFIG_KEY_PREFIX}${name}`]: JSON.stringify(safetensorsConfig(config)) },
+    [name]: { dtype, shape: [rows, cols], data_offsets: [0, rows * cols * ELEMENT_BYTES[dtype]!] },
+  });
+  await atomicWriteFiles([
+    {
+      path,
+      write: (temp) =>
+        writeInPieces(temp, async (append) => {
+          await append(head);
+          await forEachChunk(rows, cols, readRows, (values) => append(encodeValues(values, dtype)));
+        }),
+    },
+  ]);
 }

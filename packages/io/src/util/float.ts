@@ -47,6 +47,18 @@ export function decodeFloat32(bytes: Uint8Array, count: number, littleEndian = t
   return out;
 }
 
+/**
+ * @internal float32 values of little-endian bytes that nothing else holds (a buffer read for
+ * this): a view of them, no copy, when they fill their own aligned buffer; else a copy.
+ */
+export function ownedFloat32(bytes: Uint8Array, count: number): Float32Array {
+  if (HOST_LITTLE_ENDIAN && bytes.byteOffset === 0 && bytes.byteLength === count * 4 && bytes.buffer.byteLength === bytes.byteLength)
+    return new Float32Array(bytes.buffer, 0, count);
+  return decodeFloat32(bytes, count);
+}
+
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** @internal Decodes float64 bytes into float32 (rounded to nearest, as NumPy's astype(float32)). */
 export function decodeFloat64(bytes: Uint8Array, count: number, littleEndian = true): Float32Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -230,18 +230,68 @@ export async function fileSize(path: string, shownAs = path): Promise<number> {
   return size;
 }
 
+/** @internal A regular file held open for reads of byte ranges, bounded by its size at open. */
+export interface OpenFile {
+  /** Size in bytes when it was opened: no read goes past it. */
+  readonly size: number;
+  /** `length` bytes at `position`; a range past `size`, or a short read, is a BadFileError (truncated). */
+  read(position: number, length: number): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** @internal Opens a regular file for range reads (see {@link openRegular}); close it when done. */
+export async function openRanges(path: string, shownAs = path): Promise<OpenFile> {
+  const { handle, size } = await openRegular(path, shownAs);
+  return {
+    size,
+    async read(position, length) {
+      // Check the claimed range against the file before allocating (a header may claim terabytes).
+      if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
+        throw badFile(shownAs, `truncated: expected ${length} bytes at offset ${position}, the file has ${size} bytes.`);
+      const out = new Uint8Array(length);
+      const done = await readInto(handle, out, position);
+      if (done < length)
+        throw badFile(shownAs, `truncated: expected ${length} bytes at offset ${position}, the file ends after ${done} of them.`);
+      return out;
+    },
+    close: () => handle.close(),
+  };
+}
+
 /** @internal Reads `length` bytes at `position` of a regular file; a short read is a BadFileError (the file is truncated). */
 export async function readRange(path: string, position: number, length: number, shownAs = path): Promise<Uint8Array> {
-  const { handle, size } = await openRegular(path, shownAs);
+  const file = await openRanges(path, shownAs);
   try {
-    // Check the claimed range against the file before allocating (a header may claim terabytes).
-    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
-      throw badFile(shownAs, `truncated: expected ${length} bytes at offset ${position}, the file has ${size} bytes.`);
-    const out = new Uint8Array(length);
-    const done = await readInto(handle, out, position);
-    if (done < length)
-      throw badFile(shownAs, `truncated: expected ${length} bytes at offset ${position}, the file ends after ${done} of them.`);
-    return out;
+    return await file.read(position, length);
+  } finally {
+    await file.close();
+  }
+}
+
+/**
+ * @internal Writes a file through a handle in pieces (a header, then a table a chunk of rows
+ * at a time), so that a large table is never encoded whole. `write` is called with a function
+ * that appends bytes. Under {@link ioTestHooks}.writeFile (tests), the pieces are gathered
+ * and handed to the hook as one buffer, so its failure simulations still apply.
+ */
+export async function writeInPieces(path: string, write: (append: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+  if (ioTestHooks.writeFile) {
+    const parts: Uint8Array[] = [];
+    await write(async (bytes) => void parts.push(bytes.slice()));
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return ioTestHooks.writeFile(path, all);
+  }
+  const handle = await open(path, 'wx');
+  try {
+    await write(async (bytes) => {
+      let done = 0;
+      while (done < bytes.length) done += (await handle.write(bytes, done, bytes.length - done)).bytesWritten;
+    });
   } finally {
     await handle.close();
   }
