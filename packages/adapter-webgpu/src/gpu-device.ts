@@ -1,3 +1,4 @@
+import { EmbeddingError, LimitExceededError } from '@embedding-layer/core';
 import { DeviceLostError } from './device-lost-error.js';
 import type { WebGpuStorage } from './layout.js';
 import { ADAGRAD_SHADER, gatherShader, SCATTER_ADD_SHADER, SCATTER_ROWS_SHADER, SGD_SHADER, WORKGROUP } from './shaders.js';
@@ -82,6 +83,42 @@ export class GpuDevice {
     }
     if (this.lostInfo) throw new DeviceLostError(during, this.lostInfo.reason, this.lostInfo.message, { cause: error });
     throw error;
+  }
+
+  /**
+   * Opens WebGPU error scopes around the device calls that follow (synchronously) and returns
+   * the function that closes them: it rejects when WebGPU refused one of those calls, so that
+   * a refused dispatch or copy is an error and never a silent zero: out of memory as
+   * `LimitExceededError` (`bytes` the call needed), anything else as an `EmbeddingError` with
+   * code `BACKEND_UNAVAILABLE` quoting WebGPU's message. Call the closer before any `await`.
+   */
+  guard(during: string, bytes: number): () => Promise<void> {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    return async () => {
+      const validation = this.device.popErrorScope();
+      const memory = this.device.popErrorScope();
+      const [invalid, oom] = await Promise.all([validation, memory]);
+      if (oom) {
+        throw new LimitExceededError(
+          during,
+          bytes,
+          this.device.limits.maxBufferSize,
+          'webgpu',
+          `the GPU is out of memory: ${oom.message}`,
+          {
+            cause: oom,
+          },
+        );
+      }
+      if (invalid) {
+        throw new EmbeddingError(
+          'BACKEND_UNAVAILABLE',
+          `WebGPU refused the ${during} (a GPU validation error: ${invalid.message}); no result was returned. This is a bug of adapter-webgpu or a limit of this device: report it with the device's limits.`,
+          { cause: invalid },
+        );
+      }
+    };
   }
 
   /** The compiled pipeline of a kernel (compiled once per device). */

@@ -62,7 +62,7 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     const table = new GpuTable(gpu, layout, buffers);
     for (let start = 0; start < layout.rows; start += initial.chunkRows) {
       const count = Math.min(initial.chunkRows, layout.rows - start);
-      table.doWriteRows(start, await initial.read(start, count));
+      await table.doWriteRows(start, await initial.read(start, count));
     }
     await device.queue.onSubmittedWorkDone();
     gpu.check('table creation');
@@ -155,15 +155,17 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
   }
 
   private async lookupInto(ids: Int32Array, data: Float32Array, shape: number[]): Promise<EmbeddingOutput> {
+    const close = this.gpu.guard('lookup', data.byteLength);
     const { encoder, out, temps } = this.encodeGather(ids, this.layout.storage, this.layout.outputDim, GPUBufferUsage.COPY_SRC);
+    const reading = this.gpu.readBack(
+      encoder,
+      data.byteLength,
+      'lookup',
+      (staging) => encoder.copyBufferToBuffer(out, 0, staging, 0, data.byteLength),
+      (mapped) => data.set(new Float32Array(mapped, 0, data.length)),
+    );
     try {
-      await this.gpu.readBack(
-        encoder,
-        data.byteLength,
-        'lookup',
-        (staging) => encoder.copyBufferToBuffer(out, 0, staging, 0, data.byteLength),
-        (mapped) => data.set(new Float32Array(mapped, 0, data.length)),
-      );
+      await Promise.all([close(), reading]);
     } finally {
       this.gpu.release([out, ...temps]);
     }
@@ -208,8 +210,9 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     const { rowWords } = this.layout;
     const bytes = count * rowWords * 4;
     if (bytes === 0) return new Float32Array(count * this.layout.outputDim);
+    const close = this.gpu.guard('readRows', bytes);
     const encoder = this.gpu.device.createCommandEncoder({ label: 'embedding-layer readRows' });
-    return this.gpu.readBack(
+    const reading = this.gpu.readBack(
       encoder,
       bytes,
       'readRows',
@@ -219,6 +222,8 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
         }),
       (mapped) => decodeRows(this.layout, new Uint32Array(mapped, 0, count * rowWords), count),
     );
+    const [, rows] = await Promise.all([close(), reading]);
+    return rows;
   }
 
   /** Calls `f(split, firstRowInSplit, offsetInRange, rows)` for each piece of rows [start, start + count) in one split. */
@@ -234,74 +239,77 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     }
   }
 
-  doWriteRows(start: number, rows: Float32Array): void {
+  async doWriteRows(start: number, rows: Float32Array): Promise<void> {
     this.gpu.check('writeRows');
     const d = this.layout.outputDim;
     const count = d === 0 ? 0 : rows.length / d;
-    const words = encodeRows(this.layout, rows);
     const w = this.layout.rowWords;
-    if (w === 0) return;
+    if (w === 0 || count === 0) return;
+    const words = encodeRows(this.layout, rows);
+    const close = this.gpu.guard('writeRows', words.byteLength);
     this.eachSplit(start, count, (s, local, at, n) => {
       this.gpu.device.queue.writeBuffer(this.buffers[s]!, local * w * 4, words as Uint32Array<ArrayBuffer>, at * w, n * w);
     });
+    await close();
   }
 
   async doScatterAdd(rows: Int32Array, deltas: Float32Array): Promise<void> {
     this.gpu.check('training step');
-    const gpu = this.gpu;
     const d = this.layout.outputDim;
     if (rows.length === 0 || d === 0) return;
-    const encoder = gpu.device.createCommandEncoder({ label: 'embedding-layer scatter' });
-    const temps: GPUBuffer[] = [];
-    const rowBuffer = gpu.upload(rows, 'embedding-layer rows');
-    temps.push(rowBuffer);
     if (this.layout.storage === 'float32') {
-      const deltaBuffer = gpu.upload(deltas, 'embedding-layer deltas');
-      temps.push(deltaBuffer);
-      temps.push(
-        gpu.dispatch(
-          encoder,
-          'scatterAdd',
-          rows.length * d,
-          this.splitsOf(rows, d, (table) => [rowBuffer, deltaBuffer, table]),
-        ),
-      );
-    } else {
-      // Quantized rows: read the stored words, decode, add and encode again with core's codec
-      // on the CPU (int8 rescales the row, exactly as every backend does), then scatter them.
-      const w = this.layout.rowWords;
-      const gathered = this.encodeGather(rows, 'float32', w, GPUBufferUsage.COPY_SRC);
-      let current: Float32Array;
-      try {
-        current = await gpu.readBack(
-          gathered.encoder,
-          rows.length * w * 4,
-          'training step',
-          (staging) => gathered.encoder.copyBufferToBuffer(gathered.out, 0, staging, 0, rows.length * w * 4),
-          (mapped) => decodeRows(this.layout, new Uint32Array(mapped, 0, rows.length * w), rows.length),
-        );
-      } finally {
-        gpu.release([gathered.out, ...gathered.temps]);
-      }
-      for (let i = 0; i < current.length; i++) current[i] = current[i]! + deltas[i]!;
-      const wordBuffer = gpu.upload(encodeRows(this.layout, current), 'embedding-layer rows');
-      temps.push(wordBuffer);
-      temps.push(
-        gpu.dispatch(
-          encoder,
-          'scatterRows',
-          rows.length * w,
-          this.splitsOf(rows, w, (table) => [rowBuffer, wordBuffer, table]),
-        ),
-      );
+      await this.scatter('scatterAdd', rows, d, deltas);
+      return;
     }
-    gpu.device.queue.submit([encoder.finish()]);
-    gpu.release(temps);
+    // Quantized rows: read the stored words, decode, add and encode again with core's codec on
+    // the CPU (int8 rescales the row, exactly as every backend does), then scatter them.
+    const w = this.layout.rowWords;
+    const bytes = rows.length * w * 4;
+    const close = this.gpu.guard('training step', bytes);
+    const gathered = this.encodeGather(rows, 'float32', w, GPUBufferUsage.COPY_SRC);
+    const reading = this.gpu.readBack(
+      gathered.encoder,
+      bytes,
+      'training step',
+      (staging) => gathered.encoder.copyBufferToBuffer(gathered.out, 0, staging, 0, bytes),
+      (mapped) => decodeRows(this.layout, new Uint32Array(mapped, 0, rows.length * w), rows.length),
+    );
+    let current: Float32Array;
     try {
-      await gpu.device.queue.onSubmittedWorkDone();
-    } catch (error) {
-      await gpu.failure('training step', error);
+      [, current] = await Promise.all([close(), reading]);
+    } finally {
+      this.gpu.release([gathered.out, ...gathered.temps]);
     }
+    for (let i = 0; i < current.length; i++) current[i] = current[i]! + deltas[i]!;
+    await this.scatter('scatterRows', rows, w, encodeRows(this.layout, current));
+  }
+
+  /**
+   * Runs a kernel over distinct `rows` with `values` (d per row) in one compute pass, binding
+   * per split `[rows, values, table, ...extra(split)]`, and waits for it.
+   */
+  private async scatter(
+    kernel: Kernel,
+    rows: Int32Array,
+    d: number,
+    values: Float32Array | Uint32Array,
+    args: { lr?: number; eps?: number } = {},
+    extra: (split: number) => GPUBuffer[] = () => [],
+  ): Promise<void> {
+    const gpu = this.gpu;
+    const close = gpu.guard('training step', values.byteLength);
+    const rowBuffer = gpu.upload(rows, 'embedding-layer rows');
+    const valueBuffer = gpu.upload(values, 'embedding-layer values');
+    const encoder = gpu.device.createCommandEncoder({ label: `embedding-layer ${kernel}` });
+    const splits = this.splitsOf(rows, d, (table) => [rowBuffer, valueBuffer, table]).map((s) => ({
+      ...s,
+      buffers: [...s.buffers, ...extra(s.index)],
+    }));
+    const uniforms = gpu.dispatch(encoder, kernel, rows.length * d, splits, args);
+    gpu.device.queue.submit([encoder.finish()]);
+    gpu.release([rowBuffer, valueBuffer, uniforms]);
+    const done = gpu.device.queue.onSubmittedWorkDone().catch((error: unknown) => gpu.failure('training step', error));
+    await Promise.all([close(), done]);
     gpu.check('training step');
   }
 
@@ -319,6 +327,7 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     const adagrad = optimizer.className === 'Adagrad';
     if (adagrad && this.accumulators === null) {
       // Filled with the initial value a chunk of rows at a time, through the queue.
+      const close = gpu.guard('training step', this.storedBytes);
       this.accumulators = this.buffers.map((b, s) =>
         gpu.buffer(b.size, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, `embedding-layer adagrad split ${s}`),
       );
@@ -330,26 +339,18 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
           gpu.device.queue.writeBuffer(acc, at * 4, fill, 0, Math.min(fill.length, acc.size / 4 - at));
         }
       }
+      await close();
     }
     if (rows.length === 0 || d === 0) return;
-    const encoder = gpu.device.createCommandEncoder({ label: `embedding-layer ${optimizer.className}` });
-    const rowBuffer = gpu.upload(rows, 'embedding-layer rows');
-    const gradBuffer = gpu.upload(Float32Array.from(gradients), 'embedding-layer gradients');
     const accumulators = this.accumulators;
-    const splits = this.splitsOf(rows, d, (table) => [rowBuffer, gradBuffer, table]);
-    if (adagrad) for (const s of splits) (s.buffers as GPUBuffer[]).push(accumulators![s.index]!);
-    const uniforms = gpu.dispatch(encoder, adagrad ? 'adagrad' : 'sgd', rows.length * d, splits, {
-      lr: config.learning_rate,
-      eps: config.epsilon ?? 0,
-    });
-    gpu.device.queue.submit([encoder.finish()]);
-    gpu.release([rowBuffer, gradBuffer, uniforms]);
-    try {
-      await gpu.device.queue.onSubmittedWorkDone();
-    } catch (error) {
-      await gpu.failure('training step', error);
-    }
-    gpu.check('training step');
+    await this.scatter(
+      adagrad ? 'adagrad' : 'sgd',
+      rows,
+      d,
+      Float32Array.from(gradients),
+      { lr: config.learning_rate, eps: config.epsilon ?? 0 },
+      adagrad ? (split) => [accumulators![split]!] : undefined,
+    );
   }
 
   doDescribe(): TableDescription {

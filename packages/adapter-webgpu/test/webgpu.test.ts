@@ -209,6 +209,21 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`adapter-webgpu in headless Chromium (We
     });
   }
 
+  it("refuses a table whose one row passes the device's binding limit with LIMIT_EXCEEDED, naming both sizes", async () => {
+    const r = await call('rowTooLarge');
+    expect(r.error).toMatchObject({ name: 'LimitExceededError', code: 'LIMIT_EXCEEDED' });
+    expect(r.error!.message).toContain(String(r.limit + 4));
+    expect(r.error!.message).toContain(String(r.limit));
+  });
+
+  it('a dispatch WebGPU refuses (validation error) is a typed error, never the zeros it leaves; the next lookup works', async () => {
+    const r = await call('refused');
+    expect(r.before).toBe(true);
+    expect(r.refused).toMatchObject({ name: 'EmbeddingError', code: 'BACKEND_UNAVAILABLE' });
+    expect(r.refused!.message).toMatch(/WebGPU refused the lookup/);
+    expect(r.after).toBe(true);
+  });
+
   it('a lost device (device.destroy()) is a DeviceLostError on every later call, and never gives rows', async () => {
     const r = await call('deviceLoss');
     expect(r.before).toBe('rows correct');

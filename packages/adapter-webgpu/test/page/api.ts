@@ -80,6 +80,10 @@ export interface Bench {
 /** window.__webgpu. */
 export interface PageApi {
   probe(): Promise<Probe>;
+  /** A lookup whose dispatch WebGPU refuses (a broken bind group): rows before, the error, rows after. */
+  refused(): Promise<{ before: boolean; refused: { name: string; code?: string; message: string } | null; after: boolean }>;
+  /** Embedding.create of a table whose one row passes the device's binding limit: the error. */
+  rowTooLarge(): Promise<{ limit: number; error: { name: string; code?: string; message: string } | null }>;
   /** The README's ```js example, run: each console.log as JSON, beside the README's comment for it. */
   readmeExample(): Promise<{ logged: string; comment: string }[]>;
   conformance(choice: BackendChoice): Promise<CaseResult[]>;

@@ -415,9 +415,77 @@ async function readmeExample(): Promise<{ logged: string; comment: string }[]> {
   return logged.map((l, i) => ({ logged: l, comment: comments[i] ?? '(no console.log line)' }));
 }
 
+/** A table whose one row is larger than the device's binding limit: refused before anything is allocated. */
+async function rowTooLarge(): Promise<{ limit: number; error: { name: string; code?: string; message: string } | null }> {
+  const { device } = await sharedDevice();
+  const limit = device.limits.maxStorageBufferBindingSize;
+  const outputDim = limit / 4 + 1;
+  try {
+    const layer = await Embedding.create({ inputDim: 1, outputDim, embeddingsInitializer: 'zeros' }, { backend: await webgpu({}) });
+    await layer.dispose();
+    return { limit, error: null };
+  } catch (error) {
+    return { limit, error: errorOf(error) };
+  }
+}
+
+/**
+ * A device whose bind groups the page breaks on demand (the uniform binding made too small for
+ * the kernels' Params): WebGPU refuses those dispatches with a validation error, which a lookup
+ * must report, never answer with the zeros an unexecuted dispatch leaves.
+ */
+async function refused(): Promise<{ before: boolean; refused: { name: string; code?: string; message: string } | null; after: boolean }> {
+  const { device } = await sharedDevice();
+  let sabotage = false;
+  const proxy = new Proxy(device, {
+    get(target, key) {
+      if (key === 'createBindGroup') {
+        return (descriptor: GPUBindGroupDescriptor) =>
+          target.createBindGroup(
+            sabotage
+              ? {
+                  ...descriptor,
+                  entries: [...descriptor.entries].map((e) =>
+                    e.binding === 0 ? { ...e, resource: { ...(e.resource as GPUBufferBinding), size: 4 } } : e,
+                  ),
+                }
+              : descriptor,
+          );
+      }
+      const value = Reflect.get(target, key);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  const rows = 20;
+  const d = 4;
+  const weights = Float32Array.from({ length: rows * d }, (_, i) => i + 1);
+  const layer = await Embedding.create(
+    { inputDim: rows, outputDim: d },
+    { backend: await createWebGpuBackend({ device: proxy }), weights: [weights] },
+  );
+  const ids = Int32Array.of(3, 7, 19);
+  const correct = (data: Float32Array) => [...ids].every((r, k) => [0, 1, 2, 3].every((c) => data[k * d + c] === weights[r * d + c]));
+  try {
+    const before = correct((await layer.predict(ids)).data);
+    sabotage = true;
+    let error: { name: string; code?: string; message: string } | null = null;
+    try {
+      await layer.predict(ids);
+    } catch (e) {
+      error = errorOf(e);
+    }
+    sabotage = false;
+    return { before, refused: error, after: correct((await layer.predict(ids)).data) };
+  } finally {
+    await layer.dispose();
+  }
+}
+
 const api: PageApi = {
   probe,
   readmeExample,
+  refused,
+  rowTooLarge,
   conformance: async (choice) => runConformance({ createBackend: () => webgpu(choice) }),
   jsSkips: async (storage) => {
     const supports = await capabilitiesOf(async () => createJsBackend({ storage }));
