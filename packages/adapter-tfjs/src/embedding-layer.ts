@@ -166,11 +166,11 @@ export function registerEmbeddingLayer(tf: TfjsRuntime): EmbeddingLayerClass {
         seed,
         ...layerArgs
       } = args ?? ({} as EmbeddingLayerArgs);
-      // PyTorch's arguments of core's Embedding are not TF.js's: refuse them rather than drop them silently.
-      for (const key of ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq']) {
+      // PyTorch's and Keras 3's LoRA arguments of core's Embedding are not TF.js's: refuse them rather than drop them silently.
+      for (const key of ['paddingIdx', 'maxNorm', 'normType', 'scaleGradByFreq', 'loraRank', 'loraAlpha']) {
         if ((layerArgs as Record<string, unknown>)[key] != null) {
           throw new InvalidConfigError(
-            `${key} is not an argument of the tf.layers.Layer Embedding (it takes tf.layers.embedding's arguments); for PyTorch's arguments use core's Embedding.create({ ..., ${key} }, { backend: createTfjsBackend() }).`,
+            `${key} is not an argument of the tf.layers.Layer Embedding (it takes tf.layers.embedding's arguments); for it use core's Embedding.create({ ..., ${key} }, { backend: createTfjsBackend() }).`,
           );
         }
       }

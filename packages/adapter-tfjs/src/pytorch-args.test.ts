@@ -6,7 +6,14 @@ import { createTfjsBackend, registerEmbeddingLayer } from './index.js';
 describe("PyTorch's arguments on adapter-tfjs", () => {
   it('the tf.layers.Layer refuses them with INVALID_CONFIG instead of ignoring them', () => {
     const Embedding = registerEmbeddingLayer(tf);
-    for (const extra of [{ paddingIdx: 0 }, { maxNorm: 1 }, { normType: 1 }, { scaleGradByFreq: true }]) {
+    for (const extra of [
+      { paddingIdx: 0 },
+      { maxNorm: 1 },
+      { normType: 1 },
+      { scaleGradByFreq: true },
+      { loraRank: 2 },
+      { loraAlpha: 4 },
+    ]) {
       expect(() => new Embedding({ inputDim: 4, outputDim: 2, ...extra } as never)).toThrow(
         expect.objectContaining({ code: 'INVALID_CONFIG', message: expect.stringContaining(Object.keys(extra)[0]!) }),
       );
