@@ -101,6 +101,30 @@ export interface OrtFloat16Demo {
   layerAgrees?: boolean;
 }
 
+/** One backend's lookup in the big-table check. */
+export interface BigTableRow {
+  backend: string;
+  /** The largest binding of the device it ran on, in bytes, where known. */
+  bindingLimit?: number;
+  /** Set when it returned rows: their comparison with adapter-js's. */
+  bitwise?: boolean;
+  withinBound?: boolean;
+  maxAbsDiff?: number;
+  /** How many returned values are 0 (adapter-js's rows have none). */
+  zeros?: number;
+  /** Set when it threw. */
+  error?: ErrorInfo;
+}
+
+/** A float32 table larger than one 128 MiB storage binding, looked up at rows on both sides of 128 MiB. */
+export interface BigTableDemo {
+  inputDim: number;
+  outputDim: number;
+  tableBytes: number;
+  ids: number[];
+  results: BigTableRow[];
+}
+
 /** Everything the page computed. */
 export interface PageResults {
   userAgent: string;
@@ -117,6 +141,8 @@ export interface PageResults {
   tfjsWebgpuMaxTableBytes?: number;
   /** onnxruntime-web's webgpu EP on a float16 table (absent without WebGPU). */
   ortFloat16?: OrtFloat16Demo;
+  /** A 300k x 128 float32 table (153.6 MB) on the WebGPU backends (absent without WebGPU). */
+  bigTable?: BigTableDemo;
   /** Targets whose factory refused to make a layer here, with the error (not in `seed` or `conformance`). */
   refused: Refusal[];
   conformance: BackendCases[];

@@ -110,6 +110,35 @@ function createTfjsWebgpu(): Promise<EmbeddingBackend> {
 }
 
 /**
+ * The largest storage binding the page's onnxruntime-web and adapter-webgpu devices get:
+ * WebGPU's default, 128 MiB, which is also what many real GPUs' adapters report. (This
+ * Chromium's SwiftShader adapter reports 1 GiB; TF.js requests that.)
+ */
+export const PAGE_BINDING_LIMIT = 134_217_728;
+
+/**
+ * onnxruntime-web requests its device with its adapter's limits: hand it the browser's adapter
+ * reporting a `maxStorageBufferBindingSize` of at most {@link PAGE_BINDING_LIMIT}
+ * (`ort.env.webgpu.adapter`, before its first webgpu session), so that the page runs it as on
+ * a GPU with 128 MiB bindings.
+ */
+async function limitOrtBindings(): Promise<void> {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<GpuAdapterLike | null> } }).gpu;
+  const adapter = await gpu?.requestAdapter();
+  if (!adapter) return;
+  const limits: Record<string, number> = {};
+  for (const key in adapter.limits) limits[key] = (adapter.limits as unknown as Record<string, number>)[key]!;
+  limits.maxStorageBufferBindingSize = Math.min(adapter.limits.maxStorageBufferBindingSize, PAGE_BINDING_LIMIT);
+  (ort.env.webgpu as { adapter?: unknown }).adapter = {
+    limits,
+    features: adapter.features,
+    info: adapter.info,
+    requestDevice: (descriptor?: unknown) =>
+      (adapter as unknown as { requestDevice(d?: unknown): Promise<unknown> }).requestDevice(descriptor),
+  };
+}
+
+/**
  * Every target this browser can run: js, TF.js (webgl when there is WebGL, cpu), onnxruntime-web
  * on wasm, and with WebGPU: TF.js's webgpu backend, onnxruntime-web's webgpu execution
  * provider and adapter-webgpu (each of these two with float32, float16 and int8 storage). A WebGPU target whose runtime fails to start is
@@ -144,6 +173,7 @@ export async function findTargets(): Promise<Environment> {
     } catch (error) {
       webgpu.reason = `TF.js could not start its webgpu backend: ${describeError(error).message}`;
     }
+    await limitOrtBindings();
     for (const storage of ['float32', 'float16', 'int8'] as const) {
       targets.push({
         name: storage === 'float32' ? 'onnx-webgpu' : `onnx-webgpu ${storage}`,
@@ -153,7 +183,7 @@ export async function findTargets(): Promise<Environment> {
       });
     }
     // Our own backend on the WebGPU API (@embedding-layer/adapter-webgpu), all its backends on one
-    // device, as a page would run them. (One device per backend, its default, for each of the
+    // device (default limits: 128 MiB bindings), as a page would run them. (One device per backend, its default, for each of the
     // ~850 backends the cases create lost a device on SwiftShader: "A valid external Instance
     // reference no longer exists".)
     let device: Promise<GPUDeviceLike> | undefined;
