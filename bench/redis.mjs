@@ -239,22 +239,22 @@ async function bigTable(nodes) {
 
 const cpuCell = (ms) => (ms === undefined ? '-' : `${ms.toFixed(1)} ms`);
 
+const row = (r) =>
+  `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms | ${cpuCell(r.clientCpuMsPerBatch)} | ${r.name.includes('redis') ? cpuCell(r.serverCpuMsPerBatch) : '-'} | ${r.loadAverage?.toFixed(1) ?? '-'} |`;
+
 function markdown(report) {
   const lines = [
     '# adapter-redis vs adapter-js',
     '',
     `${report.machine}. ${report.cluster}. Run: \`node bench/redis.mjs${report.big ? ' --big' : ''}\`, ${report.date}.`,
     '',
-    `Workload M: ${report.m.table}, ${report.m.indicesPerBatch.toLocaleString('en-US')} uniform indices per batch (about ${report.m.results[0].distinctRowsPerBatch.toLocaleString('en-US')} distinct rows), ${BATCHES} batches after ${WARMUP} warm-up; outputs agree bit for bit: ${report.m.agree}.`,
+    `Workload M: ${report.m.table}, ${report.m.indicesPerBatch.toLocaleString('en-US')} uniform indices per batch (about ${report.m.results[0].distinctRowsPerBatch.toLocaleString('en-US')} distinct rows), ${report.m.results[0].batches} batches per lookup row and ${report.m.results.at(-1).batches} per training row after ${WARMUP} warm-up; outputs agree bit for bit: ${report.m.agree}.`,
     '',
     'CPU per batch: this process (user + sys) and all redis-servers together (INFO cpu), what a batch costs whatever else the machine runs; load: the 1-minute load average when the row was measured (2 cores).',
     '',
     '| subject | distinct rows/s | p50 per batch | p99 per batch | client CPU per batch | redis CPU per batch | load |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...report.m.results.map(
-      (r) =>
-        `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms | ${cpuCell(r.clientCpuMsPerBatch)} | ${r.name.includes('redis') ? cpuCell(r.serverCpuMsPerBatch) : '-'} | ${r.loadAverage?.toFixed(1) ?? '-'} |`,
-    ),
+    ...report.m.results.map(row),
   ];
   if (report.big) {
     const b = report.big;
@@ -262,11 +262,9 @@ function markdown(report) {
       '',
       `Big table: ${b.table}, written in ${b.writeSeconds.toFixed(0)} s; client process with \`--max-old-space-size=512\`, peak RSS ${b.peakRssMB} MB.`,
       '',
-      '| subject | distinct rows/s | p50 per batch | p99 per batch |',
-      '| --- | ---: | ---: | ---: |',
-      ...[b.lookups, b.steps].map(
-        (r) => `| ${r.name} | ${r.rowsPerSecond.toLocaleString('en-US')} | ${r.p50Ms.toFixed(1)} ms | ${r.p99Ms.toFixed(1)} ms |`,
-      ),
+      '| subject | distinct rows/s | p50 per batch | p99 per batch | client CPU per batch | redis CPU per batch | load |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...[b.lookups, b.steps].map(row),
     );
   }
   return `${lines.join('\n')}\n`;
@@ -295,11 +293,14 @@ function chart(report) {
 }
 
 if (args.includes('--chart-only')) {
-  // Redraws the charts from the JSON results without measuring again.
+  // Redraws the charts and Markdown reports from the JSON results without measuring again.
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   const { readFileSync, existsSync } = await import('node:fs');
   for (const name of ['redis', 'redis-big']) {
-    if (existsSync(`${dir}${name}.json`)) writeFileSync(`${dir}${name}.svg`, chart(JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8'))));
+    if (!existsSync(`${dir}${name}.json`)) continue;
+    const report = JSON.parse(readFileSync(`${dir}${name}.json`, 'utf8'));
+    writeFileSync(`${dir}${name}.svg`, chart(report));
+    writeFileSync(`${dir}${name}.md`, markdown(report));
   }
 } else if (CHILD) {
   const [nodes, table] = args.slice(args.indexOf('--big-child') + 1);
