@@ -33,6 +33,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, '..', 'fixtures', 'keras3.json')
 KERAS_OUT = os.path.join(HERE, '..', '..', 'packages', 'io', 'test', 'fixtures', 'keras3', 'int4.keras')
+KERAS_GROUPED_OUT = os.path.join(HERE, '..', '..', 'packages', 'io', 'test', 'fixtures', 'keras3', 'int4-grouped.keras')
 EPS = 1e-7
 
 
@@ -119,6 +120,46 @@ def lora_forward(E, A, B, alpha, rank, ids):
     s = alpha / rank
     merged = (E.astype(np.float64) + s * (A.astype(np.float64) @ B.astype(np.float64))).astype(np.float32)
     return merged, merged[np.asarray(ids)]
+
+
+def grouped_int4_case(case_id, w, block):
+    """Keras 3.14+'s default quantize("int4"): sub-channel, asymmetric, `block` columns a group
+    (Embedding.quantize: abs_max_quantize_grouped_with_zero_point on the transposed table, to_numpy=True),
+    and its lookup dequantize_with_sz_map: (q - zero[g_idx]) * scale[g_idx], in float32."""
+    t = np.ascontiguousarray(w.T)
+    d, rows = t.shape
+    n_groups = -(-d // block)
+    padded = n_groups * block
+    if padded > d:
+        t = np.concatenate([t, np.zeros((padded - d, rows), dtype=t.dtype)], axis=0)
+    r = t.reshape(n_groups, block, rows)
+    mn = np.min(r, axis=1, keepdims=True)
+    mx = np.max(r, axis=1, keepdims=True)
+    scale = np.divide(np.subtract(mx, mn) + EPS, 7 - (-8))
+    zero = np.clip(np.round(np.divide(-mn, scale)) + (-8), -8, 7)
+    q = np.clip(np.round(np.divide(r, scale)) + zero, -8, 7).astype(np.int8)
+    assert scale.dtype == np.float32 and zero.dtype == np.float32
+    q = q.reshape(padded, rows)[:d].T
+    scale = np.squeeze(scale, axis=1).T.astype(np.float32)
+    zero = np.squeeze(zero, axis=1).astype(np.int8).T
+    g_idx = np.floor_divide(np.arange(w.shape[1], dtype=np.float32), block).astype(np.float32)
+    g = g_idx.astype(np.int32)
+    deq = np.multiply(np.subtract(q.astype(np.float32), zero[:, g].astype(np.float32)), scale[:, g]).astype(np.float32)
+    return {
+        'id': case_id,
+        'inputDim': w.shape[0],
+        'outputDim': w.shape[1],
+        'blockSize': block,
+        'weights': hexes(w),
+        'q': [int(v) for v in np.ascontiguousarray(q).ravel()],
+        'packed': [int(v) for v in pack_int4(np.ascontiguousarray(q)).ravel()],
+        'packedShape': list(pack_int4(np.ascontiguousarray(q)).shape),
+        'scales': hexes(scale),
+        'scalesShape': list(scale.shape),
+        'zeros': [int(v) for v in zero.ravel()],
+        'gIdx': [float(v) for v in g_idx],
+        'dequantized': hexes(deq),
+    }
 
 
 def lora_case(case_id, E, A, B, rank, alpha, ids):
@@ -217,10 +258,11 @@ def group(parent, name):
 
 
 def keras_file(case):
-    """A Keras 3 .keras zip holding one int4 (per-channel) Embedding, in the layout Keras 3.16 saves."""
+    """A Keras 3 .keras zip holding one int4 Embedding (per-channel, or sub-channel with `blockSize`), in the layout Keras 3.16 saves."""
     rows, cols = case['inputDim'], case['outputDim']
+    block = case.get('blockSize', -1)
     packed = np.asarray(case['packed'], dtype=np.int8).reshape(case['packedShape'])
-    scale = np.frombuffer(bytes.fromhex(''.join(case['scales'])), dtype='>f4').astype(np.float32)
+    scale = np.frombuffer(bytes.fromhex(''.join(case['scales'])), dtype='>f4').astype(np.float32).reshape(case.get('scalesShape', [rows]))
     buf = io.BytesIO()
     with h5py.File(buf, 'w') as f:
         vars_ = group(group(group(f, 'layers'), 'embedding'), 'vars')
@@ -228,11 +270,16 @@ def keras_file(case):
         # save_own_variables, mode "int4", block_size -1: "0" embeddings (packed int8), "1" embeddings_scale.
         vars_.create_dataset('0', data=packed, dtype='<i1', track_times=False)
         vars_.create_dataset('1', data=scale, dtype='<f4', track_times=False)
+        if block > 0:
+            # Sub-channel: "2" embeddings_zero (int8, (input_dim, n_groups)), "3" g_idx (float32, (output_dim,)).
+            zeros = np.asarray(case['zeros'], dtype=np.int8).reshape(case['scalesShape'])
+            vars_.create_dataset('2', data=zeros, dtype='<i1', track_times=False)
+            vars_.create_dataset('3', data=np.asarray(case['gIdx'], dtype=np.float32), dtype='<f4', track_times=False)
         group(f, 'vars').attrs['name'] = 'sequential'
         group(group(f, 'optimizer'), 'vars')
     h5 = buf.getvalue()
-    shape = [None, len(case['indices'][0])]
-    policy = {'module': 'keras', 'class_name': 'Int4DTypePolicy', 'config': {'mode': 'int4/-1', 'source_name': 'float32'}, 'registered_name': None}
+    shape = [None, len(case['indices'][0])] if 'indices' in case else [None, None]
+    policy = {'module': 'keras', 'class_name': 'Int4DTypePolicy', 'config': {'mode': f'int4/{block}', 'source_name': 'float32'}, 'registered_name': None}
     layer = {
         'name': 'embedding',
         'trainable': True,
@@ -249,7 +296,14 @@ def keras_file(case):
         'activity_regularizer': None,
         'embeddings_constraint': None,
         'mask_zero': False,
-        'quantization_config': None,
+        'quantization_config': None
+        if block <= 0
+        else {
+            'module': 'keras.quantizers',
+            'class_name': 'Int4QuantizationConfig',
+            'config': {'weight_quantizer': None, 'activation_quantizer': None, 'block_size': block},
+            'registered_name': None,
+        },
     }
     config = {
         'module': 'keras',
@@ -308,6 +362,8 @@ def main():
     targets = rng.uniform(-0.5, 0.5, (2, 3, 5)).astype(np.float32)
     A3 = rng.uniform(-0.5, 0.5, (5, 2)).astype(np.float32)
     B3 = rng.uniform(-0.5, 0.5, (2, 5)).astype(np.float32)
+    w6x5 = table(rng, 6, 5, edge_rows=[[0.3, 0.1, 0.2, 0.25, -0.4], [1, 1, 1, 1, 1]])
+    grouped = [grouped_int4_case('int4 sub-channel, groups of 4 columns on the 6 x 5 table (the last group padded)', w6x5, 4)]
     lora_quantized = [
         lora_quantized_case('quantize("int4") then LoRA rank 2, alpha 4 on the 5 x 5 table', w5, A3, B3, 2, 4.0, [[0, 4], [2, 2]])
     ]
@@ -326,6 +382,7 @@ def main():
         'lora': lora,
         'loraTraining': training,
         'loraQuantized': lora_quantized,
+        'int4Grouped': grouped,
         'kerasFile': {
             'path': 'packages/io/test/fixtures/keras3/int4.keras',
             'case': int4[0]['id'],
@@ -338,6 +395,8 @@ def main():
     os.makedirs(os.path.dirname(KERAS_OUT), exist_ok=True)
     with open(KERAS_OUT, 'wb') as f:
         f.write(keras_file(int4[0]))
+    with open(KERAS_GROUPED_OUT, 'wb') as f:
+        f.write(keras_file(grouped[0]))
 
 
 if __name__ == '__main__':

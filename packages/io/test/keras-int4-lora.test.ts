@@ -11,6 +11,7 @@ import { makeTempDir } from './tmp.js';
 /** conformance/scripts/make_keras3_fixtures.py: Keras 3's formulas in NumPy, and the int4 .keras it wrote with h5py. */
 const FIXTURE = JSON.parse(await readFile(new URL('../../../conformance/fixtures/keras3.json', import.meta.url), 'utf8')) as {
   int4: { id: string; inputDim: number; outputDim: number; weights: string[]; packed: number[]; scales: string[]; dequantized: string[] }[];
+  int4Grouped: { id: string; inputDim: number; outputDim: number; dequantized: string[] }[];
   lora: {
     id: string;
     inputDim: number;
@@ -24,6 +25,7 @@ const FIXTURE = JSON.parse(await readFile(new URL('../../../conformance/fixtures
   }[];
 };
 const KERAS_FILE = new URL('./fixtures/keras3/int4.keras', import.meta.url);
+const GROUPED_FILE = new URL('./fixtures/keras3/int4-grouped.keras', import.meta.url);
 const fromHex = (hex: readonly string[]) => new Float32Array(Uint32Array.from(hex, (h) => Number.parseInt(h, 16)).buffer);
 const bits = (a: Float32Array) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
@@ -89,13 +91,30 @@ describe("Keras 3's per-channel int4 .keras layout", () => {
     }
   });
 
-  it('refuses sub-channel int4 (groups with zero points) with a BadFileError naming the block size', async () => {
-    const members = unzipSync(new Uint8Array(await readFile(KERAS_FILE)));
+  it("reads Keras 3.14+'s sub-channel int4 (groups of columns with zero points, g_idx) written by the fixture script: (q - zero) * scale, bit for bit", async () => {
+    const g = FIXTURE.int4Grouped[0]!;
+    const record = await readEmbedding(GROUPED_FILE.pathname);
+    expect(record.storedDtype).toBe('int4');
+    expect([record.config.inputDim, record.config.outputDim]).toEqual([g.inputDim, g.outputDim]);
+    expect(bits(record.weights)).toEqual(bits(fromHex(g.dequantized)));
+    // The non-null quantization_config (Int4QuantizationConfig) is dropped, with a note.
+    expect(record.notes.join(' ')).toMatch(/quantization_config/);
+  });
+
+  it('refuses sub-channel int4 whose variables do not match the block size, or that has no zero points', async () => {
+    const members = unzipSync(new Uint8Array(await readFile(GROUPED_FILE)));
     const config = JSON.parse(strFromU8(members['config.json']!));
     config.config.layers[1].config.dtype.config.mode = 'int4/128';
-    const path = join(tmp.dir, 'grouped.keras');
+    const path = join(tmp.dir, 'grouped-128.keras');
     await writeFile(path, zipSync({ ...members, 'config.json': strToU8(JSON.stringify(config)) }, { level: 0 }));
     await expect(readEmbedding(path)).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/groups of 128 columns/) });
+    // The per-channel file under a sub-channel policy: no embeddings_zero, no g_idx.
+    const plain = unzipSync(new Uint8Array(await readFile(KERAS_FILE)));
+    const k = JSON.parse(strFromU8(plain['config.json']!));
+    k.config.layers[1].config.dtype.config.mode = 'int4/4';
+    const path2 = join(tmp.dir, 'no-zero.keras');
+    await writeFile(path2, zipSync({ ...plain, 'config.json': strToU8(JSON.stringify(k)) }, { level: 0 }));
+    await expect(readEmbedding(path2)).rejects.toMatchObject({ code: 'BAD_FILE', message: expect.stringMatching(/embeddings_zero/) });
   });
 
   it('refuses a packed table whose width does not match output_dim', async () => {

@@ -1,4 +1,4 @@
-import { decodeInt4, encodeInt4, int4RowBytes } from '@embedding-layer/core/backend';
+import { decodeInt4, encodeInt4, int4At, int4RowBytes } from '@embedding-layer/core/backend';
 import { strFromU8, strToU8, zipSync } from 'fflate';
 import {
   findEmbeddingConfigs,
@@ -113,7 +113,7 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
   if (!weightsBytes) throw badFile(path, 'not a Keras 3 .keras file: the zip has no model.weights.h5.');
   const classPaths = keras3WeightPaths(modelConfig);
   const inputShapes = keras3InputShapes(modelConfig);
-  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, { attrs: ['name'], datasets: '(^|/)vars/[01]$' }, async (h5file) => {
+  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, { attrs: ['name'], datasets: '(^|/)vars/[0-3]$' }, async (h5file) => {
     const groups = keras3VarsGroups(h5file);
     const byName = new Map<string, string>();
     const byPath = new Map<string, string>();
@@ -140,17 +140,12 @@ export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: 
       let m: H5Matrix;
       if (int4) {
         const block = int4[1] === undefined || int4[1] === 'None' ? -1 : Number(int4[1]);
-        if (block > 0)
-          throw badFile(
-            path,
-            `Embedding "${name}" is int4-quantized in groups of ${block} columns (dtype policy ${JSON.stringify(policy)}: sub-channel, with embeddings_zero and g_idx); only per-channel int4 (int4/-1, one scale per row) is read.`,
-          );
         if (typeof outputDim !== 'number' || !Number.isInteger(outputDim) || outputDim < 0)
           throw badFile(
             path,
             `Embedding "${name}" is int4-quantized: its output_dim must come from config.json, found ${JSON.stringify(outputDim)}.`,
           );
-        m = await readInt4Matrix(h5file, vars, outputDim);
+        m = block > 0 ? await readInt4GroupedMatrix(h5file, vars, outputDim, block) : await readInt4Matrix(h5file, vars, outputDim);
       } else m = isInt8Layout(dataset, policy) ? await readInt8Matrix(h5file, vars) : await readH5Matrix(h5file, dataset, location);
       return { name, ...m, location: `model.weights.h5:${location}`, ...found };
     };
@@ -315,6 +310,89 @@ async function readInt4Matrix(file: H5Snapshot, location: string, cols: number):
     cols,
     storedDtype: 'int4',
     storedBytes: rows * bytes + rows * sm.size,
+  };
+}
+
+/**
+ * Reads Keras 3.14+'s sub-channel int4 Embedding layout (the default `Embedding.quantize('int4')`,
+ * `Int4QuantizationConfig(block_size=B)`, dtype policy `int4/B_from_float32`): `vars/0` packed as
+ * per-channel int4, `vars/1` = `embeddings_scale` float32 (input_dim, n_groups), `vars/2` =
+ * `embeddings_zero` int8 (input_dim, n_groups), `vars/3` = `g_idx` float32 (output_dim,), the
+ * group of each column (`floor(c / B)`), n_groups = ceil(output_dim / B). Dequantized as Keras's
+ * `dequantize_with_sz_map`: `w[r, c] = (q[r, c] - zero[r, g]) * scale[r, g]` with `g = g_idx[c]`,
+ * in float32.
+ */
+async function readInt4GroupedMatrix(file: H5Snapshot, location: string, cols: number, block: number): Promise<H5Matrix> {
+  const shown = file.shownAs;
+  const nodes = [0, 1, 2, 3].map((k) => file.get(`${location}/${k}`));
+  if (nodes.some((n) => n?.type !== 'Dataset'))
+    throw badFile(
+      shown,
+      `${location}: a sub-channel int4 Embedding needs vars/0 (packed embeddings), vars/1 (embeddings_scale), vars/2 (embeddings_zero) and vars/3 (g_idx); found ${JSON.stringify(file.keys(location))}.`,
+    );
+  const [q, s, z, g] = nodes as [H5NodeInfo, H5NodeInfo, H5NodeInfo, H5NodeInfo];
+  const bytes = int4RowBytes(cols);
+  const groups = Math.ceil(cols / block);
+  const shape = q.shape ?? [];
+  if (shape.length !== 2 || shape[1] !== bytes || q.metadata?.type !== 0 || q.metadata.size !== 1)
+    throw badFile(
+      shown,
+      `${location}/0: expected the packed int4 embeddings, int8 of shape (input_dim, ${bytes}) for output_dim ${cols}, found ${JSON.stringify(q.dtype)} of shape ${JSON.stringify(shape)}.`,
+    );
+  const rows = shape[0]!;
+  const expect = (node: H5NodeInfo, k: number, what: string, dims: number[], type: 0 | 1, sizes: number[]) => {
+    if (JSON.stringify(node.shape) !== JSON.stringify(dims) || node.metadata?.type !== type || !sizes.includes(node.metadata.size))
+      throw badFile(
+        shown,
+        `${location}/${k}: expected ${what} of shape ${JSON.stringify(dims)} (groups of ${block} columns), found ${JSON.stringify(node.dtype)} of shape ${JSON.stringify(node.shape)}.`,
+      );
+  };
+  expect(s, 1, 'the float32 embeddings_scale', [rows, groups], 1, [4, 8]);
+  expect(z, 2, 'the int8 embeddings_zero', [rows, groups], 0, [1]);
+  expect(g, 3, 'the float32 g_idx', [cols], 1, [4, 8]);
+  const [packed, scales, zeros, gIdx] = await readH5Values(file, [
+    { node: q, claimedBytes: rows * bytes },
+    { node: s, claimedBytes: rows * groups * s.metadata!.size },
+    { node: z, claimedBytes: rows * groups },
+    { node: g, claimedBytes: cols * g.metadata!.size },
+  ]);
+  if (
+    !(packed instanceof Int8Array || packed instanceof Uint8Array) ||
+    packed.length !== rows * bytes ||
+    !(scales instanceof Float32Array || scales instanceof Float64Array) ||
+    scales.length !== rows * groups ||
+    !(zeros instanceof Int8Array || zeros instanceof Uint8Array) ||
+    zeros.length !== rows * groups ||
+    !(gIdx instanceof Float32Array || gIdx instanceof Float64Array) ||
+    gIdx.length !== cols
+  )
+    throw badFile(
+      shown,
+      `${location}: the sub-channel int4 variables could not be read as ${rows} rows of ${cols} columns in ${groups} groups.`,
+    );
+  const group = new Int32Array(cols);
+  for (let c = 0; c < cols; c++) {
+    const v = gIdx[c]!;
+    if (!Number.isInteger(v) || v < 0 || v >= groups)
+      throw badFile(shown, `${location}/3: g_idx[${c}] must be a group in [0, ${groups}), found ${v}.`);
+    group[c] = v;
+  }
+  const q8 = packed instanceof Int8Array ? packed : new Int8Array(packed.buffer, packed.byteOffset, packed.length);
+  const z8 = zeros instanceof Int8Array ? zeros : new Int8Array(zeros.buffer, zeros.byteOffset, zeros.length);
+  const s32 = Float32Array.from(scales);
+  const weights = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const k = r * groups + group[c]!;
+      weights[r * cols + c] = (int4At(q8, r * bytes, c) - z8[k]!) * s32[k]!;
+    }
+  }
+  return {
+    weights,
+    rows,
+    cols,
+    storedDtype: 'int4',
+    storedBytes: rows * bytes + rows * groups * (s.metadata!.size + 1) + cols * g.metadata!.size,
   };
 }
 
