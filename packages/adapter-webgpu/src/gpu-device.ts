@@ -105,7 +105,7 @@ export class GpuDevice {
           bytes,
           this.device.limits.maxBufferSize,
           'webgpu',
-          `the GPU is out of memory: ${oom.message}`,
+          `the device ran out of memory (${oom.message}); the limit shown is its largest buffer, its free memory is less`,
           {
             cause: oom,
           },

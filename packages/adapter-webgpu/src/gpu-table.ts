@@ -6,8 +6,8 @@ import type {
   ResolvedEmbeddingConfig,
   RowSource,
   TableDescription,
+  TableReplacementV2,
 } from '@embedding-layer/core';
-import { LimitExceededError } from '@embedding-layer/core';
 import { decodeRows, encodeRows } from './codec.js';
 import type { GpuDevice, Kernel, SplitDispatch } from './gpu-device.js';
 import { splitRows, type TableLayout } from './layout.js';
@@ -35,38 +35,40 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
   /** A table for `config`, filled from `initial` one chunk of rows at a time. */
   static async create(gpu: GpuDevice, config: ResolvedEmbeddingConfig, layout: TableLayout, initial: RowSource): Promise<GpuTable> {
     gpu.check('table creation');
-    const device = gpu.device;
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
+    const table = new GpuTable(gpu, layout, await GpuTable.allocate(gpu, layout, `table ${config.name}`));
+    for (let start = 0; start < layout.rows; start += initial.chunkRows) {
+      const count = Math.min(initial.chunkRows, layout.rows - start);
+      await table.doWriteRows(start, await initial.read(start, count));
+    }
+    await gpu.device.queue.onSubmittedWorkDone();
+    gpu.check('table creation');
+    return table;
+  }
+
+  /**
+   * One zeroed buffer per split, allocated inside WebGPU error scopes: when the device refuses
+   * one (out of memory), they are all destroyed and the call rejects with `LimitExceededError`.
+   */
+  private static async allocate(gpu: GpuDevice, layout: TableLayout, label: string): Promise<GPUBuffer[]> {
+    const close = gpu.guard('table', layout.rows * layout.rowWords * 4);
     const buffers: GPUBuffer[] = [];
     for (let s = 0; s < layout.splits; s++) {
       buffers.push(
         gpu.buffer(
           splitRows(layout, s) * layout.rowWords * 4,
           GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-          `embedding-layer table ${config.name} split ${s}`,
+          `embedding-layer ${label} split ${s}`,
         ),
       );
     }
-    const invalid = await device.popErrorScope();
-    const oom = await device.popErrorScope();
-    const failed = oom ?? invalid;
-    if (failed) {
+    try {
+      await close();
+    } catch (error) {
       for (const b of buffers) b.destroy();
       gpu.check('table creation');
-      const bytes = layout.rows * layout.rowWords * 4;
-      throw new LimitExceededError('table', bytes, bytes, 'webgpu', `the device could not allocate it: ${failed.message}`, {
-        cause: failed,
-      });
+      throw error;
     }
-    const table = new GpuTable(gpu, layout, buffers);
-    for (let start = 0; start < layout.rows; start += initial.chunkRows) {
-      const count = Math.min(initial.chunkRows, layout.rows - start);
-      await table.doWriteRows(start, await initial.read(start, count));
-    }
-    await device.queue.onSubmittedWorkDone();
-    gpu.check('table creation');
-    return table;
+    return buffers;
   }
 
   /** Bytes held on the GPU. */
@@ -239,7 +241,12 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     }
   }
 
-  async doWriteRows(start: number, rows: Float32Array): Promise<void> {
+  doWriteRows(start: number, rows: Float32Array): Promise<void> {
+    return this.writeInto(this.buffers, start, rows);
+  }
+
+  /** Encodes rows with core's codec and writes them from row `start` into `buffers` (the table's, or a staged replacement). */
+  private async writeInto(buffers: readonly GPUBuffer[], start: number, rows: Float32Array): Promise<void> {
     this.gpu.check('writeRows');
     const d = this.layout.outputDim;
     const count = d === 0 ? 0 : rows.length / d;
@@ -248,9 +255,36 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
     const words = encodeRows(this.layout, rows);
     const close = this.gpu.guard('writeRows', words.byteLength);
     this.eachSplit(start, count, (s, local, at, n) => {
-      this.gpu.device.queue.writeBuffer(this.buffers[s]!, local * w * 4, words as Uint32Array<ArrayBuffer>, at * w, n * w);
+      this.gpu.device.queue.writeBuffer(buffers[s]!, local * w * 4, words as Uint32Array<ArrayBuffer>, at * w, n * w);
     });
     await close();
+  }
+
+  /**
+   * `setWeights` as one switch: the new rows go into new buffers, and `commit` makes them the
+   * table at once, so a lookup sees the old table or the new one, never a mix (the old buffers
+   * are destroyed when the work already submitted on them is done). Takes a second table's
+   * worth of GPU memory while it runs; Adagrad's accumulator is kept.
+   */
+  async doBeginReplace(): Promise<TableReplacementV2> {
+    this.gpu.check('setWeights');
+    const staged = await GpuTable.allocate(this.gpu, this.layout, 'replacement');
+    let open = true;
+    return {
+      write: (start, rows) => this.writeInto(staged, start, rows),
+      commit: () => {
+        this.gpu.check('setWeights');
+        const old = this.buffers;
+        this.buffers = staged;
+        open = false;
+        this.gpu.release(old);
+      },
+      abort: () => {
+        if (!open) return;
+        open = false;
+        for (const b of staged) b.destroy();
+      },
+    };
   }
 
   async doScatterAdd(rows: Int32Array, deltas: Float32Array): Promise<void> {

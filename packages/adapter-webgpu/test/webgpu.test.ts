@@ -224,6 +224,12 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`adapter-webgpu in headless Chromium (We
     expect(r.after).toBe(true);
   });
 
+  it('setWeights switches the whole table at once: lookups running meanwhile see the old rows or the new, never a mix', async () => {
+    const r = await call('atomicReplace');
+    expect(r.mixed).toBe(0);
+    expect(r.old + r.new).toBeGreaterThan(0);
+  });
+
   it('a lost device (device.destroy()) is a DeviceLostError on every later call, and never gives rows', async () => {
     const r = await call('deviceLoss');
     expect(r.before).toBe('rows correct');

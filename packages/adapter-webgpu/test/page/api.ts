@@ -80,6 +80,8 @@ export interface Bench {
 /** window.__webgpu. */
 export interface PageApi {
   probe(): Promise<Probe>;
+  /** Lookups of a table's first and last row while setWeights replaces it: how many saw the old table, the new one, a mix. */
+  atomicReplace(): Promise<{ old: number; new: number; mixed: number }>;
   /** A lookup whose dispatch WebGPU refuses (a broken bind group): rows before, the error, rows after. */
   refused(): Promise<{ before: boolean; refused: { name: string; code?: string; message: string } | null; after: boolean }>;
   /** Embedding.create of a table whose one row passes the device's binding limit: the error. */

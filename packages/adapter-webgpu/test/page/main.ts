@@ -481,9 +481,43 @@ async function refused(): Promise<{ before: boolean; refused: { name: string; co
   }
 }
 
+/**
+ * setWeights of a table larger than core's 16 MiB write chunk while lookups of its first and
+ * last row run: each lookup must see the old table or the new one, never a mix.
+ */
+async function atomicReplace(): Promise<{ old: number; new: number; mixed: number }> {
+  const rows = 40_000;
+  const d = 128;
+  const layer = await Embedding.create(
+    { inputDim: rows, outputDim: d },
+    { backend: await webgpu({}), weights: [new Float32Array(rows * d).fill(1)] },
+  );
+  try {
+    const ids = Int32Array.of(0, rows - 1);
+    const counts = { old: 0, new: 0, mixed: 0 };
+    let replacing = true;
+    const replaced = layer.setWeights([new Float32Array(rows * d).fill(2)]).finally(() => {
+      replacing = false;
+    });
+    const looking = (async () => {
+      while (replacing) {
+        const out = (await layer.predict({ data: ids, shape: [2] })).data;
+        if (out.every((v) => v === 1)) counts.old++;
+        else if (out.every((v) => v === 2)) counts.new++;
+        else counts.mixed++;
+      }
+    })();
+    await Promise.all([replaced, looking]);
+    return counts;
+  } finally {
+    await layer.dispose();
+  }
+}
+
 const api: PageApi = {
   probe,
   readmeExample,
+  atomicReplace,
   refused,
   rowTooLarge,
   conformance: async (choice) => runConformance({ createBackend: () => webgpu(choice) }),
