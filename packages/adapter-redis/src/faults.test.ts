@@ -223,6 +223,36 @@ if (requireRedis()) {
       expect(trained[0]).toBeCloseTo(2 * rmspropReference(150, -1 / 96, 0.01, 0.9), 5);
     }, 180_000);
 
+    it('an RMSprop step waits for the table step lease: a lease held past lease + timeout is RedisUnavailableError naming it, and the rows are unchanged', async () => {
+      const state = cluster.get();
+      const table = uniqueTable('lease');
+      const t = await openRedisTable({ nodes: state.seeds, table, inputDim: 8, outputDim: 2, timeoutMs: 300, dropOnDispose: true });
+      const lock = `el:{${table}}:step-lock`;
+      // Another process holds the lease for a minute (and never releases it): set on the master that serves its slot.
+      let owner: number | undefined;
+      for (const m of await masters(state.ports[0]!)) {
+        if ((await rawCommand(m.port, ['SET', lock, 'someone-else', 'PX', '60000'])).startsWith('+OK')) owner = m.port;
+      }
+      expect(owner).toBeDefined();
+      const rows = Int32Array.from([1, 2]);
+      const grads = new Float32Array(4).fill(0.5);
+      const step = t.applyOptimizer(rows, grads, { kind: 'rmsprop' });
+      await expect(step).rejects.toSatisfy(
+        (e) => RedisUnavailableError.isInstance(e) && (e as Error).message.includes(lock) && /1500 ms/.test((e as Error).message),
+      );
+      expect(Array.from(await t.readRows(rows))).toEqual([0, 0, 0, 0]);
+      // SGD does not take the lease.
+      await t.applyOptimizer(rows, grads, { kind: 'sgd', learning_rate: 0.5 });
+      expect(Array.from(await t.readRows(rows))).toEqual([-0.25, -0.25, -0.25, -0.25]);
+      // Once the lease is gone, RMSprop steps run (first step: v = 0.1 g^2, w = -lr g / sqrt(v + eps)).
+      expect(await rawCommand(owner!, ['DEL', lock])).toContain(':1');
+      await t.applyOptimizer(rows, grads, { kind: 'rmsprop' });
+      const expected = Math.fround(-0.25 + Math.fround(-((0.001 * 0.5) / Math.sqrt(Math.fround(0.1 * 0.25) + 1e-7))));
+      expect(Array.from(await t.readRows(rows))).toEqual([expected, expected, expected, expected]);
+      await t.drop();
+      await t.close();
+    }, 60_000);
+
     it('a master killed during lookups gives RedisUnavailableError naming it, then lookups and training resume after failover, with acknowledged updates kept', async () => {
       const state = cluster.get();
       const nodes = state.seeds;
