@@ -2,7 +2,10 @@
 // Where a workload-M batch's time goes on adapter-redis (issue 15): raw read designs against
 // the same local cluster, each timed per batch (wall), with the client's CPU time and the
 // masters' CPU time (INFO cpu deltas) per batch. Not a test; numbers depend on the machine.
-//   node bench/redis-profile.mjs <seed nodes> [--batches 20]
+//   node bench/redis-profile.mjs <seed nodes> [--batches 20] [--only hmget,raw,...] [--resp3]
+// (e.g. after `node scripts/redis-cluster.mjs start --base-port 30701`; results and their
+// reading: bench/results/redis-profile.md). It writes keys `prof:*` and a Functions library
+// `el_prof`, and deletes both at the end.
 import os from 'node:os';
 import { createCluster, RESP_TYPES } from '@redis/client';
 
@@ -399,5 +402,6 @@ for (let b = 0; b < BLOCKS; b++) {
   await cluster.sendCommand(hkey(b), false, ['UNLINK', hkey(b)]);
   await cluster.sendCommand(skey(b), false, ['UNLINK', skey(b)]);
 }
+for (const m of masters) await (await cluster.nodeClient(m)).sendCommand(['FUNCTION', 'DELETE', 'el_prof']);
 await cluster.close();
 for (const s of sockets.values()) s.sock.destroy();

@@ -9,7 +9,12 @@
 // It starts its own local cluster (scripts/redis-cluster.mjs, base port 30601: 3 masters + 3
 // replicas; --big: 3 masters without replicas, to keep this machine's memory for one copy) and
 // stops exactly those processes, unless EMBEDDING_LAYER_REDIS_NODES names a cluster to use.
-// Run after `npx turbo run build`:  node bench/redis.mjs [--big] [--batches 30]
+// Run after `npx turbo run build`:  node bench/redis.mjs [--big] [--batches 100] [--repeat 2]
+//   --reads-only: lookups only; --no-write: print, do not write bench/results; --block-rows N;
+//   --adapter <file>: another build of adapter-redis (before/after comparisons);
+//   --chart-only: rewrite the Markdown and SVG reports from the JSON results.
+// Every row reports this process's CPU time and all redis-servers' CPU time per batch (INFO
+// cpu), and the load average: on a shared machine they say what wall times cannot.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
