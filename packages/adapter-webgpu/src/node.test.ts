@@ -15,6 +15,17 @@ describe('createWebGpuBackend outside a browser', () => {
     expect((error as Error).message).toMatch(/navigator\.gpu is undefined/);
   });
 
+  it("turns an adapter's refused requestDevice into UNSUPPORTED_FEATURE quoting it", async () => {
+    const adapter = {
+      requestDevice: async () => {
+        throw new Error('device limits exceeded');
+      },
+    } as unknown as GPUAdapter;
+    const error = await createWebGpuBackend({ adapter }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'UNSUPPORTED_FEATURE' });
+    expect((error as Error).message).toMatch(/requestDevice\(\) failed \(device limits exceeded\)/);
+  });
+
   it('rejects bad options with INVALID_CONFIG naming the option', async () => {
     await expect(createWebGpuBackend({ storage: 'bfloat16' as 'int8' })).rejects.toMatchObject({ code: 'INVALID_CONFIG' });
     await expect(createWebGpuBackend({ maxBindingBytes: 2 })).rejects.toThrow(/maxBindingBytes/);

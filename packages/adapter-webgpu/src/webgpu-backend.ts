@@ -136,5 +136,13 @@ async function requestDevice(adapter: GPUAdapter | undefined): Promise<GPUDevice
     chosen = (await gpu.requestAdapter()) ?? undefined;
     if (!chosen) throw new UnsupportedFeatureError('WebGPU', 'webgpu', 'navigator.gpu.requestAdapter() returned null: no GPU adapter here');
   }
-  return chosen.requestDevice({ label: 'embedding-layer' });
+  try {
+    return await chosen.requestDevice({ label: 'embedding-layer' });
+  } catch (error) {
+    throw new UnsupportedFeatureError(
+      'WebGPU',
+      'webgpu',
+      `adapter.requestDevice() failed (${error instanceof Error ? error.message : String(error)}); pass options.device to use a device of your own`,
+    );
+  }
 }
