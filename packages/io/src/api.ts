@@ -20,7 +20,7 @@ import {
   writeSafetensors,
   writeSafetensorsRows,
 } from './formats/safetensors.js';
-import { readTfjs, type WriteTfjsOptions, writeTfjs } from './formats/tfjs.js';
+import { openTfjsTables, readTfjs, type WriteTfjsOptions, writeTfjs, writeTfjsRows } from './formats/tfjs.js';
 import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
 
 /** Options of {@link readEmbeddings}. */
@@ -106,10 +106,16 @@ export function pickLayer<R extends Pick<EmbeddingRecord, 'name' | 'location' | 
  */
 export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
   const format = options.format ?? (await detectFormat(path));
-  // safetensors and C-order .npy stream into the backend a range of rows at a time: the
+  // safetensors, C-order .npy and TF.js shards stream into the backend a range of rows at a time: the
   // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
   const lazy =
-    format === 'safetensors' ? await openSafetensorsTables(path, options) : format === 'npy' ? await openNpyTables(path, options) : null;
+    format === 'safetensors'
+      ? await openSafetensorsTables(path, options)
+      : format === 'npy'
+        ? await openNpyTables(path, options)
+        : format === 'tfjs'
+          ? await openTfjsTables(path, options)
+          : null;
   if (lazy) {
     try {
       const record = pickLayer(path, lazy.records, options.layer);
@@ -158,12 +164,14 @@ export async function toEmbeddingData(source: EmbeddingSource): Promise<Embeddin
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
-  // A layer saved as safetensors or .npy streams out of its backend a chunk of rows at a time
+  // A layer saved as safetensors, .npy or TF.js (float32/float16) streams out of its backend a chunk of rows at a time
   // (no whole copy of the table, nor of the file, in memory).
-  if (source instanceof Embedding && (format === 'safetensors' || format === 'npy')) {
+  const affine = options.quantize === 'uint8' || options.quantize === 'uint16';
+  if (source instanceof Embedding && (format === 'safetensors' || format === 'npy' || (format === 'tfjs' && !affine))) {
     const { config } = source;
     const rows = (start: number, count: number) => source.readMergedRows(start, count);
     if (format === 'npy') return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
+    if (format === 'tfjs') return writeTfjsRows(path, config, rows, options);
     return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
   }
   const data = await toEmbeddingData(source);

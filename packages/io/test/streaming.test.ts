@@ -9,6 +9,7 @@ import { Embedding } from '@embedding-layer/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy, encodeSafetensors } from '../src/formats.js';
 import { loadEmbedding, readEmbedding, saveEmbedding } from '../src/index.js';
+import { encodeHalf } from '../src/util/float.js';
 import { makeTempDir } from './tmp.js';
 
 let tmp: Awaited<ReturnType<typeof makeTempDir>>;
@@ -60,6 +61,25 @@ describe('streamed saves', () => {
     await layer.dispose();
   });
 
+  for (const quantize of [undefined, 'float16'] as const) {
+    it(`TF.js ${quantize ?? 'float32'}: the shards streamed from a layer are the table's bytes, cut every shardBytes`, async () => {
+      const layer = await formulaLayer();
+      const path = join(tmp.dir, `streamed-${quantize ?? 'f32'}.json`);
+      // Shards of 1,048,573 bytes: their boundaries fall inside rows (a row is 256 or 128 bytes).
+      const shardBytes = 1_048_573;
+      await saveEmbedding(path, layer, { shardBytes, ...(quantize ? { quantize } : {}) });
+      const manifest = (JSON.parse(await readFile(path, 'utf8')) as { weightsManifest: { paths: string[] }[] }).weightsManifest[0]!;
+      const table = formulaTable(ROWS, COLS);
+      const expected = quantize ? encodeHalf(table) : new Uint8Array(table.buffer);
+      expect(manifest.paths.length).toBe(Math.ceil(expected.length / shardBytes));
+      for (const [i, shard] of manifest.paths.entries()) {
+        const bytes = await readFile(join(tmp.dir, shard));
+        expect(Buffer.compare(bytes, Buffer.from(expected.subarray(i * shardBytes, (i + 1) * shardBytes))), shard).toBe(0);
+      }
+      await layer.dispose();
+    });
+  }
+
   it('a read that fails half-way leaves the old file and no temp file', async () => {
     const layer = await formulaLayer();
     const path = join(tmp.dir, 'kept.safetensors');
@@ -86,10 +106,19 @@ describe('streamed loads', () => {
     ],
     ['.npy float32', () => encodeNpy(formulaTable(ROWS, COLS), ROWS, COLS)],
     ['.npy float64', () => encodeNpy(formulaTable(ROWS, COLS), ROWS, COLS, 'float64')],
+    ['TF.js uint8', 'tfjs'],
   ] as const) {
     it(`${name}: a table of several chunks loads as the whole-file reader reads it, in ranges`, async () => {
-      const path = join(tmp.dir, `load-${name.replace(/\W+/g, '-')}.${name.startsWith('.npy') ? 'npy' : 'safetensors'}`);
-      await writeFile(path, bytes());
+      const stem = join(tmp.dir, `load-${name.replace(/\W+/g, '-')}`);
+      const path = `${stem}.${name.startsWith('.npy') ? 'npy' : bytes === 'tfjs' ? 'json' : 'safetensors'}`;
+      if (bytes === 'tfjs') {
+        // Quantized shards of 1 MiB: rows cross shard boundaries, and uint8 decodes per value.
+        await saveEmbedding(
+          path,
+          { config: { inputDim: ROWS, outputDim: COLS, name: 'emb' }, weights: formulaTable(ROWS, COLS) },
+          { quantize: 'uint8', shardBytes: 1_000_003 },
+        );
+      } else await writeFile(path, bytes());
       const progress: number[] = [];
       const layer = await loadEmbedding(path, { backend: createJsBackend(), onProgress: (done) => progress.push(done) });
       const whole = await readEmbedding(path);

@@ -1,12 +1,13 @@
 import { basename, extname } from 'node:path';
+import type { ResolvedEmbeddingConfig, RowSource } from '@embedding-layer/core';
 import { findEmbeddingConfigs, readLayerConfig, toTfjsLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
-import { decodeHalf, encodeHalf, float32Bytes } from '../util/float.js';
+import { decodeHalf, encodeHalf, float32Bytes, ownedFloat32 } from '../util/float.js';
 import { fileSize, ReadRanges, readRange, readWhole, replaceFileSet, resolveInside, writeBytes } from '../util/fs.js';
 import { parseFileJson, showValue } from '../util/json.js';
 import { checkFiniteForQuantizing, checkLayerNameForFile } from '../util/writable.js';
-import { makeRecord, type ReadOptions } from './common.js';
+import { arrayRows, type FoundMatrix, type LazyTables, makeLazyRecord, makeRecord, type ReadOptions, type RowReader } from './common.js';
 
 /** One entry of a TF.js `weightsManifest[].weights`. */
 export interface TfjsWeightEntry {
@@ -131,6 +132,13 @@ async function readAcrossShards(
   return out;
 }
 
+/** Checks a quantized entry's parameters before any of its bytes are read. */
+function checkQuantization(file: string, entry: TfjsWeightEntry): void {
+  const q = entry.quantization;
+  if ((q?.dtype === 'uint8' || q?.dtype === 'uint16') && (typeof q.scale !== 'number' || typeof q.min !== 'number'))
+    throw badFile(file, `weight ${JSON.stringify(entry.name)} is quantized to ${q.dtype} but the manifest gives no numeric scale and min.`);
+}
+
 function decodeEntry(
   file: string,
   entry: TfjsWeightEntry,
@@ -141,7 +149,8 @@ function decodeEntry(
   if (!q) {
     if (entry.dtype !== 'float32')
       throw badFile(file, `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(entry.dtype)}; expected float32.`);
-    return { weights: new Float32Array(bytes.buffer, bytes.byteOffset, count).slice(), stored: 'float32' };
+    // The bytes were read for this (readAcrossShards): a view of them, no second copy.
+    return { weights: ownedFloat32(bytes, count), stored: 'float32' };
   }
   if (q.dtype === 'float16') return { weights: decodeHalf(bytes, count), stored: 'float16' };
   if (q.dtype === 'uint8' || q.dtype === 'uint16') {
@@ -170,6 +179,59 @@ function decodeEntry(
  * min`) or float16 as TF.js does. Only the embedding's bytes are read.
  */
 export async function readTfjs(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
+  const { tables, ranges } = await tfjsTables(path);
+  const records: EmbeddingRecord[] = [];
+  for (const t of tables) {
+    const { entry, group, offset, found } = t;
+    const bytes = await readAcrossShards(
+      path,
+      group.paths,
+      offset,
+      found.storedBytes,
+      ranges,
+      `weight ${showValue(entry.name)}`,
+      options.onProgress,
+    );
+    const { weights } = decodeEntry(path, entry, bytes, found.rows * found.cols);
+    records.push(makeRecord(path, 'tfjs', { ...found, weights }, options));
+  }
+  return records;
+}
+
+/**
+ * @internal The tables of a TF.js layers model, still in their shards: each record's `source`
+ * reads its rows' bytes across the shards when asked (each range once per load, each shard
+ * checked as for {@link readTfjs}), decoded as TF.js decodes them (every TF.js quantization is
+ * per value, so any row range decodes on its own).
+ */
+export async function openTfjsTables(path: string, options: ReadOptions = {}): Promise<LazyTables> {
+  const { tables, ranges } = await tfjsTables(path);
+  const records = tables.map(({ entry, group, offset, found }) => {
+    const { rows, cols } = found;
+    const rowBytes = rows === 0 ? 0 : found.storedBytes / rows;
+    let done = 0;
+    const source: RowSource = {
+      rows,
+      outputDim: cols,
+      chunkRows: Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4))),
+      async read(start, count) {
+        const label = `weight ${showValue(entry.name)} rows [${start}, ${start + count})`;
+        const bytes = await readAcrossShards(path, group.paths, offset + start * rowBytes, count * rowBytes, ranges, label);
+        done += bytes.length;
+        options.onProgress?.(done, found.storedBytes);
+        return decodeEntry(path, entry, bytes, count * cols).weights;
+      },
+    };
+    return makeLazyRecord(path, 'tfjs', found, source, options);
+  });
+  return { records, close: async () => {} };
+}
+
+/** Every Embedding of a model.json with where its weight lies in the shards, checked, nothing read from the shards. */
+async function tfjsTables(path: string): Promise<{
+  tables: { entry: TfjsWeightEntry; group: TfjsManifestGroup; offset: number; found: Omit<FoundMatrix, 'weights'> }[];
+  ranges: ReadRanges;
+}> {
   const text = new TextDecoder().decode(await readWhole(path));
   const json = parseFileJson(text, path, 'not a TF.js model.json: the file') as {
     format?: unknown;
@@ -188,8 +250,7 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
       `the model holds no Embedding layer (modelTopology has no layer with class_name "Embedding"${json.format === 'graph-model' ? '; this is a graph model' : ''}).`,
     );
   const groups = checkManifest(path, json.weightsManifest);
-  const records: EmbeddingRecord[] = [];
-  const ranges = new ReadRanges(path);
+  const tables: { entry: TfjsWeightEntry; group: TfjsManifestGroup; offset: number; found: Omit<FoundMatrix, 'weights'> }[] = [];
   const names = new Set<string>();
   for (const layer of layers) {
     const sourceConfig = layer.config as Record<string, unknown>;
@@ -219,21 +280,19 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
       );
     if (!entry.quantization && entry.dtype !== 'float32')
       throw badFile(path, `weight ${JSON.stringify(entry.name)} has dtype ${JSON.stringify(entry.dtype)}; expected float32.`);
+    checkQuantization(path, entry);
     const [rows, cols] = entry.shape as [number, number];
-    const length = entryBytes(path, entry);
-    const bytes = await readAcrossShards(path, group.paths, offset, length, ranges, `weight ${showValue(entry.name)}`, options.onProgress);
-    const { weights, stored } = decodeEntry(path, entry, bytes, rows * cols);
+    const storedDtype: StoredDtype = entry.quantization?.dtype ?? 'float32';
     const location = `${entry.name} (${group.paths.join(', ')} at byte ${offset})`;
-    records.push(
-      makeRecord(
-        path,
-        'tfjs',
-        { name, weights, rows, cols, location, storedDtype: stored, storedBytes: length, fileConfig: config, sourceConfig, notes },
-        options,
-      ),
-    );
+    const storedBytes = entryBytes(path, entry);
+    tables.push({
+      entry,
+      group,
+      offset,
+      found: { name, rows, cols, location, storedDtype, storedBytes, fileConfig: config, sourceConfig, notes },
+    });
   }
-  return records;
+  return { tables, ranges: new ReadRanges(path) };
 }
 
 /** The shard names an existing model.json at `path` lists (so a save can remove those it no longer uses); none if it is not one. */
@@ -283,7 +342,7 @@ export function quantizeAffine(values: Float32Array, dtype: 'uint8' | 'uint16'):
 }
 
 /** The model.json content of a TF.js layers model holding one Embedding (a Sequential, as `tensorflowjs_converter` writes it). */
-export function tfjsModelJson(data: EmbeddingData, manifest: TfjsManifestGroup[]): Record<string, unknown> {
+export function tfjsModelJson(data: Pick<EmbeddingData, 'config'>, manifest: TfjsManifestGroup[]): Record<string, unknown> {
   return {
     format: 'layers-model',
     generatedBy: '@embedding-layer/io',
@@ -306,33 +365,80 @@ export function tfjsModelJson(data: EmbeddingData, manifest: TfjsManifestGroup[]
  * `tf.loadLayersModel` loads it.
  */
 export async function writeTfjs(path: string, data: EmbeddingData, options: WriteTfjsOptions = {}): Promise<void> {
-  const shardBytes = options.shardBytes ?? 4 * 1024 * 1024;
+  if (options.quantize === 'uint8' || options.quantize === 'uint16') {
+    // Affine quantization needs the whole table's range first: written from the table in memory.
+    const { inputDim, outputDim, name } = data.config;
+    const shardBytes = checkShardBytes(path, options.shardBytes);
+    checkLayerNameForFile(name, path);
+    checkFiniteForQuantizing(data.weights, outputDim, path, `TF.js ${options.quantize} quantization`);
+    const q = quantizeAffine(data.weights, options.quantize);
+    const entry: TfjsWeightEntry = {
+      name: `${name}/embeddings`,
+      shape: [inputDim, outputDim],
+      dtype: 'float32',
+      quantization: { dtype: options.quantize, scale: q.scale, min: q.min, original_dtype: 'float32' },
+    };
+    return writeShards(path, data.config, entry, q.data.length, shardBytes, async (from, to) => q.data.subarray(from, to));
+  }
+  return writeTfjsRows(path, data.config, arrayRows(data.weights, data.config.outputDim), options);
+}
+
+/**
+ * @internal {@link writeTfjs} (float32 or float16 weights) from a reader of row ranges (a
+ * layer's `readMergedRows`): each shard is encoded from just the rows it holds, so no copy of
+ * the whole table is made. uint8/uint16 quantization is refused here (it needs the whole table).
+ */
+export async function writeTfjsRows(
+  path: string,
+  config: ResolvedEmbeddingConfig,
+  readRows: RowReader,
+  options: WriteTfjsOptions = {},
+): Promise<void> {
+  if (options.quantize === 'uint8' || options.quantize === 'uint16')
+    throw new TypeError('writeTfjsRows: affine quantization needs the whole table.');
+  const shardBytes = checkShardBytes(path, options.shardBytes);
+  const { inputDim, outputDim, name } = config;
+  checkLayerNameForFile(name, path);
+  const half = options.quantize === 'float16';
+  const entry: TfjsWeightEntry = { name: `${name}/embeddings`, shape: [inputDim, outputDim], dtype: 'float32' };
+  if (half) entry.quantization = { dtype: 'float16' };
+  const rowBytes = outputDim * (half ? 2 : 4);
+  const encode = (values: Float32Array) => (half ? encodeHalf(values) : float32Bytes(values));
+  await writeShards(path, config, entry, inputDim * rowBytes, shardBytes, async (from, to) => {
+    // The rows that hold bytes [from, to), then just those bytes.
+    const first = Math.floor(from / rowBytes);
+    const end = Math.ceil(to / rowBytes);
+    const bytes = encode(await readRows(first, end - first));
+    return bytes.subarray(from - first * rowBytes, to - first * rowBytes);
+  });
+}
+
+function checkShardBytes(path: string, shardBytes = 4 * 1024 * 1024): number {
   if (!Number.isInteger(shardBytes) || shardBytes <= 0)
     throw badFile(path, `shardBytes must be a positive integer, received ${shardBytes}.`);
-  const { inputDim, outputDim, name } = data.config;
-  checkLayerNameForFile(name, path);
-  if (options.quantize === 'uint8' || options.quantize === 'uint16')
-    checkFiniteForQuantizing(data.weights, outputDim, path, `TF.js ${options.quantize} quantization`);
-  const entry: TfjsWeightEntry = { name: `${name}/embeddings`, shape: [inputDim, outputDim], dtype: 'float32' };
-  let body: Uint8Array;
-  if (options.quantize === 'float16') {
-    body = encodeHalf(data.weights);
-    entry.quantization = { dtype: 'float16' };
-  } else if (options.quantize === 'uint8' || options.quantize === 'uint16') {
-    const q = quantizeAffine(data.weights, options.quantize);
-    body = q.data;
-    entry.quantization = { dtype: options.quantize, scale: q.scale, min: q.min, original_dtype: 'float32' };
-  } else {
-    body = float32Bytes(data.weights);
-  }
-  const count = Math.max(1, Math.ceil(body.length / shardBytes));
+  return shardBytes;
+}
+
+/** Writes the shards (bytes [from, to) of the weight each, from `bytesOf`) and then model.json, as one file set. */
+async function writeShards(
+  path: string,
+  config: ResolvedEmbeddingConfig,
+  entry: TfjsWeightEntry,
+  total: number,
+  shardBytes: number,
+  bytesOf: (from: number, to: number) => Promise<Uint8Array>,
+): Promise<void> {
+  const count = Math.max(1, Math.ceil(total / shardBytes));
   const stem = basename(path, extname(path));
   const prefix = basename(path) === 'model.json' ? 'group1' : `${stem}.group1`;
   const wanted = Array.from({ length: count }, (_, i) => `${prefix}-shard${i + 1}of${count}.bin`);
   await replaceFileSet(
     path,
-    wanted.map((name, i) => ({ name, write: (temp: string) => writeBytes(temp, body.subarray(i * shardBytes, (i + 1) * shardBytes)) })),
-    (temp, names) => writeBytes(temp, JSON.stringify(tfjsModelJson(data, [{ paths: [...names], weights: [entry] }]))),
+    wanted.map((name, i) => ({
+      name,
+      write: async (temp: string) => writeBytes(temp, await bytesOf(i * shardBytes, Math.min(total, (i + 1) * shardBytes))),
+    })),
+    (temp, names) => writeBytes(temp, JSON.stringify(tfjsModelJson({ config }, [{ paths: [...names], weights: [entry] }]))),
     () => oldShards(path),
   );
 }
