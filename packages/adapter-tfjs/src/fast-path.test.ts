@@ -45,18 +45,34 @@ const profileKernels = async (f: () => tf.TensorContainer | Promise<tf.TensorCon
 
 describe('copyRows', () => {
   it('copies every bit (NaN payloads, -0, infinities) for narrow and wide rows, any count, tables at an offset', () => {
-    for (const width of [1, 2, 3, 5, 8, 13, 64, 191, 192, 300]) {
-      for (const count of [0, 1, 7, 8, 9, 23]) {
-        const rows = 17;
-        // A table that starts 4 bytes into its buffer, and an output that does too.
-        const backing = wildTable(rows + 1, width, width * 31 + count);
-        const table = backing.subarray(1, 1 + rows * width);
-        const indices = ids(count, rows, width + count + 1);
-        const out = new Float32Array(count * width + 2).subarray(1, 1 + count * width);
-        copyRows(table, width, indices, out);
-        expect(asBits(out)).toEqual(reference(table, width, indices));
+    // Offsets of 4 bytes (Int32Array path for narrow rows) and 8 bytes (Float64Array path for even widths).
+    for (const offset of [1, 2]) {
+      for (const width of [1, 2, 3, 4, 5, 8, 13, 64, 128, 190, 191, 192, 300]) {
+        for (const count of [0, 1, 7, 8, 9, 23]) {
+          const rows = 17;
+          // A table that starts `offset` floats into its buffer, and an output that does too.
+          const backing = wildTable(rows + offset, width, width * 31 + count + offset);
+          const table = backing.subarray(offset, offset + rows * width);
+          const indices = ids(count, rows, width + count + 1);
+          const out = new Float32Array(count * width + 2 * offset).subarray(offset, offset + count * width);
+          copyRows(table, width, indices, out);
+          expect(asBits(out)).toEqual(reference(table, width, indices));
+        }
       }
     }
+  });
+
+  it('moves every 64-bit pattern through the Float64Array path unchanged, NaN payloads in either half included', () => {
+    // Pairs whose high float makes the 64-bit word a signaling or quiet NaN with a payload, an infinity, -0.
+    const highs = [0x7ff00000, 0x7ff00001, 0x7ff7ffff, 0x7ff80000, 0x7ff80001, 0xfff00001, 0xfff7ffff, 0xffffffff, 0x80000000];
+    const raw = bits(4096 * 4, 77);
+    for (let i = 1; i < raw.length; i += 2) if (i % 6 === 1) raw[i] = highs[(i >> 1) % highs.length]!;
+    const table = new Float32Array(raw.buffer);
+    const indices = ids(999, 4096, 78);
+    const out = new Float32Array(999 * 4);
+    // Enough calls for V8's optimizing compiler to take the loop over, then the check.
+    for (let k = 0; k < 3000; k++) copyRows(table, 4, indices, out.fill(0));
+    expect(asBits(out)).toEqual(reference(table, 4, indices));
   });
 });
 
