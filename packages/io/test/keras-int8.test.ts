@@ -72,10 +72,12 @@ describe("Keras 3's int8 Embedding layout", () => {
     await saveEmbedding(path, { config, weights }, { kerasQuantize: 'int8' });
     const members = unzipSync(new Uint8Array(await readFile(path)));
     const layer = JSON.parse(strFromU8(members['config.json']!)).config.layers[1];
+    // As keras/src/dtype_policies/dtype_policy.py's QuantizedDTypePolicy.get_config() writes it
+    // (from_config is cls(**config): a `name` key is refused by its __init__(mode, source_name)).
     expect(layer.config.dtype).toEqual({
       module: 'keras',
       class_name: 'QuantizedDTypePolicy',
-      config: { name: 'int8_from_float32', source_name: 'float32' },
+      config: { mode: 'int8', source_name: 'float32' },
       registered_name: null,
     });
     expect(layer.config.quantization_config).toBeNull();

@@ -493,7 +493,9 @@ export async function writeKeras3(path: string, data: EmbeddingData, options: Wr
     layer.dtype = {
       module: 'keras',
       class_name: 'QuantizedDTypePolicy',
-      config: { name: 'int8_from_float32', source_name: 'float32' },
+      // QuantizedDTypePolicy.get_config() since Keras 3.6: { mode, source_name } (its from_config
+      // is cls(**config), and __init__ takes no `name`: a name key would make Keras refuse the file).
+      config: { mode: 'int8', source_name: 'float32' },
       registered_name: null,
     };
     layer.quantization_config = null;
