@@ -6,6 +6,7 @@ import {
   resolveInitializer,
   resolveRegularizer,
 } from '@embedding-layer/core';
+import { kerasClassName, toTfjsObjectJson } from '@embedding-layer/core/backend';
 import type { serialization } from '@tensorflow/tfjs';
 import type { TfjsRuntime } from './runtime.js';
 
@@ -45,10 +46,6 @@ const TFJS_CLASSES: Readonly<Record<TfjsObjectFamily, readonly string[]>> = {
   constraint: [...Object.values(TFJS_IDENTIFIERS.constraint)],
 };
 
-/** Keras class names TF.js spells differently. */
-const KERAS_TO_TFJS_CLASS: Readonly<Record<string, string>> = { LecunNormal: 'LeCunNormal', LecunUniform: 'LeCunUniform' };
-const TFJS_TO_KERAS_CLASS: Readonly<Record<string, string>> = { LeCunNormal: 'LecunNormal', LeCunUniform: 'LecunUniform' };
-
 /** The layer arguments that hold such objects. */
 export type ObjectArgument = 'embeddingsInitializer' | 'embeddingsRegularizer' | 'activityRegularizer' | 'embeddingsConstraint';
 
@@ -77,15 +74,16 @@ function instantiate(tf: TfjsRuntime, className: string, config: Record<string, 
   return fromConfig(cls, config as serialization.ConfigDict) as TfjsSerializable;
 }
 
-/** A Keras object resolved by core, rebuilt as the TF.js class with the same meaning. */
+/**
+ * A Keras object resolved by core, rebuilt as the TF.js class with the same meaning. The class
+ * name (LeCun spelling, L1/L2 as L1L2) comes from core's one Keras <-> TF.js map; the instance
+ * is made by TF.js's SerializationMap, with no layer built to check it.
+ */
 function fromKeras(tf: TfjsRuntime, family: TfjsObjectFamily, object: KerasObject, argument: ObjectArgument): TfjsSerializable {
+  const json = toTfjsObjectJson({ class_name: object.className, config: { ...object.config } });
   const config: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(object.config)) if (key !== 'dtype') config[camel(key)] = value;
-  switch (object.className) {
-    case 'L1':
-      return instantiate(tf, 'L1L2', { l1: config.l1, l2: 0 });
-    case 'L2':
-      return instantiate(tf, 'L1L2', { l1: 0, l2: config.l2 });
+  for (const [key, value] of Object.entries(json.config)) if (key !== 'dtype') config[camel(key)] = value;
+  switch (json.class_name) {
     case 'VarianceScaling': {
       const distribution = { truncated_normal: 'truncatedNormal', uniform: 'uniform' }[String(config.distribution)];
       if (!distribution) {
@@ -96,11 +94,10 @@ function fromKeras(tf: TfjsRuntime, family: TfjsObjectFamily, object: KerasObjec
       return instantiate(tf, 'VarianceScaling', { ...config, mode: camel(String(config.mode)), distribution });
     }
     default: {
-      const className = KERAS_TO_TFJS_CLASS[object.className] ?? object.className;
-      if (!TFJS_CLASSES[family].includes(className)) {
+      if (!TFJS_CLASSES[family].includes(json.class_name)) {
         throw new InvalidConfigError(`${argument}: TF.js has no ${family} ${object.className}.`);
       }
-      return instantiate(tf, className, config);
+      return instantiate(tf, json.class_name, config);
     }
   }
 }
@@ -139,8 +136,14 @@ export function serializeTfjsObject(object: TfjsSerializable | null): serializat
   return { className: object.getClassName(), config };
 }
 
-/** The Keras identifier core reads for a TF.js initializer (LeCun spelled as Keras spells it). */
+/**
+ * The Keras identifier core reads for a TF.js initializer, regularizer or constraint: the class
+ * as Keras spells it (core's class-name map: `LeCunUniform` → `LecunUniform`) and the config
+ * with Keras's snake_case keys (`maxValue` → `max_value`; TF.js's camelCase values such as
+ * `fanAvg` are aliases core accepts).
+ */
 export function toKerasIdentifier(object: TfjsSerializable): KerasIdentifier {
-  const className = object.getClassName();
-  return { className: TFJS_TO_KERAS_CLASS[className] ?? className, config: { ...object.getConfig() } as Record<string, unknown> };
+  const config: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object.getConfig())) config[snake(key)] = value;
+  return { className: kerasClassName(object.getClassName()), config };
 }

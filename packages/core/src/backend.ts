@@ -1,11 +1,35 @@
 // @embedding-layer/core/backend: for adapter authors. defineBackend and its helpers, the
 // validation core applies (so an adapter's own entry points give core's errors), the storage
-// codec and its bounds, and the numerics (initializers, regularizers, constraints, losses)
-// behind the layer.
+// codec and its bounds, the Keras / TF.js config dialects, and the numerics (initializers,
+// regularizers, constraints, losses) behind the layer.
 export { type BackendDefinition, defineBackend } from './backend/define-backend.js';
 export { checkBackendOptions, type OptionRule, optionError } from './backend/options.js';
 export { type LazyPeerOptions, lazyPeer } from './backend/peer.js';
+export {
+  type ConfigDialect,
+  findEmbeddingConfigs,
+  type Keras3EmbeddingLayerConfig,
+  type Keras3Module,
+  type NormalizedLayerConfig,
+  normalizeKerasLayerConfig,
+  toKeras2LayerConfig,
+  toKeras3LayerConfig,
+  toKeras3ObjectJson,
+  toLayerConfig,
+  toTfjsLayerConfig,
+} from './config/dialects.js';
+export { dtypePolicyName, FLOAT_POLICIES, keras3DtypePolicy, QUANTIZED_POLICY } from './config/dtype-policy.js';
 export type { EmbeddingConfig, InputLength, ResolvedEmbeddingConfig } from './config/embedding-config.js';
+export {
+  fromKerasConfig,
+  type Keras3ObjectJson,
+  type KerasEmbeddingLayerConfig,
+  type KerasObjectJson,
+  PYTORCH_CONFIG_KEYS,
+  toKerasConfig,
+} from './config/keras-config.js';
+export { resolveConstraint, resolveInitializer, resolveRegularizer } from './config/objects.js';
+export { KERAS_TO_TFJS_CLASS_NAMES, kerasClassName, tfjsClassName, toTfjsObjectJson } from './config/tfjs-class-names.js';
 export { addColumnSquares, applyConstraint, applyConstraintRows, columnScales, constraintPerColumn } from './constraints/project.js';
 export { CONSTRAINTS } from './constraints/registry.js';
 export { DESCRIBE_VALUE_LIMIT, describeValue } from './errors/describe-value.js';

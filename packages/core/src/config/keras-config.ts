@@ -1,12 +1,21 @@
 import { describeValue } from '../errors/describe-value.js';
 import { InvalidConfigError } from '../errors/invalid-config-error.js';
 import { type KerasIdentifier, toKerasJson } from '../serialization/keras-object.js';
+import { dtypePolicyName } from './dtype-policy.js';
 import type { EmbeddingConfig, ResolvedEmbeddingConfig } from './embedding-config.js';
 
 /** An initializer, regularizer or constraint as Keras JSON spells it. */
 export interface KerasObjectJson {
   class_name: string;
   config: Record<string, unknown>;
+}
+
+/** A Keras 3 serialized object: `{ module, class_name, config, registered_name }`. */
+export interface Keras3ObjectJson {
+  module: string;
+  class_name: string;
+  config: Record<string, unknown>;
+  registered_name: null;
 }
 
 /**
@@ -99,12 +108,6 @@ const KEY_MAP: Readonly<Record<string, keyof EmbeddingConfig>> = {
   lora_alpha: 'loraAlpha',
 };
 
-function dtypeName(dtype: unknown): unknown {
-  // Keras 3 writes a DTypePolicy object: {module, class_name: 'DTypePolicy', config: {name: 'float32'}}.
-  if (typeof dtype === 'object' && dtype !== null) return (dtype as { config?: { name?: unknown } }).config?.name;
-  return dtype;
-}
-
 /**
  * Reads a layer config as Keras 2, Keras 3 or TF.js model.json spell it (snake_case keys; the
  * bare config or the `{ class_name: 'Embedding', config }` wrapper) into an
@@ -125,7 +128,7 @@ export function fromKerasConfig(json: unknown): EmbeddingConfig {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(inner)) {
     if (key === 'dtype') {
-      out.dtype = dtypeName(value);
+      out.dtype = dtypePolicyName(value);
     } else if (key === 'norm_type' && value === 'inf') {
       out.normType = Number.POSITIVE_INFINITY;
     } else if (KEY_MAP[key]) {
