@@ -12,7 +12,7 @@ import type { ReadOptions } from './formats/common.js';
 import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
 import { readKeras3, type WriteKeras3Options, writeKeras3 } from './formats/keras-v3.js';
 import { openNpyTables, readNpy, type WriteNpyOptions, writeNpy, writeNpyRows } from './formats/npy.js';
-import { readOnnx, type WriteOnnxOptions, writeOnnx } from './formats/onnx.js';
+import { openOnnxTables, readOnnx, type WriteOnnxOptions, writeOnnx, writeOnnxRows } from './formats/onnx.js';
 import {
   openSafetensorsTables,
   readSafetensors,
@@ -106,7 +106,7 @@ export function pickLayer<R extends Pick<EmbeddingRecord, 'name' | 'location' | 
  */
 export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
   const format = options.format ?? (await detectFormat(path));
-  // safetensors, C-order .npy and TF.js shards stream into the backend a range of rows at a time: the
+  // safetensors, C-order .npy, TF.js shards and ONNX external data stream into the backend a range of rows at a time: the
   // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
   const lazy =
     format === 'safetensors'
@@ -115,7 +115,9 @@ export async function loadEmbedding(path: string, options: LoadEmbeddingOptions)
         ? await openNpyTables(path, options)
         : format === 'tfjs'
           ? await openTfjsTables(path, options)
-          : null;
+          : format === 'onnx'
+            ? await openOnnxTables(path, options)
+            : null;
   if (lazy) {
     try {
       const record = pickLayer(path, lazy.records, options.layer);
@@ -164,14 +166,18 @@ export async function toEmbeddingData(source: EmbeddingSource): Promise<Embeddin
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
-  // A layer saved as safetensors, .npy or TF.js (float32/float16) streams out of its backend a chunk of rows at a time
+  // A layer saved as safetensors, .npy, TF.js (float32/float16) or ONNX with external data streams out of its backend a chunk of rows at a time
   // (no whole copy of the table, nor of the file, in memory).
   const affine = options.quantize === 'uint8' || options.quantize === 'uint16';
-  if (source instanceof Embedding && (format === 'safetensors' || format === 'npy' || (format === 'tfjs' && !affine))) {
+  if (
+    source instanceof Embedding &&
+    (format === 'safetensors' || format === 'npy' || format === 'onnx' || (format === 'tfjs' && !affine))
+  ) {
     const { config } = source;
     const rows = (start: number, count: number) => source.readMergedRows(start, count);
     if (format === 'npy') return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
     if (format === 'tfjs') return writeTfjsRows(path, config, rows, options);
+    if (format === 'onnx') return writeOnnxRows(path, config, rows, options);
     return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
   }
   const data = await toEmbeddingData(source);

@@ -80,6 +80,19 @@ describe('streamed saves', () => {
     });
   }
 
+  it("ONNX with external data: the .data file is the table's bytes, the model holds only its size", async () => {
+    const layer = await formulaLayer();
+    const path = join(tmp.dir, 'external.onnx');
+    await saveEmbedding(path, layer, { onnxExternalData: true });
+    const data = await readFile(`${path}.data`);
+    expect(Buffer.compare(data, Buffer.from(formulaTable(ROWS, COLS).buffer))).toBe(0);
+    expect((await readFile(path)).length).toBeLessThan(64 * 1024);
+    // Read back through the whole-file reader (ONNX's external data path), bit for bit.
+    const back = await readEmbedding(path);
+    expect(Buffer.compare(Buffer.from(back.weights.buffer, back.weights.byteOffset, back.weights.byteLength), data)).toBe(0);
+    await layer.dispose();
+  });
+
   it('a read that fails half-way leaves the old file and no temp file', async () => {
     const layer = await formulaLayer();
     const path = join(tmp.dir, 'kept.safetensors');
@@ -107,11 +120,18 @@ describe('streamed loads', () => {
     ['.npy float32', () => encodeNpy(formulaTable(ROWS, COLS), ROWS, COLS)],
     ['.npy float64', () => encodeNpy(formulaTable(ROWS, COLS), ROWS, COLS, 'float64')],
     ['TF.js uint8', 'tfjs'],
+    ['ONNX external data', 'onnx'],
   ] as const) {
     it(`${name}: a table of several chunks loads as the whole-file reader reads it, in ranges`, async () => {
       const stem = join(tmp.dir, `load-${name.replace(/\W+/g, '-')}`);
-      const path = `${stem}.${name.startsWith('.npy') ? 'npy' : bytes === 'tfjs' ? 'json' : 'safetensors'}`;
-      if (bytes === 'tfjs') {
+      const path = `${stem}.${name.startsWith('.npy') ? 'npy' : bytes === 'tfjs' ? 'json' : bytes === 'onnx' ? 'onnx' : 'safetensors'}`;
+      if (bytes === 'onnx') {
+        await saveEmbedding(
+          path,
+          { config: { inputDim: ROWS, outputDim: COLS, name: 'emb' }, weights: formulaTable(ROWS, COLS) },
+          { onnxExternalData: true },
+        );
+      } else if (bytes === 'tfjs') {
         // Quantized shards of 1 MiB: rows cross shard boundaries, and uint8 decodes per value.
         await saveEmbedding(
           path,

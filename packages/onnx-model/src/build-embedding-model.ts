@@ -318,18 +318,26 @@ function renormNodes(
  * `options.externalData`; the caller then writes `tableBytes(weights)` to its location.
  *
  * @param config A validated config (`layer.config`, or core's `resolveConfig(...)`).
- * @param weights The table, row-major float32, input_dim * output_dim values.
+ * @param weights The table, row-major float32, input_dim * output_dim values; or null with
+ *   `externalData: { location, threshold: 0 }` when the caller writes the table's bytes
+ *   itself (a chunk of rows at a time, say): the model then needs only the table's size.
  * @throws InvalidWeightsError when `weights` has the wrong type or length; InvalidConfigError
  *   for a bad option or a table too large for one protobuf without `externalData`.
  */
 export function buildEmbeddingModel(
   config: ResolvedEmbeddingConfig,
-  weights: Float32Array,
+  weights: Float32Array | null,
   options: BuildEmbeddingModelOptions = {},
 ): Uint8Array {
   const { inputDim, outputDim } = config;
   const size = inputDim * outputDim;
-  if (!(weights instanceof Float32Array) || weights.length !== size) {
+  if (weights === null) {
+    // The table goes to external data the caller writes: the model needs only its size.
+    if (options.table === 'input' || options.externalData?.threshold !== 0)
+      throw new InvalidWeightsError(
+        'buildEmbeddingModel takes weights null only for a table stored as external data whatever its size (options.externalData with threshold 0); pass the Float32Array otherwise.',
+      );
+  } else if (!(weights instanceof Float32Array) || weights.length !== size) {
     throw new InvalidWeightsError(
       `buildEmbeddingModel expected a Float32Array of ${size} values (${inputDim} x ${outputDim}), received ${
         weights instanceof Float32Array ? `${weights.length} values` : typeof weights
@@ -369,19 +377,20 @@ export function buildEmbeddingModel(
       dims: [inputDim, outputDim],
       docString: `The ${config.name}/embeddings weight, row-major.`,
     };
-    if (external !== null && weights.byteLength > external.threshold) {
+    const tableByteLength = size * 4;
+    if (external !== null && tableByteLength > external.threshold) {
       tensor.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
       tensor.externalData = [
         { key: 'location', value: external.location },
         { key: 'offset', value: '0' },
-        { key: 'length', value: String(weights.byteLength) },
+        { key: 'length', value: String(tableByteLength) },
       ];
-    } else if (weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD) {
+    } else if (tableByteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD) {
       throw new InvalidConfigError(
-        `The table is ${weights.byteLength} bytes: a model over 2 GiB cannot be one protobuf. Pass options.externalData ({ location: 'model.onnx.data' }) and write tableBytes(weights) to that file, or use writeOnnxFile.`,
+        `The table is ${tableByteLength} bytes: a model over 2 GiB cannot be one protobuf. Pass options.externalData ({ location: 'model.onnx.data' }) and write tableBytes(weights) to that file, or use writeOnnxFile.`,
       );
     } else {
-      tensor.rawData = tableBytes(weights);
+      tensor.rawData = tableBytes(weights!);
     }
     initializers.push(tensor);
   }

@@ -200,4 +200,15 @@ describe('buildEmbeddingModel', () => {
     expect(bytes.byteOffset).toBe(0);
     expect(bytes.buffer.byteLength).toBe(bytes.byteLength);
   });
+
+  it('takes weights null only for external data of any size, and then writes the same model as with the table', () => {
+    const config = resolveConfig({ inputDim: 7, outputDim: 3 });
+    const weights = new Float32Array(21).map((_, i) => i);
+    const externalData = { location: 'm.onnx.data', threshold: 0 };
+    expect(Buffer.from(buildEmbeddingModel(config, null, { externalData }))).toEqual(
+      Buffer.from(buildEmbeddingModel(config, weights, { externalData })),
+    );
+    expect(() => buildEmbeddingModel(config, null)).toThrow(/weights null only for a table stored as external data/);
+    expect(() => buildEmbeddingModel(config, null, { externalData: { location: 'm.onnx.data' } })).toThrow(EmbeddingError);
+  });
 });

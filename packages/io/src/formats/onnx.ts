@@ -1,14 +1,36 @@
 import { basename } from 'node:path';
-import type { EmbeddingConfig } from '@embedding-layer/core';
+import type { EmbeddingConfig, ResolvedEmbeddingConfig, RowSource } from '@embedding-layer/core';
 import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/onnx-model';
 import onnxProto from 'onnx-proto';
 import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
-import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf } from '../util/float.js';
-import { fileSize, ReadRanges, readRange, readWhole, replaceFileSet, resolveInside, writeBytes } from '../util/fs.js';
+import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, ownedFloat32 } from '../util/float.js';
+import {
+  fileSize,
+  type OpenFile,
+  openRanges,
+  ReadRanges,
+  readRange,
+  readWhole,
+  replaceFileSet,
+  resolveInside,
+  writeBytes,
+  writeInPieces,
+} from '../util/fs.js';
 import { parseFileJson, showValue } from '../util/json.js';
-import { makeRecord, type ReadOptions } from './common.js';
+import {
+  arrayRows,
+  type FoundMatrix,
+  fileRowSource,
+  forEachChunk,
+  type LazyRecord,
+  type LazyTables,
+  makeLazyRecord,
+  makeRecord,
+  type ReadOptions,
+  type RowReader,
+} from './common.js';
 
 const { onnx } = onnxProto;
 const DataType = onnx.TensorProto.DataType;
@@ -26,19 +48,11 @@ function toNumber(value: number | { toNumber(): number } | null | undefined): nu
 
 async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, byteLength: number, ranges: ReadRanges): Promise<Uint8Array> {
   const where = `initializer ${showValue(tensor.name)}`;
-  if (tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
-    const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
-    const location = entries.get('location');
-    if (!location) throw badFile(path, `${where} is stored as external data without a location.`);
-    const real = await resolveInside(path, location, path, `${where}: external data location`);
-    const offset = Number(entries.get('offset') ?? 0);
-    const length = entries.has('length') ? Number(entries.get('length')) : byteLength;
-    if (length !== byteLength)
-      throw badFile(path, `${where}: external data length ${length} does not match its dims (${byteLength} bytes).`);
-    if (!Number.isSafeInteger(offset) || offset < 0)
-      throw badFile(path, `${where}: external data offset ${showValue(entries.get('offset'))} is not a non-negative integer.`);
-    ranges.claim(real, offset, offset + length, where);
-    return readRange(real, offset, length, `${path} (external data ${location})`);
+  const external = externalRange(path, tensor, byteLength);
+  if (external) {
+    const real = await resolveInside(path, external.location, path, `${where}: external data location`);
+    ranges.claim(real, external.offset, external.offset + external.length, where);
+    return readRange(real, external.offset, external.length, `${path} (external data ${external.location})`);
   }
   const raw = tensor.rawData;
   if (raw && raw.length > 0) {
@@ -68,6 +82,97 @@ export async function readOnnx(path: string, options: ReadOptions = {}): Promise
 
 /** @internal {@link readOnnx} on a model held in memory (`path` names it in errors and locates external data). */
 export async function readOnnxBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
+  const { tables, ranges } = onnxTables(bytes, path);
+  const records: EmbeddingRecord[] = [];
+  for (const { tensor, found, element } of tables) {
+    const count = found.rows * found.cols;
+    const raw = await tensorBytes(path, tensor, count * element, ranges);
+    records.push(makeRecord(path, 'onnx', { ...found, weights: DECODERS[found.storedDtype]!(raw, count) }, options));
+  }
+  return records;
+}
+
+/**
+ * @internal The tables of an ONNX model. A table stored as external data is read from its file
+ * a range of rows at a time by each record's `source` (the model itself is small then); a table
+ * inside the model is decoded from the model's bytes a range at a time.
+ */
+export async function openOnnxTables(path: string, options: ReadOptions = {}): Promise<LazyTables> {
+  const bytes = await readWhole(path);
+  const { tables, ranges } = onnxTables(bytes, path);
+  const open: OpenFile[] = [];
+  const close = async () => {
+    await Promise.all(open.map((f) => f.close()));
+  };
+  try {
+    const records: LazyRecord[] = [];
+    for (const { tensor, found, element } of tables) {
+      const { rows, cols } = found;
+      const decode = found.storedDtype === 'float32' ? ownedFloat32 : DECODERS[found.storedDtype]!;
+      let source: RowSource;
+      const external = externalRange(path, tensor, rows * cols * element);
+      if (external) {
+        const real = await resolveInside(path, external.location, path, `initializer ${showValue(tensor.name)}: external data location`);
+        ranges.claim(real, external.offset, external.offset + external.length, `initializer ${showValue(tensor.name)}`);
+        const file = await openRanges(real, `${path} (external data ${external.location})`);
+        open.push(file);
+        if (external.offset + external.length > file.size)
+          throw badFile(
+            path,
+            `truncated: initializer ${showValue(tensor.name)} needs bytes up to ${external.offset + external.length} of its external data, which has ${file.size}.`,
+          );
+        source = fileRowSource(file, external.offset, rows, cols, element, decode, options.onProgress);
+      } else {
+        const raw = await tensorBytes(path, tensor, rows * cols * element, ranges);
+        const rowBytes = cols * element;
+        source = {
+          rows,
+          outputDim: cols,
+          chunkRows: Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4))),
+          read: (start, count) => decode(raw.slice(start * rowBytes, (start + count) * rowBytes), count * cols),
+        };
+      }
+      records.push(makeLazyRecord(path, 'onnx', found, source, options));
+    }
+    return { records, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** Float32 values of each float element type ONNX tables are read in. */
+const DECODERS: Readonly<Partial<Record<StoredDtype, (bytes: Uint8Array, count: number) => Float32Array>>> = {
+  float32: decodeFloat32,
+  float16: decodeHalf,
+  bfloat16: decodeBfloat16,
+  float64: decodeFloat64,
+};
+
+/** Where an external-data initializer's bytes are (checked against its dims), or null for a table inside the model. */
+function externalRange(
+  path: string,
+  tensor: onnxProto.onnx.ITensorProto,
+  byteLength: number,
+): { location: string; offset: number; length: number } | null {
+  if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return null;
+  const where = `initializer ${showValue(tensor.name)}`;
+  const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+  const location = entries.get('location');
+  if (!location) throw badFile(path, `${where} is stored as external data without a location.`);
+  const offset = Number(entries.get('offset') ?? 0);
+  const length = entries.has('length') ? Number(entries.get('length')) : byteLength;
+  if (length !== byteLength) throw badFile(path, `${where}: external data length ${length} does not match its dims (${byteLength} bytes).`);
+  if (!Number.isSafeInteger(offset) || offset < 0)
+    throw badFile(path, `${where}: external data offset ${showValue(entries.get('offset'))} is not a non-negative integer.`);
+  return { location, offset, length };
+}
+
+/** The embedding tables of a decoded model: each Gather (axis 0) over a 2-D float initializer, with its record's fields. */
+function onnxTables(
+  bytes: Uint8Array,
+  path: string,
+): { tables: { tensor: onnxProto.onnx.ITensorProto; found: Omit<FoundMatrix, 'weights'>; element: number }[]; ranges: ReadRanges } {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -87,8 +192,7 @@ export async function readOnnxBytes(bytes: Uint8Array, path: string, options: Re
     kerasConfig = { ...readLayerConfig(source, path), source: (source.config ?? source) as Record<string, unknown> };
   }
   const seen = new Set<string>();
-  const ranges = new ReadRanges(path);
-  const records: EmbeddingRecord[] = [];
+  const tables: { tensor: onnxProto.onnx.ITensorProto; found: Omit<FoundMatrix, 'weights'>; element: number }[] = [];
   const gathers = graph.node.filter((n) => n.opType === 'Gather' && (n.domain ?? '') in { '': 1, 'ai.onnx': 1 });
   for (const node of gathers) {
     const dataName = node.input?.[0] ?? '';
@@ -100,46 +204,32 @@ export async function readOnnxBytes(bytes: Uint8Array, path: string, options: Re
     if (dims.length !== 2 || !type || (axis !== 0 && axis !== -2)) continue;
     seen.add(dataName);
     const [rows, cols] = dims as [number, number];
-    const count = rows * cols;
-    const raw = await tensorBytes(path, tensor, count * type.bytes, ranges);
-    const weights =
-      type.stored === 'float32'
-        ? decodeFloat32(raw, count)
-        : type.stored === 'float16'
-          ? decodeHalf(raw, count)
-          : type.stored === 'bfloat16'
-            ? decodeBfloat16(raw, count)
-            : decodeFloat64(raw, count);
     // Our keras_config describes the model's one embedding; use it only for a matching table.
     const useKeras =
       kerasConfig !== null && gathers.length === 1 && kerasConfig.config.inputDim === rows && kerasConfig.config.outputDim === cols;
     const name = useKeras ? String(kerasConfig!.config.name ?? dataName) : dataName;
-    records.push(
-      makeRecord(
-        path,
-        'onnx',
-        {
-          name,
-          weights,
-          rows,
-          cols,
-          location: `initializer ${dataName}${tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL ? ' (external data)' : ''}`,
-          storedDtype: type.stored,
-          storedBytes: count * type.bytes,
-          fileConfig: useKeras ? kerasConfig!.config : null,
-          sourceConfig: useKeras ? kerasConfig!.source : null,
-          notes: useKeras ? kerasConfig!.notes : [],
-        },
-        options,
-      ),
-    );
+    tables.push({
+      tensor,
+      element: type.bytes,
+      found: {
+        name,
+        rows,
+        cols,
+        location: `initializer ${dataName}${tensor.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL ? ' (external data)' : ''}`,
+        storedDtype: type.stored,
+        storedBytes: rows * cols * type.bytes,
+        fileConfig: useKeras ? kerasConfig!.config : null,
+        sourceConfig: useKeras ? kerasConfig!.source : null,
+        notes: useKeras ? kerasConfig!.notes : [],
+      },
+    });
   }
-  if (records.length === 0)
+  if (tables.length === 0)
     throw badFile(
       path,
       `no Embedding: expected a Gather (axis 0) whose data is a 2-D float initializer; the graph has ${gathers.length} Gather node(s) and ${initializers.size} initializer(s).`,
     );
-  return records;
+  return { tables, ranges: new ReadRanges(path) };
 }
 
 /** The external data files an existing .onnx at `path` names (so a save can remove those it no longer uses). */
@@ -169,16 +259,45 @@ export interface WriteOnnxOptions {
  * mask_zero; the Keras config in the `keras_config` metadata property). ONNX Runtime runs it.
  */
 export async function writeOnnx(path: string, data: EmbeddingData, options: WriteOnnxOptions = {}): Promise<void> {
-  const external = options.onnxExternalData === true || data.weights.byteLength > DEFAULT_EXTERNAL_DATA_THRESHOLD;
-  const build = (location?: string) =>
-    buildEmbeddingModel(data.config, data.weights, {
-      indexType: options.onnxIndexType ?? 'int32',
-      ...(location !== undefined ? { externalData: { location, threshold: 0 } } : {}),
-    });
+  await writeOnnxRows(path, data.config, arrayRows(data.weights, data.config.outputDim), options);
+}
+
+/**
+ * @internal {@link writeOnnx} from a reader of row ranges (a layer's `readMergedRows`). With
+ * external data, the `.data` file is written a chunk of rows at a time and the model holds only
+ * the table's size, so no copy of the whole table is made; a table inside the model (the
+ * default under 2 GiB) is read whole, since one protobuf holds it.
+ */
+export async function writeOnnxRows(
+  path: string,
+  config: ResolvedEmbeddingConfig,
+  readRows: RowReader,
+  options: WriteOnnxOptions = {},
+): Promise<void> {
+  const { inputDim: rows, outputDim: cols } = config;
+  const external = options.onnxExternalData === true || rows * cols * 4 > DEFAULT_EXTERNAL_DATA_THRESHOLD;
+  const indexType = options.onnxIndexType ?? 'int32';
+  if (external) {
+    await replaceFileSet(
+      path,
+      [
+        {
+          name: `${basename(path)}.data`,
+          write: (temp: string) =>
+            writeInPieces(temp, (append) => forEachChunk(rows, cols, readRows, (values) => append(tableBytes(values)))),
+        },
+      ],
+      (temp, names) =>
+        writeBytes(temp, buildEmbeddingModel(config, null, { indexType, externalData: { location: names[0]!, threshold: 0 } })),
+      () => oldExternalData(path),
+    );
+    return;
+  }
+  const weights = await readRows(0, rows);
   await replaceFileSet(
     path,
-    external ? [{ name: `${basename(path)}.data`, write: (temp: string) => writeBytes(temp, tableBytes(data.weights)) }] : [],
-    (temp, names) => writeBytes(temp, build(names[0])),
+    [],
+    (temp) => writeBytes(temp, buildEmbeddingModel(config, weights, { indexType })),
     () => oldExternalData(path),
   );
 }
