@@ -3,7 +3,7 @@
 // each (format, direction) in a child process of its own, on adapter-js.
 //
 //   npx turbo run build --filter=@embedding-layer/io --filter=@embedding-layer/adapter-js
-//   node bench/io-memory.mjs [--rows 1048576] [--dim 256] [--formats safetensors,npy,tfjs] [--markdown FILE] [--json FILE]
+//   node bench/io-memory.mjs [--rows 1048576] [--dim 256] [--formats safetensors,npy,tfjs,onnx,onnx-external] [--markdown FILE] [--json FILE]
 //
 // In each child, the baseline RSS is taken after the modules are loaded and a 2x2 layer was
 // created, saved and disposed (start-up is not the table's). Then:
@@ -11,8 +11,8 @@
 //   load: `loadEmbedding(file, { backend })` of a file the parent wrote beforehand (then one lookup).
 // Reported over the baseline: the peak RSS of the process (getrusage maxRSS) as "table + N MiB"
 // (the peak less the table's bytes: the backend's own table is the floor of any load or save).
-// safetensors and .npy stream through row ranges; tfjs (model.json + shards) reads and writes the
-// table whole, for contrast. Nothing is asserted: it prints a table and writes the reports.
+// safetensors, .npy, tfjs and ONNX with external data stream through row ranges; ONNX with the
+// table inside the model (the default under 2 GiB) is read and written whole, for contrast. Nothing is asserted: it prints a table and writes the reports.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -25,7 +25,9 @@ function arg(name, fallback) {
 }
 
 const MiB = 1024 * 1024;
-const EXT = { safetensors: 'safetensors', npy: 'npy', tfjs: 'json' };
+const EXT = { safetensors: 'safetensors', npy: 'npy', tfjs: 'json', onnx: 'onnx', 'onnx-external': 'onnx' };
+/** Save options per format: 'onnx-external' is ONNX with the table as external data (`<file>.data`). */
+const SAVE_OPTIONS = { 'onnx-external': { onnxExternalData: true } };
 
 async function child() {
   const [, , , direction, format, file, rowsText, dimText] = process.argv;
@@ -37,7 +39,7 @@ async function child() {
   const backend = createJsBackend();
   const warm = await Embedding.create({ inputDim: 2, outputDim: 2 }, { backend });
   const warmFile = `${file}.warm.${EXT[format]}`;
-  await saveEmbedding(warmFile, warm);
+  await saveEmbedding(warmFile, warm, SAVE_OPTIONS[format] ?? {});
   await (await loadEmbedding(warmFile, { backend })).dispose();
   await warm.dispose();
   globalThis.gc?.();
@@ -46,7 +48,7 @@ async function child() {
   const started = performance.now();
   if (direction === 'save') {
     const layer = await Embedding.create({ inputDim: rows, outputDim: dim, seed: 1 }, { backend });
-    await saveEmbedding(file, layer);
+    await saveEmbedding(file, layer, SAVE_OPTIONS[format] ?? {});
   } else {
     const layer = await loadEmbedding(file, { backend });
     await layer.predict([[0, rows - 1]]);
@@ -59,7 +61,7 @@ async function child() {
 async function parent() {
   const rows = Number(arg('rows', String(2 ** 20)));
   const dim = Number(arg('dim', '256'));
-  const formats = arg('formats', 'safetensors,npy,tfjs').split(',');
+  const formats = arg('formats', 'safetensors,npy,tfjs,onnx,onnx-external').split(',');
   const tableBytes = rows * dim * 4;
   const dir = mkdtempSync(join(tmpdir(), 'io-memory-'));
   const self = fileURLToPath(import.meta.url);

@@ -24,7 +24,7 @@ const rows = [
     () => createJsBackend(),
   ],
   [
-    'TensorFlow.js models (Node, browsers: cpu, wasm, webgl)',
+    'TensorFlow.js models (Node, browsers: cpu, wasm, webgl, webgpu)',
     '@embedding-layer/adapter-tfjs',
     "`await createTfjsBackend({ backend: 'cpu' })`",
     '`@tensorflow/tfjs` 4.22 (+ `@tensorflow/tfjs-backend-wasm` for wasm)',
@@ -56,12 +56,18 @@ const lines = [
 ];
 for (const [runsOn, pkg, call, peer, make] of rows) {
   const backend = await make();
+  if (backend === null) continue;
   const s = backend.supports;
   const install = `\`npm install @embedding-layer/core ${pkg.split('/').slice(0, 2).join('/')}\``;
   lines.push(
     `| ${runsOn} | ${install} | ${call} | ${peer} | ${yes(s.training)} | ${yes(s.lookupInto)} | ${gib(s.maxTableBytes)} | ${(s.export ?? []).join(', ') || '—'} | \`${backend.name}\` |`,
   );
 }
+// adapter-webgpu needs a GPU device (a browser's navigator.gpu), so no backend can be made here:
+// its row is written from the manifest its source declares (checked by its browser test).
+lines.push(
+  "| browsers with WebGPU; no ML runtime (the table in GPU buffers, split by binding size) | `npm install @embedding-layer/core @embedding-layer/adapter-webgpu` | `await createWebGpuBackend()` | — (a WebGPU device) | yes | yes | the device's memory | — | `webgpu` |",
+);
 const table = lines.join('\n');
 
 // The conformance matrix: the CLI's --markdown output of a real run, without the run's timings.
