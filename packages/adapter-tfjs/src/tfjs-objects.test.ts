@@ -47,8 +47,8 @@ describe("core's Keras <-> TF.js class-name map against TF.js's SerializationMap
       [1, -2],
       [0.5, 3],
     ]);
-    const ours = (l1 as unknown as { apply(x: tf.Tensor): tf.Scalar }).apply(w).dataSync()[0];
-    const theirs = tf.regularizers.l1({ l1: 0.5 }).apply(w).dataSync()[0];
+    const ours = (l1 as unknown as { apply(x: tf.Tensor): tf.Scalar }).apply(w).dataSync()[0]!;
+    const theirs = tf.regularizers.l1({ l1: 0.5 }).apply(w).dataSync()[0]!;
     expect(ours).toBeCloseTo(theirs, 6);
     expect(resolveRegularizer(toKerasIdentifier(l2!)).className).toBe('L1L2');
   });
