@@ -172,8 +172,11 @@ function int4Nodes(
   i64('int4_last_axis', [-1]);
   // Reshape [...indices, bytes, 2] -> [...indices, 2 * bytes]: 0 copies an index dimension (the index shape may be symbolic).
   i64('int4_flat_shape', [...new Array<number>(rank).fill(0), 2 * bytes]);
-  i64('int4_slice_start', [0]);
-  i64('int4_slice_end', [outputDim]);
+  // The trim of an odd width's padding nibble only (an unused initializer makes ONNX Runtime warn on every session).
+  if (outputDim % 2 === 1) {
+    i64('int4_slice_start', [0]);
+    i64('int4_slice_end', [outputDim]);
+  }
   const toInt32 = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: INT32 }];
   const toFloat = [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: FLOAT }];
   const lastAxis = [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: -1 }];
