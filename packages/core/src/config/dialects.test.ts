@@ -152,6 +152,9 @@ describe('Keras dialects: one module reads and writes every spelling', () => {
     expect(dtypePolicyName(keras3DtypePolicy('mixed_float16'))).toBe('mixed_float16');
     const int4 = { module: 'keras', class_name: 'DTypePolicy', config: { mode: 'int4/-1', source_name: 'float32' }, registered_name: null };
     expect(dtypePolicyName(int4)).toBe('int4/-1_from_float32');
+    // fromKerasConfig names it too (no silent float32): a quantized layer is refused unless normalized first.
+    expect(fromKerasConfig({ ...KERAS3_FILE, dtype: int4 }).dtype).toBe('int4/-1_from_float32');
+    expect(() => resolveConfig(fromKerasConfig({ ...KERAS3_FILE, dtype: int4 }))).toThrow(InvalidConfigError);
     const quantized = normalizeKerasLayerConfig({ ...KERAS3_FILE, dtype: int4, quantization_config: null });
     expect(quantized.config.dtype).toBe('float32');
     expect(quantized.notes[0]).toMatch(/int4\/-1_from_float32/);
