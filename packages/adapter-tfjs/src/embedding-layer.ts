@@ -68,8 +68,8 @@ export interface EmbeddingLayerClass {
   /** {@link EMBEDDING_LAYER_CLASS_NAME}. */
   readonly className: string;
   /**
-   * On TF.js's `cpu` backend, `call` gathers rows with this package's row-copy kernel
-   * (`EMBEDDING_GATHER_KERNEL`) instead of TF.js's gather: same bits, same gradient, 20x+
+   * On TF.js's `cpu` and `wasm` backends, `call` gathers rows with this package's row-copy
+   * kernel (`EMBEDDING_GATHER_KERNEL`) instead of TF.js's gather: same bits, same gradient, 20x+
    * faster. Other backends always use `tf.gather`. Default true; set it to false to use
    * `tf.gather` everywhere (it applies to every instance of the class, which is process-wide).
    */

@@ -3,9 +3,9 @@ import type { TfjsRuntime } from './runtime.js';
 
 /**
  * Name of this package's row-gather kernel, registered with `tf.registerKernel` on TF.js's
- * `cpu` backend only (inputs `x`: a float32 (rows, width) table, `indices`: int32 of any shape;
- * output float32 `[...indices.shape, width]`). Run it with
- * `tf.engine().runKernel(EMBEDDING_GATHER_KERNEL, { x, indices })` on the cpu backend; its
+ * `cpu` and `wasm` backends (inputs `x`: a float32 (rows, width) table, `indices`: int32 of any
+ * shape; output float32 `[...indices.shape, width]`). Run it with
+ * `tf.engine().runKernel(EMBEDDING_GATHER_KERNEL, { x, indices })` on either backend; its
  * gradient is registered too (`tf.scatterND` of the output gradient for `x`, zeros for `indices`).
  */
 export const EMBEDDING_GATHER_KERNEL = 'EmbeddingLayerGatherRows';
@@ -225,10 +225,45 @@ function gatherRowsKernel({ inputs, backend }: { inputs: tfjs.NamedTensorInfoMap
   return cpu.makeTensorInfo([...indices.shape, width], 'float32', out);
 }
 
+/** The part of TF.js's wasm backend its kernels use: outputs allocated in the heap, heap views of tensors. */
+interface WasmKernelBackendLike {
+  makeOutput(shape: number[], dtype: 'float32'): tfjs.TensorInfo;
+  typedArrayFromHeap(info: tfjs.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
 /**
- * Registers {@link EMBEDDING_GATHER_KERNEL} for TF.js's `cpu` backend and its gradient, once
- * per TF.js module (TF.js's kernel registry is global; a registration made by another copy of
- * this package is kept).
+ * The wasm kernel: the same checks and {@link copyRows} as the cpu kernel, from the table's heap
+ * bytes into an output allocated in the heap (views are taken after the allocation, which may
+ * grow the heap).
+ */
+function gatherRowsWasmKernel({ inputs, backend }: { inputs: tfjs.NamedTensorInfoMap; backend: unknown }): tfjs.TensorInfo {
+  const { x, indices } = inputs as { x: tfjs.TensorInfo; indices: tfjs.TensorInfo };
+  const wasm = backend as WasmKernelBackendLike;
+  if (x.shape.length !== 2 || x.dtype !== 'float32' || indices.dtype !== 'int32') {
+    throw new Error(
+      `${EMBEDDING_GATHER_KERNEL}: expects a float32 rank-2 x and int32 indices, received x ${x.dtype} [${x.shape}] and indices ${indices.dtype}.`,
+    );
+  }
+  const [rows, width] = x.shape as [number, number];
+  const checked = wasm.typedArrayFromHeap(indices) as Int32Array;
+  for (let i = 0; i < checked.length; i++) {
+    const id = checked[i]!;
+    if (id < 0 || id >= rows) throw new Error(`${EMBEDDING_GATHER_KERNEL}: index ${id} at flat position ${i} is not in [0, ${rows - 1}].`);
+  }
+  const out = wasm.makeOutput([...indices.shape, width], 'float32');
+  copyRows(
+    wasm.typedArrayFromHeap(x) as Float32Array,
+    width,
+    wasm.typedArrayFromHeap(indices) as Int32Array,
+    wasm.typedArrayFromHeap(out) as Float32Array,
+  );
+  return out;
+}
+
+/**
+ * Registers {@link EMBEDDING_GATHER_KERNEL} for TF.js's `cpu` and `wasm` backends and its
+ * gradient, once per TF.js module (TF.js's kernel registry is global; a registration made by
+ * another copy of this package is kept).
  */
 export function registerGatherKernel(tf: TfjsRuntime): void {
   if (!tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu')) {
@@ -236,6 +271,13 @@ export function registerGatherKernel(tf: TfjsRuntime): void {
       kernelName: EMBEDDING_GATHER_KERNEL,
       backendName: 'cpu',
       kernelFunc: gatherRowsKernel as unknown as tfjs.KernelFunc,
+    });
+  }
+  if (!tf.getKernel(EMBEDDING_GATHER_KERNEL, 'wasm')) {
+    tf.registerKernel({
+      kernelName: EMBEDDING_GATHER_KERNEL,
+      backendName: 'wasm',
+      kernelFunc: gatherRowsWasmKernel as unknown as tfjs.KernelFunc,
     });
   }
   if (!tf.getGradient(EMBEDDING_GATHER_KERNEL)) {
@@ -258,17 +300,18 @@ export function registerGatherKernel(tf: TfjsRuntime): void {
 }
 
 /**
- * Whether {@link fastGather} runs this package's kernel: TF.js's active backend is `cpu` and
- * the kernel is registered there. Elsewhere (wasm, webgl, webgpu...) it is `tf.gather`.
+ * Whether {@link fastGather} runs this package's kernel: TF.js's active backend is `cpu` or
+ * `wasm` and the kernel is registered there. Elsewhere (webgl, webgpu...) it is `tf.gather`.
  */
 export function fastGatherActive(tf: TfjsRuntime): boolean {
-  return tf.engine().backendName === 'cpu' && tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu') !== undefined;
+  const name = tf.engine().backendName;
+  return (name === 'cpu' || name === 'wasm') && tf.getKernel(EMBEDDING_GATHER_KERNEL, name) !== undefined;
 }
 
 /**
  * `tf.gather(table, ids)` for a float32 (rows, width) table and int32 ids already checked to
- * be in range: this package's kernel on the cpu backend ({@link fastGatherActive}), TF.js's
- * gather on the others. Differentiable either way.
+ * be in range: this package's kernel on the cpu and wasm backends ({@link fastGatherActive}),
+ * TF.js's gather on the others. Differentiable either way.
  */
 export function fastGather(tf: TfjsRuntime, table: tfjs.Tensor, ids: tfjs.Tensor): tfjs.Tensor {
   if (!fastGatherActive(tf)) return tf.gather(table, ids);

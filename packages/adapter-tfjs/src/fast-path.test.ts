@@ -83,7 +83,8 @@ describe('the fast path on TF.js cpu', () => {
     expect((await createTfjsBackend({ backend: 'cpu', fastPath: false })).supports.lookupInto).toBe(false);
     expect((await createTfjsBackend({ backend: 'cpu' })).supports.lookupInto).toBe(true);
     expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'cpu')).toBeDefined();
-    expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'wasm')).toBeUndefined();
+    expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'wasm')).toBeDefined();
+    expect(tf.getKernel(EMBEDDING_GATHER_KERNEL, 'webgl')).toBeUndefined();
     expect(fastGatherActive(tf)).toBe(true);
   });
 
@@ -196,18 +197,21 @@ describe('the fast path on TF.js cpu', () => {
     table.doDispose();
   });
 
-  it("follows TF.js's active backend: a cpu layer used while wasm is active takes tf.gather, and back", async () => {
+  it("follows TF.js's active backend: a cpu layer used while wasm is active takes the wasm kernel, and back", async () => {
     const backend = await createTfjsBackend({ backend: 'cpu' });
     const table = wildTable(20, 4, 9).map((v) => (Number.isFinite(v) ? v : 0));
     const layer = await Embedding.create({ inputDim: 20, outputDim: 4 }, { backend, weights: [table] });
     const x = ids(9, 20, 10);
     const want = reference(table, 4, x);
     await tf.setBackend('wasm');
-    expect(fastGatherActive(tf)).toBe(false);
+    expect(fastGatherActive(tf)).toBe(true);
     const out = new Float32Array(9 * 4);
     expect(asBits((await layer.predict({ data: x, shape: [9] }, { out })).data)).toEqual(want);
     const idx = tf.tensor1d(x, 'int32');
-    expect(await profileKernels(() => lookupTensor(layer, idx))).toContain('GatherV2');
+    expect(await profileKernels(() => lookupTensor(layer, idx))).toContain(EMBEDDING_GATHER_KERNEL);
+    const onWasm = lookupTensor(layer, idx);
+    expect(asBits(onWasm.dataSync() as Float32Array)).toEqual(want);
+    onWasm.dispose();
     await layer.applyGradients({ data: new Int32Array([3]), shape: [1] }, new Float32Array([1, 2, 3, 4]), { learningRate: 0.5 });
     await tf.setBackend('cpu');
     expect(asBits((await layer.predict({ data: x, shape: [9] })).data)).toEqual(reference((await layer.getWeights())[0]!, 4, x));
@@ -283,6 +287,42 @@ describe('the fast path on TF.js wasm (rows read from the wasm heap)', () => {
     await aborted.abort();
     expect(asBits(await t.doReadRows(0, 7))).toEqual(asBits(next));
     t.doDispose();
+  });
+
+  it('lookupTensor runs the wasm kernel (the standard path GatherV2) with the bits of the rows; the kernel checks its inputs and has the gradient', async () => {
+    const table = wildTable(30, 6, 31).map((v) => (Number.isFinite(v) ? v : 0.5));
+    const x = ids(12, 30, 32);
+    const want = reference(table, 6, x);
+    for (const fastPath of [true, false]) {
+      const backend = await createTfjsBackend({ backend: 'wasm', fastPath });
+      const layer = await Embedding.create({ inputDim: 30, outputDim: 6 }, { backend, weights: [table] });
+      const input = tf.tensor2d(x, [3, 4], 'int32');
+      const kernels = await profileKernels(() => lookupTensor(layer, input));
+      expect(kernels).toContain(fastPath ? EMBEDDING_GATHER_KERNEL : 'GatherV2');
+      expect(kernels).not.toContain(fastPath ? 'GatherV2' : EMBEDDING_GATHER_KERNEL);
+      const y = lookupTensor(layer, input);
+      expect(y.shape).toEqual([3, 4, 6]);
+      expect(asBits(y.dataSync() as Float32Array)).toEqual(want);
+      tf.dispose([input, y]);
+      await layer.dispose();
+    }
+    const t = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const idx = tf.tensor1d([2, 0, 2], 'int32');
+    const run = (a: tf.Tensor, i: tf.Tensor) => tf.engine().runKernel(EMBEDDING_GATHER_KERNEL, { x: a, indices: i }, {}) as tf.Tensor;
+    expect(Array.from(run(t, idx).dataSync())).toEqual([5, 6, 1, 2, 5, 6]);
+    const bad = tf.tensor1d([3], 'int32');
+    const badType = tf.tensor1d([1], 'float32');
+    const heapTensors = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+    const before = heapTensors();
+    expect(() => run(t, bad)).toThrow(/not in \[0, 2\]/);
+    expect(() => run(t, badType)).toThrow(/int32 indices/);
+    // A refused call leaves no output behind in the heap.
+    expect(heapTensors()).toBe(before);
+    tf.dispose([bad, badType]);
+    const dy = tf.tensor2d([1, 10, 100, 1000, 0.5, 0.25], [3, 2]);
+    const dTable = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(run(a, idx), dy)))(t);
+    expect(Array.from(dTable.dataSync())).toEqual([100, 1000, 0, 0, 1.5, 10.25]);
+    tf.dispose([t, idx, dy, dTable]);
   });
 
   it('applyGradients and writeRows change the heap in place, with the bits of the standard path', async () => {

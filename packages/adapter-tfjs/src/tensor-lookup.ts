@@ -18,9 +18,9 @@ function tfjsLayer(layer: Embedding): Embedding<TfjsNative> {
  * exactly as `Embedding.predict` does (`InvalidIndexError` for a negative, non-integer or
  * out-of-range value, `ShapeMismatchError` for a shape `input_length` does not allow or a
  * tensor that cannot hold indices, `LimitExceededError` for an output over the backend's limit,
- * `DisposedError` after dispose) before any TF.js kernel runs. On TF.js's `cpu` backend (unless
- * the backend was created with `fastPath: false`) the gather is this package's row-copy kernel
- * (`EMBEDDING_GATHER_KERNEL`); on other backends it is `tf.gather`. Returns a float32 `tf.Tensor`
+ * `DisposedError` after dispose) before any TF.js kernel runs. On TF.js's `cpu` and `wasm`
+ * backends (unless the backend was created with `fastPath: false`) the gather is this package's
+ * row-copy kernel (`EMBEDDING_GATHER_KERNEL`); on other backends it is `tf.gather`. Returns a float32 `tf.Tensor`
  * of shape `[...indices.shape, outputDim]` that the caller owns (dispose it, or call this
  * inside `tf.tidy`). A layer of another backend throws `UnsupportedFeatureError`.
  *
