@@ -325,6 +325,29 @@ describe('the fast path on TF.js wasm (rows read from the wasm heap)', () => {
     tf.dispose([t, idx, dy, dTable]);
   });
 
+  it('a switch of TF.js backend while rows are written into the heap is an INVALID_CONFIG error, and the half-written tensor is freed', async () => {
+    const backend = await createTfjsBackend({ backend: 'wasm' });
+    const wasmBackend = tf.engine().backend as unknown as { numDataIds(): number };
+    const before = wasmBackend.numDataIds();
+    const source = {
+      rows: 4,
+      outputDim: 2,
+      chunkRows: 2,
+      read: async (start: number, count: number) => {
+        if (start > 0) await tf.setBackend('cpu');
+        return new Float32Array(count * 2).fill(start);
+      },
+    };
+    const error = await backend.doCreateTable(resolveConfig({ inputDim: 4, outputDim: 2 }), source).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect((error as { code?: string }).code).toBe('INVALID_CONFIG');
+    expect(String((error as Error).message)).toMatch(/from "wasm" to "cpu" while the table was being created/);
+    await tf.setBackend('wasm');
+    expect(wasmBackend.numDataIds()).toBe(before);
+  });
+
   it('applyGradients and writeRows change the heap in place, with the bits of the standard path', async () => {
     const weights: Float32Array[] = [];
     for (const fastPath of [true, false]) {

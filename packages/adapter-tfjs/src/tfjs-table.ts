@@ -7,6 +7,7 @@ import type {
   TableDescription,
   TableReplacementV2,
 } from '@embedding-layer/core';
+import { InvalidConfigError } from '@embedding-layer/core';
 import { readAllRows } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 import { backendValues, copyRows, fastGather, heapTensor, ownsStorage, wasmValues } from './fast-gather.js';
@@ -17,6 +18,14 @@ export interface TfjsNative {
   readonly input: tfjs.Tensor;
   readonly output: tfjs.Tensor;
   readonly mask: tfjs.Tensor;
+}
+
+/** The table's rows are written into the wasm heap across awaits: a switch of TF.js's backend meanwhile leaves nowhere to write them. */
+function backendChanged(tf: TfjsRuntime, when: string): InvalidConfigError {
+  return new InvalidConfigError(
+    `TF.js's active backend changed from "wasm" to ${JSON.stringify(tf.engine().backendName)} ${when}; the rows were being written into the wasm heap. ` +
+      'Call tf.setBackend before creating the layer (or setting its weights) and not while it runs.',
+  );
 }
 
 /**
@@ -76,7 +85,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
           const rows = await source.read(start, Math.min(source.chunkRows, source.rows - start));
           // A new view per chunk: another allocation in the heap during the await may have grown it.
           const values = wasmValues(tf, heap);
-          if (values === null) throw new Error(`TF.js's active backend changed from wasm while a table was being created.`);
+          if (values === null) throw backendChanged(tf, 'while the table was being created');
           values.set(rows, start * d);
         }
       } catch (error) {
@@ -200,7 +209,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
       return {
         write: (start, rows) => {
           const values = wasmValues(tf, heap!);
-          if (values === null) throw new Error(`TF.js's active backend changed from wasm during setWeights.`);
+          if (values === null) throw backendChanged(tf, 'during setWeights');
           values.set(rows, start * d);
         },
         commit: () => {
