@@ -338,7 +338,7 @@ describe('the fast path on TF.js wasm (rows read from the wasm heap)', () => {
         return new Float32Array(count * 2).fill(start);
       },
     };
-    const error = await backend.doCreateTable(resolveConfig({ inputDim: 4, outputDim: 2 }), source).then(
+    const error = await Promise.resolve(backend.doCreateTable(resolveConfig({ inputDim: 4, outputDim: 2 }), source)).then(
       () => null,
       (e: unknown) => e,
     );
