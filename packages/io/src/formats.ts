@@ -50,4 +50,4 @@ export {
   type WriteTfjsOptions,
   writeTfjs,
 } from './formats/tfjs.js';
-export type { EmbeddingData, EmbeddingRecord, ModelFormat, ProgressCallback } from './types.js';
+export type { EmbeddingData, EmbeddingRecord, ModelFormat, ProgressCallback, StoredDtype } from './types.js';

@@ -37,7 +37,7 @@ export interface NpyMatrix {
   readonly dataBytes: number;
 }
 
-/** Element types {@link encodeNpy} writes. */
+/** Element types a .npy file is written in (`saveEmbedding`'s `npyDtype`, `encodeNpy`). */
 export type NpyDtype = 'float32' | 'float16' | 'float64';
 
 /**

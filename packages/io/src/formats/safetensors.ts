@@ -72,7 +72,7 @@ export interface SafetensorsFile {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
-/** Element types {@link encodeSafetensors} writes. */
+/** Element types a safetensors file is written in (`saveEmbedding`'s `safetensorsDtype`, `encodeSafetensors`). */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
 
 /** Decodes a safetensors file, checking the header against the buffer. Throws `BadFileError` naming `file`. */
