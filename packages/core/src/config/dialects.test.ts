@@ -16,7 +16,8 @@ import { resolveConfig } from './embedding-config.js';
 import { fromKerasConfig, toKerasConfig } from './keras-config.js';
 import { KERAS_TO_TFJS_CLASS_NAMES, kerasClassName, tfjsClassName, toTfjsObjectJson } from './tfjs-class-names.js';
 
-// Layer configs copied verbatim from the real files in /work/shared/fixtures (see their SOURCES.md):
+// Layer configs in each dialect, as Keras 3, TF.js and Keras 1.2 write an Embedding (the dims and names of three
+// real files named in ../shared/fixtures/*/SOURCES.md; the files themselves are read by io's real-file tests):
 // the Embedding of real/aura-keras3-sentiment/sentiment_model.keras (config.json, Keras 3),
 const KERAS3_FILE = {
   name: 'embedding_1',
