@@ -84,11 +84,24 @@ export function isConnectionError(error: unknown): boolean {
   return /CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|Socket closed|ECONNREFUSED|The client is closed/.test(m);
 }
 
-function unavailable(what: string, nodes: string[], cause: unknown, timeoutMs: number): RedisUnavailableError {
+/** What each cluster-state reply means, for the error a caller reads. */
+const STATE_REPLIES: Readonly<Record<string, string>> = {
+  TRYAGAIN: 'a slot of the request is being migrated (resharding); retry when it has moved',
+  CLUSTERDOWN: 'the cluster has no master for a slot of the request',
+  MASTERDOWN: 'the node lost its link to its master',
+  LOADING: 'the node is still loading its data set',
+};
+
+/** The typed error for a node that could not be reached, or that answered with a cluster-state error. @internal */
+export function unavailable(what: string, nodes: string[], cause: unknown, timeoutMs: number): RedisUnavailableError {
   const reason = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+  const state = /\b(TRYAGAIN|CLUSTERDOWN|MASTERDOWN|LOADING)\b/.exec(cause instanceof Error ? cause.message : String(cause))?.[1];
+  const who = `Redis ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')}`;
+  const head = state
+    ? `${who} answered ${what} with ${state}: ${STATE_REPLIES[state]} (${reason}).`
+    : `${who} did not answer ${what} within ${timeoutMs} ms (${reason}).`;
   return new RedisUnavailableError(
-    `Redis ${nodes.length === 1 ? 'node' : 'nodes'} ${nodes.join(', ')} did not answer ${what} within ${timeoutMs} ms (${reason}). ` +
-      'Expected a reachable master for every slot; check that the node runs, or wait for its replica to take over and retry.',
+    `${head} Expected a reachable master for every slot; check that the node runs, or wait for its replica to take over and retry.`,
     nodes,
     { cause },
   );
