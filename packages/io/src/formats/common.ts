@@ -1,7 +1,7 @@
 import { type EmbeddingConfig, EmbeddingError, type RowSource, resolveConfig } from '@embedding-layer/core';
+import { chunkRowsFor, rowSource } from '@embedding-layer/core/backend';
 import { badFile } from '../errors.js';
 import type { EmbeddingRecord, ModelFormat, ProgressCallback, StoredDtype } from '../types.js';
-import type { OpenFile } from '../util/fs.js';
 
 /** Options of every reader. */
 export interface ReadOptions {
@@ -104,34 +104,28 @@ function recordWithoutWeights(
 }
 
 /**
- * @internal A {@link RowSource} over a row-major matrix stored at `offset` of an open file,
- * `elementBytes` per value, decoded by `decode` (bytes of `count` rows -> float32 values).
- * Each read reads just its rows' bytes; progress is reported as bytes of the table read.
+ * @internal A {@link RowSource} over a row-major matrix of `elementBytes` per value whose bytes
+ * `readBytes(byteOffset, byteLength)` gives (from an open file, across shards, or from memory),
+ * decoded by `decode` (bytes of `count` rows -> float32 values). Each read reads just its rows'
+ * bytes; progress is reported as bytes of the table read.
  */
-export function fileRowSource(
-  file: OpenFile,
-  offset: number,
+export function bytesRowSource(
   rows: number,
   cols: number,
   elementBytes: number,
+  readBytes: (byteOffset: number, byteLength: number) => Uint8Array | Promise<Uint8Array>,
   decode: (bytes: Uint8Array, values: number) => Float32Array,
   onProgress?: ProgressCallback,
 ): RowSource {
   const rowBytes = cols * elementBytes;
   const total = rows * rowBytes;
   let done = 0;
-  return {
-    rows,
-    outputDim: cols,
-    // About 16 MiB of float32 values per read (core reads in its own chunk size anyway).
-    chunkRows: Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4))),
-    async read(start, count) {
-      const bytes = await file.read(offset + start * rowBytes, count * rowBytes);
-      done = Math.min(total, done + bytes.length);
-      onProgress?.(done, total);
-      return decode(bytes, count * cols);
-    },
-  };
+  return rowSource(rows, cols, async (start, count) => {
+    const bytes = await readBytes(start * rowBytes, count * rowBytes);
+    done = Math.min(total, done + bytes.length);
+    onProgress?.(done, total);
+    return decode(bytes, count * cols);
+  });
 }
 
 /** @internal Checks that a shape is a 2-D matrix of non-negative integers. */
@@ -155,11 +149,6 @@ export function arrayRows(weights: Float32Array, cols: number): RowReader {
   return (start, count) => weights.subarray(start * cols, (start + count) * cols);
 }
 
-/** Rows per chunk when a writer streams a table: about 16 MiB of float32 values. */
-function writeChunkRows(cols: number): number {
-  return Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4)));
-}
-
 /** @internal Calls `each` with the table's rows in order, a chunk of about 16 MiB at a time. */
 export async function forEachChunk(
   rows: number,
@@ -167,7 +156,7 @@ export async function forEachChunk(
   readRows: RowReader,
   each: (values: Float32Array) => Promise<void>,
 ): Promise<void> {
-  const chunk = writeChunkRows(cols);
+  const chunk = chunkRowsFor(cols);
   for (let start = 0; start < rows; start += chunk) {
     const count = Math.min(chunk, rows - start);
     const values = await readRows(start, count);

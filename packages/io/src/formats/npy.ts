@@ -4,8 +4,8 @@ import { decodeFloat32, decodeFloat64, decodeHalf, encodeHalf, float32Bytes, own
 import { atomicWriteFiles, openRanges, readWhole, writeInPieces } from '../util/fs.js';
 import {
   arrayRows,
+  bytesRowSource,
   checkMatrixShape,
-  fileRowSource,
   forEachChunk,
   type LazyTables,
   makeLazyRecord,
@@ -184,7 +184,8 @@ export async function openNpyTables(path: string, options: ReadOptions = {}): Pr
       return null;
     }
     const decode = h.size === 4 && h.littleEndian ? ownedFloat32 : (bytes: Uint8Array, count: number) => decodeNpyValues(h, bytes, count);
-    const source = fileRowSource(file, h.dataStart, h.rows, h.cols, h.size, decode, options.onProgress);
+    const read = (offset: number, length: number) => file.read(h.dataStart + offset, length);
+    const source = bytesRowSource(h.rows, h.cols, h.size, read, decode, options.onProgress);
     const found = npyFound(h.rows, h.cols, h.dtype, h.dataBytes, false, options);
     return { records: [makeLazyRecord(path, 'npy', found, source, options)], close: () => file.close() };
   } catch (error) {

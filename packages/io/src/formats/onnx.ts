@@ -4,8 +4,8 @@ import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexTyp
 import onnxProto from 'onnx-proto';
 import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
-import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
-import { decodeBfloat16, decodeFloat32, decodeFloat64, decodeHalf, ownedFloat32 } from '../util/float.js';
+import type { EmbeddingData, EmbeddingRecord } from '../types.js';
+import { type FloatStored, floatDecoder } from '../util/float.js';
 import {
   fileSize,
   type OpenFile,
@@ -21,8 +21,8 @@ import {
 import { parseFileJson, showValue } from '../util/json.js';
 import {
   arrayRows,
+  bytesRowSource,
   type FoundMatrix,
-  fileRowSource,
   forEachChunk,
   type LazyRecord,
   type LazyTables,
@@ -34,7 +34,7 @@ import {
 
 const { onnx } = onnxProto;
 const DataType = onnx.TensorProto.DataType;
-const FLOAT_TYPES: Readonly<Record<number, { stored: StoredDtype; bytes: number }>> = {
+const FLOAT_TYPES: Readonly<Record<number, { stored: FloatStored; bytes: number }>> = {
   [DataType.FLOAT]: { stored: 'float32', bytes: 4 },
   [DataType.FLOAT16]: { stored: 'float16', bytes: 2 },
   [DataType.BFLOAT16]: { stored: 'bfloat16', bytes: 2 },
@@ -84,10 +84,10 @@ export async function readOnnx(path: string, options: ReadOptions = {}): Promise
 export async function readOnnxBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
   const { tables, ranges } = onnxTables(bytes, path);
   const records: EmbeddingRecord[] = [];
-  for (const { tensor, found, element } of tables) {
+  for (const { tensor, found, element, stored } of tables) {
     const count = found.rows * found.cols;
     const raw = await tensorBytes(path, tensor, count * element, ranges);
-    records.push(makeRecord(path, 'onnx', { ...found, weights: DECODERS[found.storedDtype]!(raw, count) }, options));
+    records.push(makeRecord(path, 'onnx', { ...found, weights: floatDecoder(stored)(raw, count) }, options));
   }
   return records;
 }
@@ -106,9 +106,8 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
   };
   try {
     const records: LazyRecord[] = [];
-    for (const { tensor, found, element } of tables) {
+    for (const { tensor, found, element, stored } of tables) {
       const { rows, cols } = found;
-      const decode = found.storedDtype === 'float32' ? ownedFloat32 : DECODERS[found.storedDtype]!;
       let source: RowSource;
       const external = externalRange(path, tensor, rows * cols * element);
       if (external) {
@@ -121,16 +120,12 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
             path,
             `truncated: initializer ${showValue(tensor.name)} needs bytes up to ${external.offset + external.length} of its external data, which has ${file.size}.`,
           );
-        source = fileRowSource(file, external.offset, rows, cols, element, decode, options.onProgress);
+        const read = (offset: number, length: number) => file.read(external.offset + offset, length);
+        source = bytesRowSource(rows, cols, element, read, floatDecoder(stored, true), options.onProgress);
       } else {
+        // The table is inside the model, already in memory: each range is decoded from it.
         const raw = await tensorBytes(path, tensor, rows * cols * element, ranges);
-        const rowBytes = cols * element;
-        source = {
-          rows,
-          outputDim: cols,
-          chunkRows: Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4))),
-          read: (start, count) => decode(raw.slice(start * rowBytes, (start + count) * rowBytes), count * cols),
-        };
+        source = bytesRowSource(rows, cols, element, (offset, length) => raw.subarray(offset, offset + length), floatDecoder(stored));
       }
       records.push(makeLazyRecord(path, 'onnx', found, source, options));
     }
@@ -140,14 +135,6 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
     throw error;
   }
 }
-
-/** Float32 values of each float element type ONNX tables are read in. */
-const DECODERS: Readonly<Partial<Record<StoredDtype, (bytes: Uint8Array, count: number) => Float32Array>>> = {
-  float32: decodeFloat32,
-  float16: decodeHalf,
-  bfloat16: decodeBfloat16,
-  float64: decodeFloat64,
-};
 
 /** Where an external-data initializer's bytes are (checked against its dims), or null for a table inside the model. */
 function externalRange(
@@ -168,11 +155,16 @@ function externalRange(
   return { location, offset, length };
 }
 
+/** One embedding table of a model: its initializer, its record's fields, its element size and type. */
+interface OnnxTable {
+  tensor: onnxProto.onnx.ITensorProto;
+  found: Omit<FoundMatrix, 'weights'>;
+  element: number;
+  stored: FloatStored;
+}
+
 /** The embedding tables of a decoded model: each Gather (axis 0) over a 2-D float initializer, with its record's fields. */
-function onnxTables(
-  bytes: Uint8Array,
-  path: string,
-): { tables: { tensor: onnxProto.onnx.ITensorProto; found: Omit<FoundMatrix, 'weights'>; element: number }[]; ranges: ReadRanges } {
+function onnxTables(bytes: Uint8Array, path: string): { tables: OnnxTable[]; ranges: ReadRanges } {
   let model: onnxProto.onnx.ModelProto;
   try {
     model = onnx.ModelProto.decode(bytes);
@@ -192,7 +184,7 @@ function onnxTables(
     kerasConfig = { ...readLayerConfig(source, path), source: (source.config ?? source) as Record<string, unknown> };
   }
   const seen = new Set<string>();
-  const tables: { tensor: onnxProto.onnx.ITensorProto; found: Omit<FoundMatrix, 'weights'>; element: number }[] = [];
+  const tables: OnnxTable[] = [];
   const gathers = graph.node.filter((n) => n.opType === 'Gather' && (n.domain ?? '') in { '': 1, 'ai.onnx': 1 });
   for (const node of gathers) {
     const dataName = node.input?.[0] ?? '';
@@ -211,6 +203,7 @@ function onnxTables(
     tables.push({
       tensor,
       element: type.bytes,
+      stored: type.stored,
       found: {
         name,
         rows,

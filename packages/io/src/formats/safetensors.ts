@@ -1,23 +1,14 @@
 import { type EmbeddingConfig, type ResolvedEmbeddingConfig, toKerasConfig } from '@embedding-layer/core';
 import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
-import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
-import {
-  decodeBfloat16,
-  decodeFloat32,
-  decodeFloat64,
-  decodeHalf,
-  encodeBfloat16,
-  encodeHalf,
-  float32Bytes,
-  ownedFloat32,
-} from '../util/float.js';
+import type { EmbeddingData, EmbeddingRecord } from '../types.js';
+import { encodeBfloat16, encodeHalf, type FloatStored, float32Bytes, floatDecoder } from '../util/float.js';
 import { atomicWriteFiles, openRanges, ReadRanges, readWhole, writeInPieces } from '../util/fs.js';
 import { parseFileJson, showValue } from '../util/json.js';
 import {
   arrayRows,
+  bytesRowSource,
   type FoundMatrix,
-  fileRowSource,
   forEachChunk,
   type LazyTables,
   layerNameFromTensor,
@@ -52,7 +43,7 @@ const ELEMENT_BYTES: Readonly<Record<string, number>> = {
   F8_E4M3: 1,
   F8_E5M2: 1,
 };
-const FLOAT_DTYPES: Readonly<Record<string, StoredDtype>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
+const FLOAT_DTYPES: Readonly<Record<string, FloatStored>> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64' };
 
 /** Metadata key under which {@link encodeSafetensors} stores a tensor's Keras 2 layer config. */
 export const SAFETENSORS_CONFIG_KEY_PREFIX = 'embedding_layer.config:';
@@ -236,7 +227,7 @@ export function readSafetensorsBytes(bytes: Uint8Array, path: string, options: R
   return tableEntries(entries, metadata, path).map(({ found, entry, stored }) => {
     const count = found.rows * found.cols;
     const data = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
-    return makeRecord(path, 'safetensors', { ...found, weights: DECODERS[stored]!(data, count) }, options);
+    return makeRecord(path, 'safetensors', { ...found, weights: floatDecoder(stored)(data, count) }, options);
   });
 }
 
@@ -252,8 +243,9 @@ export async function openSafetensorsTables(path: string, options: ReadOptions =
     const { entries, metadata, dataStart } = parseSafetensorsHeader(await file.read(0, headerEnd), file.size, path);
     const records = tableEntries(entries, metadata, path).map(({ found, entry, stored }) => {
       const element = ELEMENT_BYTES[entry.dtype]!;
-      const decode = stored === 'float32' ? ownedFloat32 : DECODERS[stored]!;
-      const source = fileRowSource(file, dataStart + entry.begin, found.rows, found.cols, element, decode, options.onProgress);
+      const at = dataStart + entry.begin;
+      const read = (offset: number, length: number) => file.read(at + offset, length);
+      const source = bytesRowSource(found.rows, found.cols, element, read, floatDecoder(stored, true), options.onProgress);
       return makeLazyRecord(path, 'safetensors', found, source, options);
     });
     return { records, close: () => file.close() };
@@ -263,21 +255,13 @@ export async function openSafetensorsTables(path: string, options: ReadOptions =
   }
 }
 
-/** Float32 values of each float element type safetensors tables are read in. */
-const DECODERS: Readonly<Partial<Record<StoredDtype, (bytes: Uint8Array, count: number) => Float32Array>>> = {
-  float32: decodeFloat32,
-  float16: decodeHalf,
-  bfloat16: decodeBfloat16,
-  float64: decodeFloat64,
-};
-
 /** The 2-D float tensors of a parsed header, with what each record needs but its values. */
 function tableEntries(
   entries: readonly HeaderEntry[],
   metadata: Readonly<Record<string, string>>,
   path: string,
-): { found: Omit<FoundMatrix, 'weights'>; entry: HeaderEntry; stored: StoredDtype }[] {
-  const tables: { found: Omit<FoundMatrix, 'weights'>; entry: HeaderEntry; stored: StoredDtype }[] = [];
+): { found: Omit<FoundMatrix, 'weights'>; entry: HeaderEntry; stored: FloatStored }[] {
+  const tables: { found: Omit<FoundMatrix, 'weights'>; entry: HeaderEntry; stored: FloatStored }[] = [];
   for (const entry of entries) {
     const stored = FLOAT_DTYPES[entry.dtype];
     if (!stored || entry.shape.length !== 2) continue;

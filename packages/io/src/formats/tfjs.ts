@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import type { ResolvedEmbeddingConfig, RowSource } from '@embedding-layer/core';
+import type { ResolvedEmbeddingConfig } from '@embedding-layer/core';
 import { findEmbeddingConfigs, readLayerConfig, toTfjsLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord, StoredDtype } from '../types.js';
@@ -7,7 +7,16 @@ import { decodeHalf, encodeHalf, float32Bytes, ownedFloat32 } from '../util/floa
 import { fileSize, ReadRanges, readRange, readWhole, replaceFileSet, resolveInside, writeBytes } from '../util/fs.js';
 import { parseFileJson, showValue } from '../util/json.js';
 import { checkFiniteForQuantizing, checkLayerNameForFile } from '../util/writable.js';
-import { arrayRows, type FoundMatrix, type LazyTables, makeLazyRecord, makeRecord, type ReadOptions, type RowReader } from './common.js';
+import {
+  arrayRows,
+  bytesRowSource,
+  type FoundMatrix,
+  type LazyTables,
+  makeLazyRecord,
+  makeRecord,
+  type ReadOptions,
+  type RowReader,
+} from './common.js';
 
 /** One entry of a TF.js `weightsManifest[].weights`. */
 export interface TfjsWeightEntry {
@@ -207,22 +216,19 @@ export async function readTfjs(path: string, options: ReadOptions = {}): Promise
 export async function openTfjsTables(path: string, options: ReadOptions = {}): Promise<LazyTables> {
   const { tables, ranges } = await tfjsTables(path);
   const records = tables.map(({ entry, group, offset, found }) => {
-    const { rows, cols } = found;
-    const rowBytes = rows === 0 ? 0 : found.storedBytes / rows;
-    let done = 0;
-    const source: RowSource = {
-      rows,
-      outputDim: cols,
-      chunkRows: Math.max(1, Math.floor((16 * 1024 * 1024) / Math.max(1, cols * 4))),
-      async read(start, count) {
-        const label = `weight ${showValue(entry.name)} rows [${start}, ${start + count})`;
-        const bytes = await readAcrossShards(path, group.paths, offset + start * rowBytes, count * rowBytes, ranges, label);
-        done += bytes.length;
-        options.onProgress?.(done, found.storedBytes);
-        return decodeEntry(path, entry, bytes, count * cols).weights;
-      },
-    };
-    return makeLazyRecord(path, 'tfjs', found, source, options);
+    const element = DTYPE_BYTES[entry.quantization?.dtype ?? entry.dtype]!;
+    const rowBytes = found.cols * element;
+    const read = (at: number, length: number) =>
+      readAcrossShards(
+        path,
+        group.paths,
+        offset + at,
+        length,
+        ranges,
+        `weight ${showValue(entry.name)} rows [${at / rowBytes}, ${(at + length) / rowBytes})`,
+      );
+    const decode = (bytes: Uint8Array, count: number) => decodeEntry(path, entry, bytes, count).weights;
+    return makeLazyRecord(path, 'tfjs', found, bytesRowSource(found.rows, found.cols, element, read, decode, options.onProgress), options);
   });
   return { records, close: async () => {} };
 }

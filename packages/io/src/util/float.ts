@@ -85,3 +85,15 @@ export function encodeBfloat16(values: Float32Array): Uint8Array {
   for (let i = 0; i < values.length; i++) out[i] = floatToBfloat16(values[i]!);
   return new Uint8Array(out.buffer);
 }
+
+/** The float element types tables are stored in that every reader decodes the same way. */
+export type FloatStored = 'float32' | 'float16' | 'bfloat16' | 'float64';
+
+/**
+ * @internal The decoder of little-endian values of `stored` into float32. `owned`: the bytes
+ * were read for this and nothing else holds them, so float32 is a view of them, not a copy.
+ */
+export function floatDecoder(stored: FloatStored, owned = false): (bytes: Uint8Array, count: number) => Float32Array {
+  if (stored === 'float32') return owned ? ownedFloat32 : decodeFloat32;
+  return stored === 'float16' ? decodeHalf : stored === 'bfloat16' ? decodeBfloat16 : decodeFloat64;
+}
