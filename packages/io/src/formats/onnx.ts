@@ -50,8 +50,7 @@ async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, by
   const where = `initializer ${showValue(tensor.name)}`;
   const external = externalRange(path, tensor, byteLength);
   if (external) {
-    const real = await resolveInside(path, external.location, path, `${where}: external data location`);
-    ranges.claim(real, external.offset, external.offset + external.length, where);
+    const real = await claimExternal(path, tensor, external, ranges);
     return readRange(real, external.offset, external.length, `${path} (external data ${external.location})`);
   }
   const raw = tensor.rawData;
@@ -111,8 +110,7 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
       let source: RowSource;
       const external = externalRange(path, tensor, rows * cols * element);
       if (external) {
-        const real = await resolveInside(path, external.location, path, `initializer ${showValue(tensor.name)}: external data location`);
-        ranges.claim(real, external.offset, external.offset + external.length, `initializer ${showValue(tensor.name)}`);
+        const real = await claimExternal(path, tensor, external, ranges);
         const file = await openRanges(real, `${path} (external data ${external.location})`);
         open.push(file);
         if (external.offset + external.length > file.size)
@@ -136,12 +134,28 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
   }
 }
 
-/** Where an external-data initializer's bytes are (checked against its dims), or null for a table inside the model. */
-function externalRange(
+/** The real path of an initializer's external data (inside the model's folder), its byte range claimed for this load. */
+async function claimExternal(
   path: string,
   tensor: onnxProto.onnx.ITensorProto,
-  byteLength: number,
-): { location: string; offset: number; length: number } | null {
+  external: ExternalRange,
+  ranges: ReadRanges,
+): Promise<string> {
+  const where = `initializer ${showValue(tensor.name)}`;
+  const real = await resolveInside(path, external.location, path, `${where}: external data location`);
+  ranges.claim(real, external.offset, external.offset + external.length, where);
+  return real;
+}
+
+/** Where an external-data initializer's bytes lie. */
+interface ExternalRange {
+  location: string;
+  offset: number;
+  length: number;
+}
+
+/** Where an external-data initializer's bytes are (checked against its dims), or null for a table inside the model. */
+function externalRange(path: string, tensor: onnxProto.onnx.ITensorProto, byteLength: number): ExternalRange | null {
   if (tensor.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return null;
   const where = `initializer ${showValue(tensor.name)}`;
   const entries = new Map((tensor.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
