@@ -4,22 +4,17 @@ import {
   type EmbeddingConfig,
   type InputLength,
   InvalidWeightsError,
+  type ResolvedEmbeddingConfig,
   resolveConfig,
 } from '@embedding-layer/core';
 import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
-import type { ReadOptions } from './formats/common.js';
+import { arrayRows, type LazyTables, type ReadOptions, type RowReader } from './formats/common.js';
 import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
 import { readKeras3, type WriteKeras3Options, writeKeras3 } from './formats/keras-v3.js';
-import { openNpyTables, readNpy, type WriteNpyOptions, writeNpy, writeNpyRows } from './formats/npy.js';
-import { openOnnxTables, readOnnx, type WriteOnnxOptions, writeOnnx, writeOnnxRows } from './formats/onnx.js';
-import {
-  openSafetensorsTables,
-  readSafetensors,
-  type WriteSafetensorsOptions,
-  writeSafetensors,
-  writeSafetensorsRows,
-} from './formats/safetensors.js';
+import { openNpyTables, readNpy, type WriteNpyOptions, writeNpyRows } from './formats/npy.js';
+import { openOnnxTables, readOnnx, type WriteOnnxOptions, writeOnnxRows } from './formats/onnx.js';
+import { openSafetensorsTables, readSafetensors, type WriteSafetensorsOptions, writeSafetensorsRows } from './formats/safetensors.js';
 import { openTfjsTables, readTfjs, type WriteTfjsOptions, writeTfjs, writeTfjsRows } from './formats/tfjs.js';
 import type { EmbeddingData, EmbeddingRecord, ModelFormat } from './types.js';
 
@@ -48,6 +43,14 @@ const READERS: Record<ModelFormat, (path: string, options: ReadOptions) => Promi
   onnx: readOnnx,
   npy: readNpy,
   safetensors: readSafetensors,
+};
+
+/** Formats whose tables `loadEmbedding` streams (null: this file cannot be, e.g. a Fortran-order .npy). */
+const LAZY_OPENERS: Partial<Record<ModelFormat, (path: string, options: ReadOptions) => Promise<LazyTables | null>>> = {
+  safetensors: openSafetensorsTables,
+  npy: openNpyTables,
+  tfjs: openTfjsTables,
+  onnx: openOnnxTables,
 };
 
 /**
@@ -108,16 +111,7 @@ export async function loadEmbedding(path: string, options: LoadEmbeddingOptions)
   const format = options.format ?? (await detectFormat(path));
   // safetensors, C-order .npy, TF.js shards and ONNX external data stream into the backend a range of rows at a time: the
   // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
-  const lazy =
-    format === 'safetensors'
-      ? await openSafetensorsTables(path, options)
-      : format === 'npy'
-        ? await openNpyTables(path, options)
-        : format === 'tfjs'
-          ? await openTfjsTables(path, options)
-          : format === 'onnx'
-            ? await openOnnxTables(path, options)
-            : null;
+  const lazy = (await LAZY_OPENERS[format]?.(path, options)) ?? null;
   if (lazy) {
     try {
       const record = pickLayer(path, lazy.records, options.layer);
@@ -166,35 +160,31 @@ export async function toEmbeddingData(source: EmbeddingSource): Promise<Embeddin
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
-  // A layer saved as safetensors, .npy, TF.js (float32/float16) or ONNX with external data streams out of its backend a chunk of rows at a time
-  // (no whole copy of the table, nor of the file, in memory).
-  const affine = options.quantize === 'uint8' || options.quantize === 'uint16';
-  if (
-    source instanceof Embedding &&
-    (format === 'safetensors' || format === 'npy' || format === 'onnx' || (format === 'tfjs' && !affine))
-  ) {
-    const { config } = source;
-    const rows = (start: number, count: number) => source.readMergedRows(start, count);
+  // safetensors, .npy, ONNX and TF.js (float32/float16) are written a chunk of rows at a time: from
+  // a layer, straight out of its backend (no whole copy of the table, nor of the file, in memory).
+  if (format === 'safetensors' || format === 'npy' || format === 'onnx' || (format === 'tfjs' && !isAffine(options.quantize))) {
+    const { config, rows } = await rowsOf(source);
     if (format === 'npy') return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
     if (format === 'tfjs') return writeTfjsRows(path, config, rows, options);
     if (format === 'onnx') return writeOnnxRows(path, config, rows, options);
     return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
   }
+  // HDF5 files are built in memory, and TF.js's uint8/uint16 quantization needs the table's range first.
   const data = await toEmbeddingData(source);
-  switch (format) {
-    case 'keras-h5':
-      return writeKerasH5(path, data, options);
-    case 'keras':
-      return writeKeras3(path, data, options.kerasQuantize !== undefined ? { quantize: options.kerasQuantize } : {});
-    case 'tfjs':
-      return writeTfjs(path, data, options);
-    case 'onnx':
-      return writeOnnx(path, data, options);
-    case 'npy':
-      return writeNpy(path, data, { dtype: options.npyDtype ?? options.dtype });
-    case 'safetensors':
-      return writeSafetensors(path, data, { dtype: options.safetensorsDtype });
-  }
+  if (format === 'keras-h5') return writeKerasH5(path, data, options);
+  if (format === 'keras') return writeKeras3(path, data, options.kerasQuantize !== undefined ? { quantize: options.kerasQuantize } : {});
+  return writeTfjs(path, data, options);
+}
+
+function isAffine(quantize: SaveEmbeddingOptions['quantize']): boolean {
+  return quantize === 'uint8' || quantize === 'uint16';
+}
+
+/** The config of any {@link EmbeddingSource} and a reader of its rows: a layer's backend (merged LoRA included), or checked weights in memory. */
+async function rowsOf(source: EmbeddingSource): Promise<{ config: ResolvedEmbeddingConfig; rows: RowReader }> {
+  if (source instanceof Embedding) return { config: source.config, rows: (start, count) => source.readMergedRows(start, count) };
+  const data = await toEmbeddingData(source);
+  return { config: data.config, rows: arrayRows(data.weights, data.config.outputDim) };
 }
 
 /** One line of {@link inspectModel}: what `embedding-layer inspect` prints for a layer. */
