@@ -102,6 +102,9 @@ export async function measureTarget(workload: Workload, targetId: string): Promi
   };
   const table = needsTable(target.id) ? benchTable(workload.inputDim * workload.outputDim) : null;
   const indices = benchIndices(workload.batch * workload.sequence, workload.inputDim);
+  // The caller's table is resident before creation and is not the layer's memory: "RSS after
+  // create" is what creating the layer added on top of it (torch is measured the same way).
+  const beforeCreateRss = process.memoryUsage().rss;
   let subject: Subject;
   try {
     subject = await createSubject(target.id, { workload, table, indices });
@@ -109,7 +112,7 @@ export async function measureTarget(workload: Workload, targetId: string): Promi
     if (error instanceof SkipTarget) return { ...base, status: 'skipped', note: error.message };
     return { ...base, status: 'error', note: `creation failed: ${errorLine(error)}` };
   }
-  const createRss = (subject.rssAfterCreate ?? process.memoryUsage().rss) - baseline.rss;
+  const createRss = (subject.rssAfterCreate ?? process.memoryUsage().rss) - beforeCreateRss;
   sample();
   const result: Measurement = {
     ...base,

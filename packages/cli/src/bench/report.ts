@@ -196,8 +196,10 @@ export function formatBenchMarkdown(report: BenchReport): string {
     '"x copy limit" = median time / the median time of copying the same number of output bytes into a preallocated buffer',
     '(1.00x would be as fast as memcpy; higher is slower); "x alloc+copy" = the same against allocating a fresh output and',
     'copying into it, which is what an API returning a fresh array must at least do. "x raw peer" compares a backend with',
-    'the bare runtime call it wraps (tf.gather, an ORT session). Memory is over the table bytes, measured from a baseline',
-    "taken after the runtime loaded; it includes the caller's source table (1x) and live outputs.",
+    'the bare runtime call it wraps (tf.gather, an ORT session). Memory is over the table bytes. "RSS after create" is what',
+    "creating the layer added to RSS, the caller's source table (already resident) not counted: a layer that keeps its own",
+    "copy shows about 1x, one that shares the caller's array (torch's from_pretrained) about 0x. Peak RSS and peak",
+    "ArrayBuffers are from a baseline taken after the runtime loaded: they include the caller's table (1x) and live outputs.",
     '',
   ];
   parts.push(

@@ -53,7 +53,7 @@ export interface Memory {
   tableBytes: number;
   /** RSS at the baseline. */
   baselineRss: number;
-  /** RSS after layer (table, session) creation, minus the baseline; includes the caller's source table. */
+  /** What layer (table, session) creation added to RSS: the caller's source table, resident before, is not counted. */
   createRss: number;
   /** Peak RSS of the process (getrusage maxRSS) minus the baseline, over creation and every lookup. */
   peakRss: number;
