@@ -1,3 +1,4 @@
+import { withKeras2Arguments } from './config/dialects.js';
 import { type EmbeddingConfig, type ResolvedEmbeddingConfig, resolveConfig } from './config/embedding-config.js';
 import { fromKerasConfig, type KerasEmbeddingLayerConfig, toKerasConfig } from './config/keras-config.js';
 import { describeValue } from './errors/describe-value.js';
@@ -177,10 +178,12 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
 
   /**
    * Creates a layer from a Keras 2, Keras 3 or TF.js layer config (snake_case, bare or wrapped
-   * in `{ class_name: 'Embedding', config }`): Keras's `Embedding.from_config`.
+   * in `{ class_name: 'Embedding', config }`): Keras's `Embedding.from_config`. Keras 1's
+   * argument names (`init`, `W_regularizer`, `W_constraint`, `input_dtype`, `dropout`) are read
+   * as Keras 2's `from_config` reads them, through its legacy converter.
    */
   static async fromConfig<N extends NativeTypes = NativeTypes>(config: unknown, options: EmbeddingCreateOptions<N>): Promise<Embedding<N>> {
-    return Embedding.create(fromKerasConfig(config), options);
+    return Embedding.create(fromKerasConfig(withKeras2Arguments(config)), options);
   }
 
   /**

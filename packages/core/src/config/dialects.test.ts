@@ -118,6 +118,30 @@ describe('Keras dialects: one module reads and writes every spelling', () => {
     expect(KERAS1_FILE).toHaveProperty('init', 'uniform'); // the input is not modified
   });
 
+  it('Embedding.fromConfig reads a Keras 1.2 config as Keras 2 from_config does (its legacy converter), bare or wrapped', async () => {
+    const keras1 = {
+      ...KERAS1_FILE,
+      W_constraint: { name: 'MaxNorm', m: 3, axis: 0 },
+      W_regularizer: { name: 'WeightRegularizer', l1: 0, l2: 0.01 },
+    };
+    for (const json of [keras1, { class_name: 'Embedding', config: keras1 }]) {
+      const layer = await Embedding.fromConfig(json, { backend: createMemoryBackend() });
+      // Keras 2's get_config of Embedding(4, 5, input_length=10, embeddings_regularizer=l2(0.01), embeddings_constraint=max_norm(3)).
+      expect(layer.getConfig()).toMatchObject({
+        name: 'embedding_1',
+        input_dim: 4,
+        output_dim: 5,
+        input_length: 10,
+        dtype: 'float32',
+        embeddings_initializer: { class_name: 'RandomUniform', config: { minval: -0.05, maxval: 0.05, seed: null } },
+        embeddings_regularizer: { class_name: 'L1L2', config: { l1: 0, l2: 0.01 } },
+        embeddings_constraint: { class_name: 'MaxNorm', config: { max_value: 3, axis: 0 } },
+      });
+      layer.dispose();
+    }
+    expect(KERAS1_FILE).toHaveProperty('init', 'uniform'); // the input is not modified
+  });
+
   it("Keras 1's regularizer and constraint objects become Keras 2's, with Keras 2's argument names", () => {
     const { config } = normalizeKerasLayerConfig({
       ...KERAS1_FILE,

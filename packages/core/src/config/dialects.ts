@@ -115,6 +115,27 @@ function fromKeras1(fixed: Record<string, unknown>, notes: string[]): void {
   if (renamed.length > 0) notes.push(`Keras 1 config keys read as Keras 2's legacy converter renames them: ${renamed.join(', ')}.`);
 }
 
+/**
+ * A layer config (bare, or wrapped in `{ class_name, config }`) with Keras 1's argument names
+ * renamed to Keras 2's, as Keras 2's `Embedding.from_config` accepts them (its constructor runs
+ * the legacy converter): `init`, `W_regularizer`, `W_constraint`, `input_dtype`, `dropout`, and
+ * Keras 1's regularizer and constraint objects. Nothing else is changed (unlike
+ * {@link normalizeKerasLayerConfig}, which also reads quantized and legacy dtype policies for a
+ * file's weights). The input is not modified; a config without Keras 1 keys is returned as is.
+ */
+export function withKeras2Arguments(json: unknown): unknown {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return json;
+  const outer = json as Record<string, unknown>;
+  const wrapped = 'class_name' in outer && typeof outer.config === 'object' && outer.config !== null && !Array.isArray(outer.config);
+  const inner = (wrapped ? outer.config : outer) as Record<string, unknown>;
+  if (!KERAS1_RENAMES.some(([old]) => old in inner) && !('dropout' in inner)) return json;
+  const fixed = { ...inner };
+  fromKeras1(fixed, []);
+  // Keras 1's input_dtype is the dtype of the indices (Keras 1 wrote 'int32'), not of the matrix.
+  if ('input_dtype' in inner && typeof fixed.dtype === 'string' && /^u?int(8|16|32|64)$/.test(fixed.dtype)) delete fixed.dtype;
+  return wrapped ? { ...outer, config: fixed } : fixed;
+}
+
 /** TF 1.x RandomUniform(minval=0, maxval=None): tf.random_uniform uses maxval=1 (minval=0) for float dtypes. */
 function normalizeInitializer(init: unknown, notes: string[]): unknown {
   if (typeof init !== 'object' || init === null || Array.isArray(init)) return init;
