@@ -9,7 +9,7 @@
 //   node bench/profile/kernel-probe.mjs [V,D,N]      (default 50000,128,16384: workload M)
 import { readFileSync } from 'node:fs';
 
-const generated = new URL('../../packages/adapter-js/src/generated/kernel-wasm.ts', import.meta.url);
+const generated = new URL('../../packages/core/src/kernel/generated/kernel-wasm.ts', import.meta.url);
 const base64 = readFileSync(generated, 'utf8').match(/KERNEL_WASM =\s*'([^']+)'/)[1];
 const module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
 const [V, D, N] = (process.argv[2] ?? '50000,128,16384').split(',').map(Number);

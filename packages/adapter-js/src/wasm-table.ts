@@ -6,83 +6,17 @@ import type {
   RowSource,
   TableDescription,
 } from '@embedding-layer/core';
-import { instantiateKernel, type KernelExports, kernelModule } from './kernel.js';
+import {
+  createWasmRows,
+  gatherChunks,
+  type KernelExports,
+  MAX_WASM_BYTES,
+  type MemoryLayout,
+  type MemoryViews,
+  type WasmRows,
+} from '@embedding-layer/core/backend';
 
-const PAGE = 65536;
-/** Largest wasm32 memory: 65,536 pages of 64 KiB. */
-export const MAX_WASM_BYTES = 65536 * PAGE;
-/** Rows are gathered in chunks of about this many bytes into a scratch area that stays in L2, then copied out in one `set`. */
-const CHUNK_BYTES = 256 * 1024;
-/** Slack after each scratch area, to place it at any offset modulo a 4 KiB page (see `scratchFor`). */
-const ALIGN_SLACK = 4096;
-
-/** Where a thread's scratch and index areas sit in the memory. Slot 0 is the main thread's; slot k the k-th worker's. */
-export interface MemoryLayout {
-  readonly rowBytes: number;
-  readonly chunkRows: number;
-  readonly slotBytes: number;
-  readonly tablePtr: number;
-  readonly totalBytes: number;
-}
-
-/** The layout of a table of `rows` x `outputDim` floats with `slots` thread slots in front of it. */
-export function memoryLayout(rows: number, outputDim: number, slots: number): MemoryLayout {
-  const rowBytes = outputDim * 4;
-  const chunkRows = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(rowBytes, 1)));
-  const slotBytes = Math.ceil((chunkRows * rowBytes + ALIGN_SLACK + chunkRows * 4) / 64) * 64;
-  const tablePtr = slots * slotBytes;
-  return { rowBytes, chunkRows, slotBytes, tablePtr, totalBytes: tablePtr + rows * rowBytes };
-}
-
-/**
- * The scratch address for a chunk bound for destination byte `dstByte` of its buffer. On AMD
- * CPUs, `rep movsb` (glibc's memcpy for copies of a few kB to a few MB, as `TypedArray.set`
- * does) runs several times slower when source and destination sit at (nearly) the same offset
- * within a 4 KiB page: measured 7-9 ms instead of 0.4 ms for 8 MB in 256 kB chunks. Wasm
- * memory is page-aligned and large ArrayBuffers start at a page boundary or 16 bytes into
- * one, so the scratch sits about half a page away from the destination's page offset.
- */
-export function scratchFor(layout: MemoryLayout, slot: number, dstByte: number): number {
-  return slot * layout.slotBytes + ((dstByte + 16 + 2048) & 4092);
-}
-
-/** The index area of a slot. */
-export function idsFor(layout: MemoryLayout, slot: number): number {
-  return slot * layout.slotBytes + layout.chunkRows * layout.rowBytes + ALIGN_SLACK;
-}
-
-/** Float32 and Int32 views of a whole memory (its size never changes: initial = maximum). */
-export interface MemoryViews {
-  readonly f32: Float32Array;
-  readonly i32: Int32Array;
-}
-
-/** Gathers ids[from, to) into out (element offset of ids[from] = from * outputDim), chunk by chunk through a slot's scratch. */
-export function gatherChunks(
-  kernel: KernelExports,
-  views: MemoryViews,
-  layout: MemoryLayout,
-  slot: number,
-  ids: Int32Array,
-  from: number,
-  to: number,
-  out: Float32Array,
-): void {
-  const { rowBytes, chunkRows, tablePtr } = layout;
-  const d = rowBytes >> 2;
-  const { f32, i32 } = views;
-  const idsPtr = idsFor(layout, slot);
-  const run = rowBytes % 16 === 0 ? kernel.gather16x4 : kernel.gather;
-  for (let a = from; a < to; a += chunkRows) {
-    const b = Math.min(to, a + chunkRows);
-    const count = b - a;
-    i32.set(ids.subarray(a, b), idsPtr >> 2);
-    const scratch = scratchFor(layout, slot, out.byteOffset + a * rowBytes);
-    run(tablePtr, idsPtr, count, rowBytes, scratch);
-    const s = scratch >> 2;
-    out.set(f32.subarray(s, s + count * d), a * d);
-  }
-}
+export { MAX_WASM_BYTES };
 
 /** What a {@link WasmTable} needs from the worker pool (see workers.ts). */
 export interface ParallelGather {
@@ -125,46 +59,29 @@ export class WasmTable implements EmbeddingTableV2 {
   private weightsView: Float32Array;
   private views: MemoryViews;
 
-  private constructor(
-    config: ResolvedEmbeddingConfig,
-    module: WebAssembly.Module,
-    memory: WebAssembly.Memory,
-    layout: MemoryLayout,
-    options: WasmTableOptions,
-  ) {
+  private constructor(config: ResolvedEmbeddingConfig, rows: WasmRows, options: WasmTableOptions) {
     this.outputDim = config.outputDim;
     this.rows = config.inputDim;
-    this.module = module;
-    this.memory = memory;
-    this.layout = layout;
-    this.kernel = instantiateKernel(module, memory);
+    this.module = rows.module;
+    this.memory = rows.memory;
+    this.layout = rows.layout;
+    this.kernel = rows.kernel;
     this.parallel = options.parallel;
     this.workerThreshold = options.workerThreshold;
-    this.weightsView = new Float32Array(memory.buffer, layout.tablePtr, this.rows * this.outputDim);
-    this.views = { f32: new Float32Array(memory.buffer), i32: new Int32Array(memory.buffer) };
+    this.weightsView = rows.table;
+    this.views = rows.views;
   }
 
   /**
-   * A table in wasm memory filled from `initial` a chunk of rows at a time (straight into the
-   * memory, no second copy of the table), or null when the kernel or a memory of that size is
-   * unavailable (the caller falls back to JS).
+   * A table in wasm memory (core's {@link createWasmRows}) filled from `initial` a chunk of rows
+   * at a time (straight into the memory, no second copy of the table), or null when the kernel
+   * or a memory of that size is unavailable (the caller falls back to JS).
    */
   static async create(config: ResolvedEmbeddingConfig, initial: RowSource, options: WasmTableOptions): Promise<WasmTable | null> {
     const shared = options.parallel !== null && options.parallel.workers > 0;
-    const module = kernelModule(shared);
-    if (module === null) return null;
-    const layout = memoryLayout(config.inputDim, config.outputDim, shared ? 1 + options.parallel!.workers : 1);
-    if (layout.totalBytes > MAX_WASM_BYTES) return null;
-    const pages = Math.max(1, Math.ceil(layout.totalBytes / PAGE));
-    let memory: WebAssembly.Memory;
-    try {
-      memory = shared
-        ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
-        : new WebAssembly.Memory({ initial: pages, maximum: pages });
-    } catch {
-      return null;
-    }
-    const table = new WasmTable(config, module, memory, layout, shared ? options : { ...options, parallel: null });
+    const rows = createWasmRows(config.inputDim, config.outputDim, { slots: shared ? 1 + options.parallel!.workers : 1, shared });
+    if (rows === null) return null;
+    const table = new WasmTable(config, rows, shared ? options : { ...options, parallel: null });
     for (let start = 0; start < table.rows; start += initial.chunkRows) {
       const count = Math.min(initial.chunkRows, table.rows - start);
       table.weightsView.set(await initial.read(start, count), start * table.outputDim);

@@ -1,4 +1,5 @@
-import { idsFor, type MemoryLayout, type ParallelGather } from './wasm-table.js';
+import { idsFor, type MemoryLayout } from '@embedding-layer/core/backend';
+import type { ParallelGather } from './wasm-table.js';
 
 /**
  * The worker's source, run with `new Worker(code, { eval: true })` (so the bundle needs no

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles wasm/kernel.wat with wabt (an npm devDependency) into src/generated/kernel-wasm.ts:
+// Compiles wasm/kernel.wat with wabt (an npm devDependency) into src/kernel/generated/kernel-wasm.ts:
 // the two binaries (plain and shared memory) as base64 strings, so the bundle carries them and
 // loads them synchronously in Node, browsers and CommonJS alike. `--check` fails when the
 // committed file differs from what the source compiles to.
@@ -8,7 +8,7 @@ import wabtInit from 'wabt';
 
 const root = new URL('..', import.meta.url);
 const source = readFileSync(new URL('wasm/kernel.wat', root), 'utf8');
-const target = new URL('src/generated/kernel-wasm.ts', root);
+const target = new URL('src/kernel/generated/kernel-wasm.ts', root);
 
 export async function compileKernel() {
   const wabt = await wabtInit();
@@ -32,11 +32,11 @@ const text = await compileKernel();
 if (process.argv.includes('--check')) {
   const current = readFileSync(target, 'utf8');
   if (current !== text) {
-    console.error('src/generated/kernel-wasm.ts is stale: run npm run build:wasm in packages/adapter-js');
+    console.error('src/kernel/generated/kernel-wasm.ts is stale: run npm run build:wasm in packages/core');
     process.exit(1);
   }
   console.log('kernel-wasm.ts matches wasm/kernel.wat');
 } else {
   writeFileSync(target, text);
-  console.log(`wrote src/generated/kernel-wasm.ts (${text.length} chars)`);
+  console.log(`wrote src/kernel/generated/kernel-wasm.ts (${text.length} chars)`);
 }

@@ -1,7 +1,8 @@
 // @embedding-layer/core/backend: for adapter authors. defineBackend and its helpers, the
 // validation core applies (so an adapter's own entry points give core's errors), the storage
 // codec and its bounds, the Keras / TF.js config dialects, and the numerics (initializers,
-// regularizers, constraints, losses) behind the layer.
+// regularizers, constraints, losses) behind the layer, and the WebAssembly row-gather kernel
+// (adapter-js and adapter-tfjs gather from a table in its memory).
 export { type BackendDefinition, defineBackend } from './backend/define-backend.js';
 export { checkBackendOptions, type OptionRule, optionError } from './backend/options.js';
 export { type LazyPeerOptions, lazyPeer } from './backend/peer.js';
@@ -48,6 +49,19 @@ export {
 } from './errors/index.js';
 export { type InitializerStream, initializeEmbeddings, initializerStream } from './initializers/initialize.js';
 export { INITIALIZERS } from './initializers/registry.js';
+export {
+  createWasmRows,
+  gatherChunks,
+  idsFor,
+  MAX_WASM_BYTES,
+  type MemoryLayout,
+  type MemoryViews,
+  memoryLayout,
+  scratchFor,
+  type WasmRows,
+  type WasmRowsOptions,
+} from './kernel/gather.js';
+export { instantiateKernel, type KernelExports, kernelModule } from './kernel/kernel.js';
 export { deterministicLog, freshSeed, Xoshiro128 } from './random/prng.js';
 export { addRegularizerGradient, regularizerPenalty } from './regularizers/penalty.js';
 export { REGULARIZERS } from './regularizers/registry.js';

@@ -1,5 +1,6 @@
-;; The lookup kernel of @embedding-layer/adapter-js. Compiled by scripts/build-wasm.mjs (wabt)
-;; into src/generated/kernel-wasm.ts, twice: with a plain and with a shared imported memory
+;; The row-gather kernel of @embedding-layer/core/backend (used by adapter-js and adapter-tfjs).
+;; Compiled by scripts/build-wasm.mjs (wabt) into src/kernel/generated/kernel-wasm.ts, twice: with
+;; a plain and with a shared imported memory
 ;; (the line marked MEMORY is rewritten).
 (module
   (import "env" "memory" (memory 1 65536)) ;; MEMORY

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { instantiateKernel, type KernelExports, kernelModule } from './kernel.js';
 
@@ -75,4 +77,11 @@ describe('wasm kernel', () => {
       });
     });
   }
+});
+
+describe('the kernel', () => {
+  it('src/kernel/generated/kernel-wasm.ts is what wasm/kernel.wat compiles to', () => {
+    const script = fileURLToPath(new URL('../../scripts/build-wasm.mjs', import.meta.url));
+    expect(execFileSync(process.execPath, [script, '--check'], { encoding: 'utf8' })).toContain('matches');
+  });
 });

@@ -1,6 +1,6 @@
 import { KERNEL_WASM, KERNEL_WASM_SHARED } from './generated/kernel-wasm.js';
 
-/** The exports of wasm/kernel.wat. */
+/** The exports of core's row-gather kernel (`wasm/kernel.wat`), as {@link instantiateKernel} returns them. */
 export interface KernelExports {
   /** One `memory.copy` per row. */
   gather(table: number, ids: number, n: number, rowBytes: number, out: number): void;
