@@ -11,8 +11,8 @@ import {
 } from '@embedding-layer/core';
 import bagFixtures from '../fixtures/pytorch-bag.json' with { type: 'json' };
 import { decodeNumbers, flatten } from './decode.js';
-import { check, checkFloats } from './failure.js';
-import { canonicalJson, expectError } from './layer.js';
+import { check, checkFloats, checkWithin } from './failure.js';
+import { canonicalJson, expectError, usingLayer } from './layer.js';
 import { isExact, rowMaxes, storageBound, trainingTolerance } from './tolerance.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
@@ -79,17 +79,7 @@ function pooledSlack(bound: StorageBound, c: BagCase, d: number): (i: number) =>
   };
 }
 
-/** |actual - expected| <= tolerance(i) for every value; the failure names the first position outside it. */
-function checkClose(what: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: (i: number) => number): void {
-  check(actual.length === expected.length, () => `${what}: expected ${expected.length} values, received ${actual.length}.`);
-  for (let i = 0; i < expected.length; i++) {
-    const allowed = tolerance(i);
-    check(
-      Math.abs(actual[i]! - expected[i]!) <= allowed,
-      () => `${what}: at ${i} expected ${expected[i]} (torch, float64; +-${allowed}), received ${actual[i]}.`,
-    );
-  }
-}
+const checkClose = checkWithin;
 
 async function create(context: CaseContext, c: BagCase): Promise<EmbeddingBag> {
   const backend = await context.createBackend();
@@ -97,13 +87,8 @@ async function create(context: CaseContext, c: BagCase): Promise<EmbeddingBag> {
   return EmbeddingBag.create(configOf(c), { backend, ...(c.weights ? { weights: [c.weights] } : {}) });
 }
 
-async function using(context: CaseContext, c: BagCase, body: (layer: EmbeddingBag) => Promise<void>): Promise<void> {
-  const layer = await create(context, c);
-  try {
-    await body(layer);
-  } finally {
-    await layer.dispose();
-  }
+function using(context: CaseContext, c: BagCase, body: (layer: EmbeddingBag) => Promise<void>): Promise<void> {
+  return usingLayer(create(context, c), body);
 }
 
 const RUNNERS: Readonly<Record<BagCase['kind'], (c: BagCase, context: CaseContext) => Promise<void>>> = {

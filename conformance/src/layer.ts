@@ -21,6 +21,16 @@ export async function withLayer<T>(
   }
 }
 
+/** Awaits a layer (of any kind), runs `body` with it, and disposes it whatever `body` does. */
+export async function usingLayer<L extends { dispose(): unknown }>(created: Promise<L>, body: (layer: L) => Promise<void>): Promise<void> {
+  const layer = await created;
+  try {
+    await body(layer);
+  } finally {
+    await layer.dispose();
+  }
+}
+
 /** Runs `action` and checks that it throws (or rejects with) an EmbeddingError with `code`. Returns the error. */
 export async function expectError(action: () => unknown, code: string): Promise<EmbeddingError> {
   let outcome: unknown;

@@ -5,8 +5,8 @@ import { Embedding, type EmbeddingConfig, type IndexInput, type StorageBound } f
 import { toIndexTensor } from '@embedding-layer/core/backend';
 import pytorch from '../fixtures/pytorch.json' with { type: 'json' };
 import { decodeNumbers, flatten } from './decode.js';
-import { check, checkFloats } from './failure.js';
-import { canonicalJson, expectError } from './layer.js';
+import { check, checkFloats, checkWithin } from './failure.js';
+import { canonicalJson, expectError, usingLayer } from './layer.js';
 import { isExact, rowMaxes, storageBound, trainingTolerance } from './tolerance.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
@@ -42,14 +42,7 @@ function checkClose(
   tolerance: number,
   slack: (i: number) => number,
 ): void {
-  check(actual.length === expected.length, () => `${what}: expected ${expected.length} values, received ${actual.length}.`);
-  for (let i = 0; i < expected.length; i++) {
-    const allowed = tolerance * (1 + Math.abs(expected[i]!)) + slack(i);
-    check(
-      Math.abs(actual[i]! - expected[i]!) <= allowed,
-      () => `${what}: at ${i} expected ${expected[i]} (torch, float64; +-${allowed}), received ${actual[i]}.`,
-    );
-  }
+  checkWithin(what, actual, expected, (i) => tolerance * (1 + Math.abs(expected[i]!)) + slack(i));
 }
 
 /**
@@ -81,13 +74,8 @@ async function create(context: CaseContext, c: PytorchCase): Promise<Embedding> 
   return Embedding.create(configOf(c), { backend, ...(c.weights ? { weights: [c.weights] } : {}) });
 }
 
-async function using(context: CaseContext, c: PytorchCase, body: (layer: Embedding) => Promise<void>): Promise<void> {
-  const layer = await create(context, c);
-  try {
-    await body(layer);
-  } finally {
-    await layer.dispose();
-  }
+function using(context: CaseContext, c: PytorchCase, body: (layer: Embedding) => Promise<void>): Promise<void> {
+  return usingLayer(create(context, c), body);
 }
 
 const RUNNERS: Readonly<Record<PytorchCase['kind'], (c: PytorchCase, context: CaseContext) => Promise<void>>> = {
