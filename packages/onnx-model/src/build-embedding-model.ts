@@ -77,6 +77,14 @@ export interface BuildEmbeddingModelOptions {
   /** Store the table as ONNX external data (required for tables over 2 GiB). */
   externalData?: ExternalDataOptions;
   /**
+   * With `weights` null and the table an initializer inside the model: the initializer
+   * `embeddings` gets an empty `raw_data`, for a writer that streams the table's bytes into the
+   * file itself. `@embedding-layer/io` splices the bytes in and corrects the lengths of the
+   * enclosing TensorProto and GraphProto, which gives the same bytes as passing the weights.
+   * The model is not valid until then. Default false.
+   */
+  deferTable?: boolean;
+  /**
    * Element type of the `embeddings` input, with `table: 'input'` only (exported models hold
    * a float32 table). `'float32'` (default). `'float16'`: `embeddings` is FLOAT16 and the
    * graph is `Cast(Gather(embeddings, indices), to=FLOAT)`. `'int8'`: `embeddings` is INT8
@@ -323,7 +331,8 @@ function renormNodes(
  * @param config A validated config (`layer.config`, or core's `resolveConfig(...)`).
  * @param weights The table, row-major float32, input_dim * output_dim values; or null with
  *   `externalData: { location, threshold: 0 }` when the caller writes the table's bytes
- *   itself (a chunk of rows at a time, say): the model then needs only the table's size.
+ *   itself (a chunk of rows at a time, say): the model then needs only the table's size; or
+ *   null with `deferTable` for a caller that splices the table into `raw_data` itself.
  * @throws InvalidWeightsError when `weights` has the wrong type or length; InvalidConfigError
  *   for a bad option or a table too large for one protobuf without `externalData`.
  */
@@ -335,10 +344,12 @@ export function buildEmbeddingModel(
   const { inputDim, outputDim } = config;
   const size = inputDim * outputDim;
   if (weights === null) {
-    // The table goes to external data the caller writes: the model needs only its size.
-    if (options.table === 'input' || options.externalData?.threshold !== 0)
+    // The table goes to external data the caller writes (the model needs only its size), or
+    // into raw_data by a caller that splices it in (deferTable).
+    const deferred = options.deferTable === true && options.table !== 'input';
+    if (!deferred && (options.table === 'input' || options.externalData?.threshold !== 0))
       throw new InvalidWeightsError(
-        'buildEmbeddingModel takes weights null only for a table stored as external data whatever its size (options.externalData with threshold 0); pass the Float32Array otherwise.',
+        'buildEmbeddingModel takes weights null only for a table stored as external data whatever its size (options.externalData with threshold 0), or with options.deferTable; pass the Float32Array otherwise.',
       );
   } else if (!(weights instanceof Float32Array) || weights.length !== size) {
     throw new InvalidWeightsError(
@@ -393,7 +404,7 @@ export function buildEmbeddingModel(
         `The table is ${tableByteLength} bytes: a model over 2 GiB cannot be one protobuf. Pass options.externalData ({ location: 'model.onnx.data' }) and write tableBytes(weights) to that file, or use writeOnnxFile.`,
       );
     } else {
-      tensor.rawData = tableBytes(weights!);
+      tensor.rawData = weights === null ? new Uint8Array(0) : tableBytes(weights);
     }
     initializers.push(tensor);
   }

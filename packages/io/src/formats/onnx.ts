@@ -1,24 +1,30 @@
 import { basename } from 'node:path';
 import type { EmbeddingConfig, ResolvedEmbeddingConfig, RowSource } from '@embedding-layer/core';
-import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, type OnnxIndexType, tableBytes } from '@embedding-layer/onnx-model';
+import { rowSource } from '@embedding-layer/core/backend';
+import {
+  buildEmbeddingModel,
+  DEFAULT_EXTERNAL_DATA_THRESHOLD,
+  ONNX_NAMES,
+  type OnnxIndexType,
+  tableBytes,
+} from '@embedding-layer/onnx-model';
 import onnxProto from 'onnx-proto';
 import { readLayerConfig } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
 import { type FloatStored, floatDecoder } from '../util/float.js';
-import {
-  fileSize,
-  type OpenFile,
-  openRanges,
-  ReadRanges,
-  readRange,
-  readWhole,
-  replaceFileSet,
-  resolveInside,
-  writeBytes,
-  writeInPieces,
-} from '../util/fs.js';
+import { type OpenFile, openRanges, ReadRanges, replaceFileSet, resolveInside, writeBytes, writeInPieces } from '../util/fs.js';
 import { parseFileJson, showValue } from '../util/json.js';
+import {
+  type ByteSource,
+  encodeVarint,
+  memorySource,
+  spliceLengthDelimited,
+  type WireField,
+  WireReader,
+  WireType,
+  walkFields,
+} from '../util/protobuf-walk.js';
 import {
   arrayRows,
   bytesRowSource,
@@ -27,7 +33,6 @@ import {
   type LazyRecord,
   type LazyTables,
   makeLazyRecord,
-  makeRecord,
   type ReadOptions,
   type RowReader,
 } from './common.js';
@@ -46,26 +51,170 @@ function toNumber(value: number | { toNumber(): number } | null | undefined): nu
   return typeof value === 'number' ? value : value.toNumber();
 }
 
-async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, byteLength: number, ranges: ReadRanges): Promise<Uint8Array> {
-  const where = `initializer ${showValue(tensor.name)}`;
-  const external = externalRange(path, tensor, byteLength);
-  if (external) {
-    const real = await claimExternal(path, tensor, external, ranges);
-    return readRange(real, external.offset, external.length, `${path} (external data ${external.location})`);
+// Fields of TensorProto that hold its values: float_data, int32_data, raw_data, double_data.
+const FLOAT_DATA = 4;
+const INT32_DATA = 5;
+const RAW_DATA = 9;
+const DOUBLE_DATA = 10;
+const DATA_FIELDS: ReadonlySet<number> = new Set([FLOAT_DATA, INT32_DATA, RAW_DATA, DOUBLE_DATA]);
+/** A data field this long or longer is left in the file by the walk (read by range when it is a table); shorter ones are decoded. */
+const IN_FILE_MIN_BYTES = 64;
+/** Start of the message of a walk error that is not a truncation: the file may be of another kind. */
+const NOT_ONNX = 'not an ONNX model, or damaged: ';
+
+/** A data field of an initializer that the walk left in the model file: where its value's bytes are. */
+interface InFileField {
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** The data fields (by field number) of one initializer left in the file. */
+type InFileData = ReadonlyMap<number, InFileField>;
+
+/**
+ * A model decoded (by protobufjs, as before) from its fields without the initializers' large
+ * data fields, which stay in the file: `inFile` says where each one is.
+ */
+interface WalkedModel {
+  readonly model: onnxProto.onnx.ModelProto;
+  readonly inFile: ReadonlyMap<onnxProto.onnx.ITensorProto, InFileData>;
+}
+
+/** Bytes to concatenate, and their total length. */
+interface Parts {
+  readonly parts: Uint8Array[];
+  length: number;
+}
+
+function push(out: Parts, bytes: Uint8Array): void {
+  out.parts.push(bytes);
+  out.length += bytes.length;
+}
+
+/** `field` re-emitted with a new value: its key, the value's length, the value's parts. */
+async function pushMessage(reader: WireReader, out: Parts, field: WireField, value: Parts, what: string): Promise<void> {
+  push(out, await reader.bytes(field.start, field.keyEnd - field.start, what));
+  push(out, encodeVarint(value.length));
+  for (const p of value.parts) push(out, p);
+}
+
+/**
+ * Walks an ONNX model through bounded reads (ModelProto -> graph -> initializer TensorProto),
+ * keeps every field in memory except the initializers' large data fields (raw_data, packed
+ * float_data / int32_data / double_data), records where those are, and decodes the rest with
+ * protobufjs as before, so that every check on the model is unchanged. Every length is checked
+ * against the message that holds it and the file's size before anything is allocated.
+ */
+async function walkModel(reader: WireReader): Promise<WalkedModel> {
+  const out: Parts = { parts: [], length: 0 };
+  // protobufjs decodes a second graph field over the first: only the last one's initializers count.
+  let graph: { names: (string | null)[]; inFile: Map<number, InFileData> } | null = null;
+  for await (const f of walkFields(reader, 0, reader.size, 'ModelProto', 1)) {
+    if (f.field !== 7) {
+      push(out, await reader.bytes(f.start, f.end - f.start, `field ${f.field} of ModelProto`));
+      continue;
+    }
+    expectMessage(reader, f, 'graph', 'ModelProto');
+    const value: Parts = { parts: [], length: 0 };
+    graph = { names: [], inFile: new Map() };
+    const where = 'GraphProto (ModelProto field 7)';
+    for await (const g of walkFields(reader, f.valueStart, f.end, where, 2)) {
+      if (g.field !== 5) {
+        push(value, await reader.bytes(g.start, g.end - g.start, `field ${g.field} of ${where}`));
+        continue;
+      }
+      expectMessage(reader, g, 'initializer', where);
+      const index = graph.names.length;
+      const tensor = await walkTensor(reader, g, `initializer #${index} (${where} field 5)`);
+      graph.names.push(tensor.name);
+      if (tensor.inFile.size > 0) graph.inFile.set(index, tensor.inFile);
+      await pushMessage(reader, value, g, tensor.value, where);
+    }
+    await pushMessage(reader, out, f, value, 'ModelProto');
   }
-  const raw = tensor.rawData;
-  if (raw && raw.length > 0) {
-    if (raw.length !== byteLength) throw badFile(path, `${where}: raw_data holds ${raw.length} bytes, its dims need ${byteLength}.`);
-    return raw;
+  const skeleton = new Uint8Array(out.length);
+  let at = 0;
+  for (const p of out.parts) {
+    skeleton.set(p, at);
+    at += p.length;
   }
-  const count = byteLength / (FLOAT_TYPES[tensor.dataType ?? 0]?.bytes ?? 4);
-  if (tensor.dataType === DataType.FLOAT && tensor.floatData?.length === count)
-    return new Uint8Array(Float32Array.from(tensor.floatData).buffer);
-  if (tensor.dataType === DataType.DOUBLE && tensor.doubleData?.length === count)
-    return new Uint8Array(Float64Array.from(tensor.doubleData).buffer);
-  if ((tensor.dataType === DataType.FLOAT16 || tensor.dataType === DataType.BFLOAT16) && tensor.int32Data?.length === count)
-    return new Uint8Array(Uint16Array.from(tensor.int32Data).buffer);
-  throw badFile(path, `${where}: expected ${count} values in raw_data or the typed data field, found none of that length.`);
+  let model: onnxProto.onnx.ModelProto;
+  try {
+    model = onnx.ModelProto.decode(skeleton);
+  } catch (error) {
+    throw badFile(reader.file, `${NOT_ONNX}the protobuf does not decode (${(error as Error).message}).`, error);
+  }
+  const inFile = new Map<onnxProto.onnx.ITensorProto, InFileData>();
+  if (graph && graph.inFile.size > 0) {
+    // A field of the wrong wire type elsewhere could make protobufjs read the graph otherwise than the walk did: check.
+    const decoded = model.graph?.initializer ?? [];
+    if (decoded.length !== graph.names.length)
+      throw badFile(
+        reader.file,
+        `${NOT_ONNX}the graph holds ${graph.names.length} initializer fields but decodes to ${decoded.length} initializers.`,
+      );
+    for (const [index, data] of graph.inFile) {
+      const tensor = decoded[index]!;
+      if ((tensor.name ?? '') !== (graph.names[index] ?? ''))
+        throw badFile(
+          reader.file,
+          `${NOT_ONNX}initializer #${index} is named ${showValue(graph.names[index])} in the file but decodes as ${showValue(tensor.name)}.`,
+        );
+      inFile.set(tensor, data);
+    }
+  }
+  return { model, inFile };
+}
+
+/** A BadFileError unless `f` is length-delimited (the wire type of a message field). */
+function expectMessage(reader: WireReader, f: WireField, name: string, message: string): void {
+  if (f.wire !== WireType.LEN)
+    throw badFile(
+      reader.file,
+      `${NOT_ONNX}${message} field ${f.field} (${name}) at byte ${f.start} has wire type ${f.wire}; expected 2 (a message).`,
+    );
+}
+
+/**
+ * One initializer TensorProto: its fields re-emitted without the data fields left in the file
+ * (those of wire type 2, at least {@link IN_FILE_MIN_BYTES} long, occurring once: a field that
+ * occurs twice is decoded in memory, so protobufjs merges it as it always did), and its name.
+ */
+async function walkTensor(
+  reader: WireReader,
+  field: WireField,
+  where: string,
+): Promise<{ value: Parts; inFile: Map<number, InFileField>; name: string | null }> {
+  const seen = new Map<number, number>();
+  let name: string | null = null;
+  for await (const t of walkFields(reader, field.valueStart, field.end, where, 3)) {
+    if (DATA_FIELDS.has(t.field)) seen.set(t.field, (seen.get(t.field) ?? 0) + 1);
+    if (t.field === 8 && t.wire === WireType.LEN)
+      name = new TextDecoder().decode(await reader.bytes(t.valueStart, t.end - t.valueStart, `the name of ${where}`));
+  }
+  const value: Parts = { parts: [], length: 0 };
+  const inFile = new Map<number, InFileField>();
+  for await (const t of walkFields(reader, field.valueStart, field.end, where, 3)) {
+    const length = t.end - t.valueStart;
+    if (DATA_FIELDS.has(t.field) && t.wire === WireType.LEN && seen.get(t.field) === 1 && length >= IN_FILE_MIN_BYTES)
+      inFile.set(t.field, { offset: t.valueStart, length });
+    else push(value, await reader.bytes(t.start, t.end - t.start, `field ${t.field} of ${where}`));
+  }
+  return { value, inFile, name };
+}
+
+/** The external data files an existing .onnx at `path` names (so a save can remove those it no longer uses). */
+async function oldExternalData(path: string): Promise<string[]> {
+  const file = await openRanges(path);
+  try {
+    const { model } = await walkModel(new WireReader(file, path, NOT_ONNX));
+    return (model.graph?.initializer ?? [])
+      .filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
+      .map((t) => (t.externalData ?? []).find((e) => e.key === 'location')?.value ?? '')
+      .filter((l) => l.endsWith('.data'));
+  } finally {
+    await file.close();
+  }
 }
 
 /**
@@ -73,32 +222,61 @@ async function tensorBytes(path: string, tensor: onnxProto.onnx.ITensorProto, by
  * float initializer (float32, float16, bfloat16, float64), also when that initializer is
  * listed among the graph inputs (IR 3 exporters such as PyTorch 0.3 did) or stored as external
  * data beside the model. The layer name is the initializer's, and the config comes from the
- * shape, unless the model carries a `keras_config` metadata property (as ours do).
+ * shape, unless the model carries a `keras_config` metadata property (as ours do). The model is
+ * read through bounded reads: a table inside it is read once, by range, not with the whole file.
  */
 export async function readOnnx(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  return readOnnxBytes(await readWhole(path, options.onProgress), path, options);
+  const file = await openRanges(path);
+  try {
+    return await readOnnxFrom(file, path, options, true);
+  } finally {
+    await file.close();
+  }
 }
 
 /** @internal {@link readOnnx} on a model held in memory (`path` names it in errors and locates external data). */
 export async function readOnnxBytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const { tables, ranges } = onnxTables(bytes, path);
-  const records: EmbeddingRecord[] = [];
-  for (const { tensor, found, element, stored } of tables) {
-    const count = found.rows * found.cols;
-    const raw = await tensorBytes(path, tensor, count * element, ranges);
-    records.push(makeRecord(path, 'onnx', { ...found, weights: floatDecoder(stored)(raw, count) }, options));
+  return readOnnxFrom(memorySource(bytes), path, options, false);
+}
+
+async function readOnnxFrom(source: ByteSource, path: string, options: ReadOptions, owned: boolean): Promise<EmbeddingRecord[]> {
+  const lazy = await onnxLazyTables(source, path, options, owned);
+  try {
+    const records: EmbeddingRecord[] = [];
+    for (const { source: rows, ...record } of lazy.records) records.push({ ...record, weights: await rows.read(0, rows.rows) });
+    return records;
+  } finally {
+    await lazy.close();
   }
-  return records;
 }
 
 /**
- * @internal The tables of an ONNX model. A table stored as external data is read from its file
- * a range of rows at a time by each record's `source` (the model itself is small then); a table
- * inside the model is decoded from the model's bytes a range at a time.
+ * @internal The tables of an ONNX model, each read a range of rows at a time by its record's
+ * `source`: from the model file itself (a table inside the model: raw_data, or packed
+ * float_data / double_data / int32_data), or from its external data file. Only the model's
+ * fields other than the tables' bytes are held in memory.
  */
 export async function openOnnxTables(path: string, options: ReadOptions = {}): Promise<LazyTables> {
-  const bytes = await readWhole(path);
-  const { tables, ranges } = onnxTables(bytes, path);
+  const file = await openRanges(path);
+  try {
+    const lazy = await onnxLazyTables(file, path, options, true);
+    return {
+      records: lazy.records,
+      close: async () => {
+        await Promise.all([lazy.close(), file.close()]);
+      },
+    };
+  } catch (error) {
+    await file.close();
+    throw error;
+  }
+}
+
+/** The tables of a model read from `source` (a file held open: `owned`, its reads are fresh buffers; or bytes in memory). */
+async function onnxLazyTables(source: ByteSource, path: string, options: ReadOptions, owned: boolean): Promise<LazyTables> {
+  const reader = new WireReader(source, path, NOT_ONNX);
+  const walked = await walkModel(reader);
+  const { tables, ranges } = onnxTables(walked.model, path);
   const open: OpenFile[] = [];
   const close = async () => {
     await Promise.all(open.map((f) => f.close()));
@@ -107,7 +285,7 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
     const records: LazyRecord[] = [];
     for (const { tensor, found, element, stored } of tables) {
       const { rows, cols } = found;
-      let source: RowSource;
+      let rowsOf: RowSource;
       const external = externalRange(path, tensor, rows * cols * element);
       if (external) {
         const real = await claimExternal(path, tensor, external, ranges);
@@ -119,19 +297,155 @@ export async function openOnnxTables(path: string, options: ReadOptions = {}): P
             `truncated: initializer ${showValue(tensor.name)} needs bytes up to ${external.offset + external.length} of its external data, which has ${file.size}.`,
           );
         const read = (offset: number, length: number) => file.read(external.offset + offset, length);
-        source = bytesRowSource(rows, cols, element, read, floatDecoder(stored, true), options.onProgress);
+        rowsOf = bytesRowSource(rows, cols, element, read, floatDecoder(stored, true), options.onProgress);
       } else {
-        // The table is inside the model, already in memory: each range is decoded from it.
-        const raw = await tensorBytes(path, tensor, rows * cols * element, ranges);
-        source = bytesRowSource(rows, cols, element, (offset, length) => raw.subarray(offset, offset + length), floatDecoder(stored));
+        const data = tableData(path, tensor, rows * cols, element, walked.inFile.get(tensor));
+        const what = `initializer ${showValue(tensor.name)}`;
+        if (data.kind === 'memory')
+          rowsOf = bytesRowSource(rows, cols, element, (o, l) => data.bytes.subarray(o, o + l), floatDecoder(stored), options.onProgress);
+        else if (data.kind === 'range') {
+          // The walk checked the range against the file's size; a file's reads are fresh buffers (decoded in place).
+          const read = (o: number, l: number) => source.read(data.offset + o, l);
+          rowsOf = bytesRowSource(rows, cols, element, read, floatDecoder(stored, owned), options.onProgress);
+        } else rowsOf = await varintRowSource(reader, data.offset, data.length, rows, cols, stored, what, options.onProgress);
       }
-      records.push(makeLazyRecord(path, 'onnx', found, source, options));
+      records.push(makeLazyRecord(path, 'onnx', found, rowsOf, options));
     }
     return { records, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+/** Where a table inside the model holds its values. */
+type TableData =
+  /** Decoded in memory: small fields, or a typed field written unpacked or in several pieces. */
+  | { kind: 'memory'; bytes: Uint8Array }
+  /** Little-endian values of the tensor's type in the model file: raw_data, packed float_data / double_data. */
+  | { kind: 'range'; offset: number; length: number }
+  /** Packed int32_data in the model file: one varint per float16 / bfloat16 value (its bits). */
+  | { kind: 'varints'; offset: number; length: number };
+
+/**
+ * Where an in-model initializer's `count` values are, checked as the whole-table reader always
+ * did: a non-empty raw_data must hold exactly their bytes; else float_data (FLOAT), double_data
+ * (DOUBLE) or int32_data (FLOAT16, BFLOAT16) of exactly `count` values.
+ */
+function tableData(path: string, tensor: onnxProto.onnx.ITensorProto, count: number, element: number, inFile?: InFileData): TableData {
+  const where = `initializer ${showValue(tensor.name)}`;
+  const byteLength = count * element;
+  const rawInFile = inFile?.get(RAW_DATA);
+  if (rawInFile) {
+    if (rawInFile.length !== byteLength)
+      throw badFile(path, `${where}: raw_data holds ${rawInFile.length} bytes, its dims need ${byteLength}.`);
+    return { kind: 'range', ...rawInFile };
+  }
+  const raw = tensor.rawData;
+  if (raw && raw.length > 0) {
+    if (raw.length !== byteLength) throw badFile(path, `${where}: raw_data holds ${raw.length} bytes, its dims need ${byteLength}.`);
+    return { kind: 'memory', bytes: raw };
+  }
+  const type = tensor.dataType;
+  const floats = inFile?.get(FLOAT_DATA);
+  if (type === DataType.FLOAT && floats?.length === count * 4) return { kind: 'range', ...floats };
+  if (type === DataType.FLOAT && tensor.floatData?.length === count)
+    return { kind: 'memory', bytes: new Uint8Array(Float32Array.from(tensor.floatData).buffer) };
+  const doubles = inFile?.get(DOUBLE_DATA);
+  if (type === DataType.DOUBLE && doubles?.length === count * 8) return { kind: 'range', ...doubles };
+  if (type === DataType.DOUBLE && tensor.doubleData?.length === count)
+    return { kind: 'memory', bytes: new Uint8Array(Float64Array.from(tensor.doubleData).buffer) };
+  const halves = type === DataType.FLOAT16 || type === DataType.BFLOAT16;
+  const ints = inFile?.get(INT32_DATA);
+  // Each value is a varint of 1 to 10 bytes; varintRowSource counts them.
+  if (halves && ints && ints.length >= count && ints.length <= count * 10) return { kind: 'varints', ...ints };
+  if (halves && tensor.int32Data?.length === count)
+    return { kind: 'memory', bytes: new Uint8Array(Uint16Array.from(tensor.int32Data).buffer) };
+  const found = [...(inFile ?? new Map<number, InFileField>()).entries()].map(
+    ([field, f]) =>
+      `${{ [FLOAT_DATA]: 'float_data', [INT32_DATA]: 'int32_data', [DOUBLE_DATA]: 'double_data' }[field] ?? `field ${field}`} of ${f.length} bytes`,
+  );
+  throw badFile(
+    path,
+    `${where}: expected ${count} values in raw_data or the typed data field, found none of that length${found.length > 0 ? ` (the file has ${found.join(', ')})` : ''}.`,
+  );
+}
+
+/** Rows of the varint index of {@link varintRowSource}: one offset per this many rows. */
+const VARINT_INDEX_ROWS = 1024;
+/** Bytes scanned at a time when counting varints. */
+const SCAN_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A {@link RowSource} over packed int32_data in the model file holding float16 / bfloat16 bits
+ * (one varint per value, as ONNX stores them): first a scan, a few MiB at a time, that counts
+ * the values (there must be rows x cols, each of at most 10 bytes) and records where every
+ * {@link VARINT_INDEX_ROWS}-th row begins; then each read decodes just its rows' varints. The
+ * low 16 bits of each value are the bits, as the whole-table reader took them.
+ */
+async function varintRowSource(
+  reader: WireReader,
+  offset: number,
+  length: number,
+  rows: number,
+  cols: number,
+  stored: FloatStored,
+  what: string,
+  onProgress?: ReadOptions['onProgress'],
+): Promise<RowSource> {
+  const count = rows * cols;
+  const perBlock = VARINT_INDEX_ROWS * cols;
+  const index = new Float64Array(Math.ceil(rows / VARINT_INDEX_ROWS) + 1);
+  let values = 0;
+  let run = 0;
+  for (let at = 0; at < length; at += SCAN_BYTES) {
+    const bytes = await reader.bytes(offset + at, Math.min(SCAN_BYTES, length - at), `int32_data of ${what}`);
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! >= 0x80) {
+        if (++run >= 10)
+          throw badFile(reader.file, `${what}: a varint of int32_data at byte ${offset + at + i - 9} is longer than 10 bytes.`);
+        continue;
+      }
+      run = 0;
+      values++;
+      if (values % perBlock === 0 && values / perBlock < index.length) index[values / perBlock] = at + i + 1;
+    }
+  }
+  if (run > 0) throw badFile(reader.file, `truncated: ${what}: int32_data ends inside a varint (byte ${offset + length}).`);
+  if (values !== count) throw badFile(reader.file, `${what}: expected ${count} values in int32_data, found ${values}.`);
+  index[index.length - 1] = length;
+  const decode = floatDecoder(stored);
+  let done = 0;
+  return rowSource(rows, cols, async (start, n) => {
+    const first = Math.floor(start / VARINT_INDEX_ROWS);
+    const last = Math.min(index.length - 1, Math.ceil((start + n) / VARINT_INDEX_ROWS));
+    const from = index[first]!;
+    const bytes = await reader.bytes(offset + from, index[last]! - from, `int32_data of ${what}`);
+    const skip = (start - first * VARINT_INDEX_ROWS) * cols;
+    const bits = new Uint8Array(n * cols * 2);
+    let value = 0;
+    let i = 0;
+    for (let k = 0; k < skip; k++) while (bytes[i++]! >= 0x80);
+    for (let k = 0; k < n * cols; k++) {
+      // The low 16 bits come from the first three bytes; the rest of a long varint is skipped.
+      let b = bytes[i++]!;
+      value = b & 0x7f;
+      if (b >= 0x80) {
+        b = bytes[i++]!;
+        value |= (b & 0x7f) << 7;
+        if (b >= 0x80) {
+          b = bytes[i++]!;
+          value |= (b & 0x7f) << 14;
+          while (b >= 0x80) b = bytes[i++]!;
+        }
+      }
+      bits[2 * k] = value & 0xff;
+      bits[2 * k + 1] = (value >>> 8) & 0xff;
+    }
+    done = Math.min(length, done + bytes.length);
+    onProgress?.(done, length);
+    return decode(bits, n * cols);
+  });
 }
 
 /** The real path of an initializer's external data (inside the model's folder), its byte range claimed for this load. */
@@ -178,13 +492,7 @@ interface OnnxTable {
 }
 
 /** The embedding tables of a decoded model: each Gather (axis 0) over a 2-D float initializer, with its record's fields. */
-function onnxTables(bytes: Uint8Array, path: string): { tables: OnnxTable[]; ranges: ReadRanges } {
-  let model: onnxProto.onnx.ModelProto;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw badFile(path, `not an ONNX model, or truncated: the protobuf does not decode (${(error as Error).message}).`, error);
-  }
+function onnxTables(model: onnxProto.onnx.ModelProto, path: string): { tables: OnnxTable[]; ranges: ReadRanges } {
   const graph = model.graph;
   if (!graph?.node || graph.node.length === 0) throw badFile(path, 'not an ONNX model: it has no graph nodes.');
   const initializers = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
@@ -239,16 +547,6 @@ function onnxTables(bytes: Uint8Array, path: string): { tables: OnnxTable[]; ran
   return { tables, ranges: new ReadRanges(path) };
 }
 
-/** The external data files an existing .onnx at `path` names (so a save can remove those it no longer uses). */
-async function oldExternalData(path: string): Promise<string[]> {
-  if ((await fileSize(path).catch(() => Number.POSITIVE_INFINITY)) > 64 * 1024 * 1024) return [];
-  const model = onnx.ModelProto.decode(await readWhole(path));
-  return (model.graph?.initializer ?? [])
-    .filter((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL)
-    .map((t) => (t.externalData ?? []).find((e) => e.key === 'location')?.value ?? '')
-    .filter((l) => l.endsWith('.data'));
-}
-
 /** Options of {@link writeOnnx}. */
 export interface WriteOnnxOptions {
   /** Element type of the `indices` input. Default `'int32'` (Keras casts indices to int32); PyTorch exports use int64. */
@@ -270,10 +568,13 @@ export async function writeOnnx(path: string, data: EmbeddingData, options: Writ
 }
 
 /**
- * @internal {@link writeOnnx} from a reader of row ranges (a layer's `readMergedRows`). With
- * external data, the `.data` file is written a chunk of rows at a time and the model holds only
- * the table's size, so no copy of the whole table is made; a table inside the model (the
- * default under 2 GiB) is read whole, since one protobuf holds it.
+ * @internal {@link writeOnnx} from a reader of row ranges (a layer's `readMergedRows`), a chunk
+ * of rows at a time: no copy of the whole table is made. With external data, the `.data` file
+ * gets the rows and the model only the table's size. A table inside the model (the default
+ * under 2 GiB) is streamed into its initializer's raw_data: everything else is encoded in
+ * memory by the builder, the lengths of the enclosing TensorProto and GraphProto are computed
+ * for the table's size up front, and the file is the same bytes the builder makes of the whole
+ * table.
  */
 export async function writeOnnxRows(
   path: string,
@@ -284,27 +585,51 @@ export async function writeOnnxRows(
   const { inputDim: rows, outputDim: cols } = config;
   const external = options.onnxExternalData === true || rows * cols * 4 > DEFAULT_EXTERNAL_DATA_THRESHOLD;
   const indexType = options.onnxIndexType ?? 'int32';
+  const writeRows = (append: (bytes: Uint8Array) => Promise<void>) =>
+    forEachChunk(rows, cols, readRows, (values) => append(tableBytes(values)));
   if (external) {
     await replaceFileSet(
       path,
-      [
-        {
-          name: `${basename(path)}.data`,
-          write: (temp: string) =>
-            writeInPieces(temp, (append) => forEachChunk(rows, cols, readRows, (values) => append(tableBytes(values)))),
-        },
-      ],
+      [{ name: `${basename(path)}.data`, write: (temp: string) => writeInPieces(temp, writeRows) }],
       (temp, names) =>
         writeBytes(temp, buildEmbeddingModel(config, null, { indexType, externalData: { location: names[0]!, threshold: 0 } })),
       () => oldExternalData(path),
     );
     return;
   }
-  const weights = await readRows(0, rows);
+  const { head, tail } = await spliceTable(buildEmbeddingModel(config, null, { indexType, deferTable: true }), rows * cols * 4);
   await replaceFileSet(
     path,
     [],
-    (temp) => writeBytes(temp, buildEmbeddingModel(config, weights, { indexType })),
+    (temp) =>
+      writeInPieces(temp, async (append) => {
+        await append(head);
+        await writeRows(append);
+        await append(tail);
+      }),
     () => oldExternalData(path),
   );
+}
+
+/**
+ * The bytes of a model built with `deferTable` before and after its table's raw_data value
+ * (the initializer `embeddings`, raw_data empty), with the lengths of that field, its
+ * TensorProto and its GraphProto set for a table of `byteLength` bytes.
+ */
+async function spliceTable(model: Uint8Array, byteLength: number): Promise<{ head: Uint8Array; tail: Uint8Array }> {
+  const reader = new WireReader(memorySource(model), 'the model being written');
+  for await (const graph of walkFields(reader, 0, model.length, 'ModelProto', 1)) {
+    if (graph.field !== 7) continue;
+    for await (const tensor of walkFields(reader, graph.valueStart, graph.end, 'GraphProto', 2)) {
+      if (tensor.field !== 5) continue;
+      let name = '';
+      let raw: WireField | null = null;
+      for await (const t of walkFields(reader, tensor.valueStart, tensor.end, 'TensorProto', 3)) {
+        if (t.field === 8) name = new TextDecoder().decode(model.subarray(t.valueStart, t.end));
+        if (t.field === RAW_DATA && t.valueStart === t.end) raw = t;
+      }
+      if (name === ONNX_NAMES.embeddings && raw) return spliceLengthDelimited(model, [graph, tensor, raw], byteLength);
+    }
+  }
+  throw new Error(`buildEmbeddingModel with deferTable gave no initializer ${ONNX_NAMES.embeddings} with an empty raw_data (a bug).`);
 }

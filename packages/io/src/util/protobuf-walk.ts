@@ -1,0 +1,232 @@
+// The protobuf wire format, walked through bounded positioned reads: a reader of tags, varints
+// and length-delimited fields that checks every length against the message that holds it and
+// the file's real size before anything is allocated, and the varint arithmetic a writer needs to
+// splice a large bytes field into an encoded message. No schema: callers say which fields are
+// messages to descend into (ONNX's ModelProto -> GraphProto -> TensorProto in formats/onnx.ts).
+import { badFile } from '../errors.js';
+
+/** @internal Protobuf wire types. Groups (3, 4) are a proto2 relic that ONNX never uses. */
+export const WireType = { VARINT: 0, I64: 1, LEN: 2, I32: 5 } as const;
+
+/** @internal Bytes read by position: a file held open for ranges, or bytes in memory. */
+export interface ByteSource {
+  /** Size in bytes: no read goes past it. */
+  readonly size: number;
+  /** `length` bytes at `position` (inside `size`). */
+  read(position: number, length: number): Promise<Uint8Array> | Uint8Array;
+}
+
+/** @internal A {@link ByteSource} over bytes in memory (views, no copies). */
+export function memorySource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (position, length) => bytes.subarray(position, position + length) };
+}
+
+/** @internal One field of a message, located in the source. */
+export interface WireField {
+  /** Field number. */
+  readonly field: number;
+  /** Wire type: 0 varint, 1 fixed 64-bit, 2 length-delimited, 5 fixed 32-bit. */
+  readonly wire: number;
+  /** Offset of the field's key (tag). */
+  readonly start: number;
+  /** Offset just after the key: where the value (or, for length-delimited fields, its length) begins. */
+  readonly keyEnd: number;
+  /** Offset of the value (after the length, for length-delimited fields). */
+  readonly valueStart: number;
+  /** Offset just past the field. */
+  readonly end: number;
+  /** A varint field's value (exact up to 2^53). */
+  readonly varint: number;
+}
+
+/**
+ * @internal How deep {@link walkFields} descends: ONNX's walk needs 3 levels (model, graph,
+ * tensor); a caller asking for more than this has a bug or is being led by a hostile file.
+ */
+export const MAX_WALK_DEPTH = 8;
+
+/** Bytes read ahead for keys and varints, so that small fields cost no read of their own. */
+const WINDOW_BYTES = 64 * 1024;
+
+/**
+ * @internal Reads keys, varints and byte ranges of a {@link ByteSource}, through a small window
+ * for the keys and varints. Every range is checked against the source's size before a buffer
+ * is allocated for it; a range past it is a `BadFileError` (truncated) naming `file`.
+ */
+export class WireReader {
+  private window: Uint8Array = new Uint8Array(0);
+  private windowStart = 0;
+
+  /**
+   * @param file Names the file in errors.
+   * @param damaged Begins the message of an error that is not a truncation (e.g. `'not an ONNX
+   *   model, or damaged: '`), so that a file of another kind is named as such.
+   */
+  constructor(
+    readonly source: ByteSource,
+    readonly file: string,
+    readonly damaged = '',
+  ) {}
+
+  /** The source's size in bytes. */
+  get size(): number {
+    return this.source.size;
+  }
+
+  /** `length` bytes at `position`, for `what`: a view of the window when inside it, else one read. */
+  async bytes(position: number, length: number, what: string): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size)
+      throw badFile(this.file, `truncated: ${what} needs bytes ${position} to ${position + length}, the file has ${this.size} bytes.`);
+    const from = position - this.windowStart;
+    if (from >= 0 && from + length <= this.window.length) return this.window.subarray(from, from + length);
+    const out = await this.source.read(position, length);
+    if (out.length !== length)
+      throw badFile(this.file, `truncated: ${what} needs ${length} bytes at offset ${position}, the read gave ${out.length}.`);
+    return out;
+  }
+
+  /**
+   * The varint at `position`, which must end before `end` (its message's end): its value (exact
+   * up to 2^53, approximate above, which no length or size inside a file reaches) and the
+   * offset after it. More than 10 bytes, or running past `end`, is a `BadFileError`.
+   */
+  async varint(position: number, end: number, what: string): Promise<{ value: number; next: number }> {
+    let from = position - this.windowStart;
+    if (from < 0 || from + 10 > this.window.length) {
+      const length = Math.min(WINDOW_BYTES, this.size - position);
+      this.window = length > 0 ? await this.bytes(position, length, what) : new Uint8Array(0);
+      this.windowStart = position;
+      from = 0;
+    }
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (position + i >= end)
+        throw badFile(
+          this.file,
+          `${end >= this.size ? 'truncated: ' : this.damaged}${what}: the varint at byte ${position} runs past ${
+            end >= this.size ? `the end of the file (${this.size} bytes)` : `the end of its message (byte ${end})`
+          }.`,
+        );
+      const b = this.window[from + i]!;
+      value += (b & 0x7f) * scale;
+      scale *= 128;
+      if (b < 0x80) return { value, next: position + i + 1 };
+    }
+    throw badFile(this.file, `${this.damaged}${what}: the varint at byte ${position} is longer than 10 bytes (not protobuf, or damaged).`);
+  }
+}
+
+/**
+ * @internal The fields of the message in bytes `[start, end)` of `reader`, in order, each
+ * checked: a known wire type (groups and types 6, 7 are refused), a field number over 0, and a
+ * value that ends inside the message. `message` names it in errors (`'GraphProto (ModelProto
+ * field 7)'`); `depth` is its nesting level, refused over {@link MAX_WALK_DEPTH}.
+ */
+export async function* walkFields(
+  reader: WireReader,
+  start: number,
+  end: number,
+  message: string,
+  depth: number,
+): AsyncGenerator<WireField> {
+  if (depth > MAX_WALK_DEPTH)
+    throw badFile(reader.file, `${reader.damaged}${message} is nested ${depth} messages deep; expected at most ${MAX_WALK_DEPTH}.`);
+  if (end > reader.size)
+    throw badFile(reader.file, `truncated: ${message} needs bytes ${start} to ${end}, the file has ${reader.size} bytes.`);
+  let at = start;
+  while (at < end) {
+    const key = await reader.varint(at, end, `a field key of ${message}`);
+    const field = Math.floor(key.value / 8);
+    const wire = key.value % 8;
+    if (key.value > 0xffffffff || field === 0)
+      throw badFile(
+        reader.file,
+        `${reader.damaged}${message}: the field key at byte ${at} is ${key.value}, not a valid field number (not protobuf, or damaged).`,
+      );
+    let valueStart = key.next;
+    let next: number;
+    let varint = 0;
+    if (wire === WireType.VARINT) {
+      const v = await reader.varint(key.next, end, `field ${field} of ${message}`);
+      varint = v.value;
+      next = v.next;
+    } else if (wire === WireType.I64) next = key.next + 8;
+    else if (wire === WireType.I32) next = key.next + 4;
+    else if (wire === WireType.LEN) {
+      const length = await reader.varint(key.next, end, `the length of field ${field} of ${message}`);
+      valueStart = length.next;
+      next = length.next + length.value;
+    } else
+      throw badFile(
+        reader.file,
+        `${reader.damaged}${message}: field ${field} at byte ${at} has wire type ${wire} (${
+          wire === 3 || wire === 4 ? 'a group, which ONNX never uses' : 'not a protobuf wire type'
+        }); expected 0, 1, 2 or 5.`,
+      );
+    if (next > end) {
+      const past = end >= reader.size ? `the file ends at byte ${reader.size}` : `its message ends at byte ${end}`;
+      throw badFile(
+        reader.file,
+        `${end >= reader.size ? 'truncated: ' : reader.damaged}${message}: field ${field} at byte ${at} needs ${next - valueStart} bytes from byte ${valueStart}, but ${past} (${end - valueStart} bytes remain).`,
+      );
+    }
+    yield { field, wire, start: at, keyEnd: key.next, valueStart, end: next, varint };
+    at = next;
+  }
+}
+
+/** @internal Bytes of the varint encoding of a non-negative safe integer. */
+export function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 128; v = Math.floor(v / 128)) size++;
+  return size;
+}
+
+/** @internal The varint encoding of a non-negative safe integer (the shortest, as every protobuf writer emits). */
+export function encodeVarint(value: number): Uint8Array {
+  const out = new Uint8Array(varintSize(value));
+  let v = value;
+  for (let i = 0; i < out.length; i++) {
+    out[i] = i < out.length - 1 ? (v % 128) | 0x80 : v;
+    v = Math.floor(v / 128);
+  }
+  return out;
+}
+
+/**
+ * @internal Splits encoded protobuf `bytes` around a length-delimited field so that a value of
+ * `length` bytes can be written between the two parts: `head + value + tail` is `bytes` with
+ * that field's value replaced, every enclosing length corrected. `path` holds the field and its
+ * enclosing length-delimited fields, outermost first, as {@link walkFields} located them in
+ * `bytes`. The shortest varints are used, so the result is what a protobuf encoder makes of the
+ * same message.
+ */
+export function spliceLengthDelimited(
+  bytes: Uint8Array,
+  path: readonly WireField[],
+  length: number,
+): { head: Uint8Array; tail: Uint8Array } {
+  const lengths = new Array<number>(path.length);
+  lengths[path.length - 1] = length;
+  for (let i = path.length - 2; i >= 0; i--) {
+    const outer = path[i]!;
+    const inner = path[i + 1]!;
+    const innerOld = inner.end - inner.start;
+    const innerNew = inner.keyEnd - inner.start + varintSize(lengths[i + 1]!) + lengths[i + 1]!;
+    lengths[i] = outer.end - outer.valueStart - innerOld + innerNew;
+  }
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const [i, f] of path.entries()) {
+    parts.push(bytes.subarray(at, f.keyEnd), encodeVarint(lengths[i]!));
+    at = f.valueStart;
+  }
+  const head = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    head.set(p, o);
+    o += p.length;
+  }
+  return { head, tail: bytes.slice(path[path.length - 1]!.end) };
+}
