@@ -1,3 +1,4 @@
+import { createWasmRows, type WasmRows } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { TfjsRuntime } from './runtime.js';
 
@@ -25,9 +26,37 @@ interface CpuBackendLike {
   makeTensorInfo(shape: number[], dtype: tfjs.DataType, values: Float32Array): tfjs.TensorInfo;
 }
 
+/** Tables this package placed in a WebAssembly memory with core's gather kernel ({@link kernelStorage}), by their memory's buffer. */
+const KERNEL_TABLES = new WeakMap<ArrayBufferLike, WasmRows>();
+
+/**
+ * A zero-filled Float32Array of `rows` x `width` floats for TF.js's cpu backend to hold as a
+ * tensor's values (it keeps the array it is given): a view over a WebAssembly memory that never
+ * grows, with core's gather kernel instantiated over it, so that {@link copyRows} from it runs
+ * the kernel (adapter-js's) instead of a JavaScript loop, with no second copy of the table.
+ * A plain Float32Array where the kernel or a memory of that size is unavailable (then
+ * {@link copyRows} takes its JavaScript loops).
+ */
+export function kernelStorage(rows: number, width: number): Float32Array {
+  const wasm = rows > 0 && width > 0 ? createWasmRows(rows, width) : null;
+  if (wasm === null) return new Float32Array(rows * width);
+  KERNEL_TABLES.set(wasm.memory.buffer, wasm);
+  return wasm.table;
+}
+
+/** The kernel table behind `table` when it is (exactly) a {@link kernelStorage} array of rows `width` floats wide, else null. */
+export function kernelTableOf(table: Float32Array, width: number): WasmRows | null {
+  const wasm = KERNEL_TABLES.get(table.buffer);
+  if (wasm === undefined) return null;
+  const own = wasm.table;
+  return own.byteOffset === table.byteOffset && own.length === table.length && wasm.layout.rowBytes === width * 4 ? wasm : null;
+}
+
 /**
  * Copies rows: `out[i * width ... (i + 1) * width) = table[ids[i] * width ... (ids[i] + 1) * width)`.
- * Indices must already be valid (integers in [0, rows)). Bit-exact for every float32 pattern,
+ * Indices must already be valid (integers in [0, rows)). A {@link kernelStorage} table is
+ * gathered by core's WebAssembly kernel (the same as adapter-js's: bytes moved, bit-exact).
+ * Otherwise bit-exact for every float32 pattern,
  * NaN payloads included: wide rows go through `TypedArray.set` (a memmove of same-typed
  * arrays); narrower rows of an even width, with both arrays 8-byte aligned, through Float64Array
  * views (two floats per load and store: 64-bit patterns moved, never computed with, so no NaN
@@ -36,6 +65,11 @@ interface CpuBackendLike {
  * converted to float64).
  */
 export function copyRows(table: Float32Array, width: number, ids: Int32Array, out: Float32Array): void {
+  const wasm = kernelTableOf(table, width);
+  if (wasm !== null) {
+    wasm.gather(ids, out);
+    return;
+  }
   if (width >= SET_MIN_WIDTH) {
     for (let i = 0, o = 0; i < ids.length; i++, o += width) {
       const start = ids[i]! * width;

@@ -10,7 +10,7 @@ import type {
 import { InvalidConfigError } from '@embedding-layer/core';
 import { readAllRows } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
-import { backendValues, copyRows, fastGather, heapTensor, ownsStorage, wasmValues } from './fast-gather.js';
+import { backendValues, copyRows, fastGather, heapTensor, kernelStorage, kernelTableOf, ownsStorage, wasmValues } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
 
 /** The TF.js types of the native path: a `tf.Tensor` of indices in, a float32 `tf.Tensor` out, a bool `tf.Tensor` mask. */
@@ -34,7 +34,9 @@ function backendChanged(tf: TfjsRuntime, when: string): InvalidConfigError {
  *
  * Lookups take the fast path when it is enabled and TF.js's active backend is `cpu` or `wasm`:
  * rows are copied straight from the variable's values (the Float32Array in the cpu backend's
- * data store; the variable's bytes in the wasm module's heap) into the output (a fresh
+ * data store, which this package makes a view over a WebAssembly memory so that core's gather
+ * kernel reads it in place, falling back to a JavaScript row copy when TF.js holds another
+ * array; the variable's bytes in the wasm module's heap) into the output (a fresh
  * Float32Array, or the caller's with `predict(x, { out })`), with no tensor made and no copy of
  * the table. Elsewhere (webgl, webgpu...) they are `tf.gather`. `doReadRows`, `doWriteRows` and
  * `doScatterAdd` read and write those values in place the same way.
@@ -94,7 +96,30 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
       }
       return new TfjsTable(tf, config, heap, fastPath);
     }
+    if (fastPath && tf.engine().backendName === 'cpu') {
+      // TF.js's cpu backend keeps the array it is given as the variable's values: a view over a
+      // WebAssembly memory, filled a chunk at a time, which core's gather kernel reads in place.
+      const values = kernelStorage(config.inputDim, d);
+      for (let start = 0; start < source.rows; start += source.chunkRows) {
+        values.set(await source.read(start, Math.min(source.chunkRows, source.rows - start)), start * d);
+      }
+      return new TfjsTable(tf, config, values, fastPath);
+    }
     return new TfjsTable(tf, config, await readAllRows(source, backend), fastPath);
+  }
+
+  /** A new array for the whole table: {@link kernelStorage} on the cpu fast path (so lookups keep core's kernel after a replace), else a plain one. */
+  private newValues(): Float32Array {
+    return this.fastPath && this.tf.engine().backendName === 'cpu'
+      ? kernelStorage(this.inputDim, this.outputDim)
+      : new Float32Array(this.inputDim * this.outputDim);
+  }
+
+  /** A copy of the whole table's values in {@link newValues} storage. */
+  private copyValues(values: Float32Array): Float32Array {
+    const copy = this.newValues();
+    copy.set(values);
+    return copy;
   }
 
   private matrix(weights: Float32Array): tfjs.Tensor2D {
@@ -169,7 +194,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
       // In place when the variable owns its storage; else into a copy that becomes its value (copy on write).
       if (ownsStorage(tf, variable)) values.set(rows, start * d);
       else {
-        const copy = values.slice();
+        const copy = this.copyValues(values);
         copy.set(rows, start * d);
         this.replace(copy);
       }
@@ -223,7 +248,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
         },
       };
     }
-    let staged: Float32Array | null = new Float32Array(this.inputDim * d);
+    let staged: Float32Array | null = this.newValues();
     return {
       write: (start, rows) => {
         staged!.set(rows, start * d);
@@ -254,9 +279,15 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
 
   doDescribe(): TableDescription {
     const tf = this.tf;
+    const name = tf.engine().backendName;
+    const fast = this.fastPath && (name === 'cpu' || name === 'wasm');
+    const values = fast && this.variable !== null ? backendValues(tf, this.variable) : null;
     return {
-      runtimeBackend: tf.engine().backendName,
-      fastPath: this.fastPath && (tf.engine().backendName === 'cpu' || tf.engine().backendName === 'wasm'),
+      runtimeBackend: name,
+      fastPath: fast,
+      // What copies the rows of a lookup: core's WebAssembly kernel (the cpu backend holds the
+      // table in its memory), this package's JavaScript row copy, or TF.js's gather.
+      gather: values === null ? 'tf.gather' : kernelTableOf(values, this.outputDim) !== null ? 'wasm-kernel' : 'js',
       storedBytes: this.inputDim * this.outputDim * 4,
     };
   }
@@ -272,7 +303,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     const values = this.fastPath ? backendValues(tf, variable) : null;
     if (values !== null) {
       const exclusive = ownsStorage(tf, variable);
-      const table = exclusive ? values : values.slice();
+      const table = exclusive ? values : this.copyValues(values);
       for (let k = 0; k < rows.length; k++) {
         const start = rows[k]! * d;
         const from = k * d;
