@@ -11,9 +11,9 @@ import {
 } from '@embedding-layer/core';
 import bagFixtures from '../fixtures/pytorch-bag.json' with { type: 'json' };
 import { decodeNumbers, flatten } from './decode.js';
-import { check, checkFloats, checkWithin } from './failure.js';
+import { check, checkFloats } from './failure.js';
 import { canonicalJson, expectError, usingLayer } from './layer.js';
-import { isExact, rowMaxes, storageBound, trainingTolerance } from './tolerance.js';
+import { checkWithin, isExact, rowMaxes, storageBound, trainingTolerance } from './tolerance.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 /** Relative tolerance of a pooled output against torch's float64 (float32 rows, renormalization and output rounding). */

@@ -37,27 +37,6 @@ export function checkFloats(what: string, actual: ArrayLike<number>, expected: A
   );
 }
 
-/**
- * |actual - expected| <= allowed(i) for every value; the failure names the first position outside
- * it, with where the expected values come from (`source`, e.g. "torch, float64").
- */
-export function checkWithin(
-  what: string,
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  allowed: (i: number) => number,
-  source = 'torch, float64',
-): void {
-  check(actual.length === expected.length, () => `${what}: expected ${expected.length} values, received ${actual.length}.`);
-  for (let i = 0; i < expected.length; i++) {
-    const limit = allowed(i);
-    check(
-      Math.abs(actual[i]! - expected[i]!) <= limit,
-      () => `${what}: at ${i} expected ${expected[i]} (${source}; +-${limit}), received ${actual[i]}.`,
-    );
-  }
-}
-
 /** Compares shapes exactly. */
 export function checkShape(what: string, actual: readonly (number | null)[], expected: readonly (number | null)[]): void {
   check(

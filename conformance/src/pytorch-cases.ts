@@ -5,9 +5,9 @@ import { Embedding, type EmbeddingConfig, type IndexInput, type StorageBound } f
 import { toIndexTensor } from '@embedding-layer/core/backend';
 import pytorch from '../fixtures/pytorch.json' with { type: 'json' };
 import { decodeNumbers, flatten } from './decode.js';
-import { check, checkFloats, checkWithin } from './failure.js';
+import { check, checkFloats } from './failure.js';
 import { canonicalJson, expectError, usingLayer } from './layer.js';
-import { isExact, rowMaxes, storageBound, trainingTolerance } from './tolerance.js';
+import { checkWithin, isExact, rowMaxes, storageBound, trainingTolerance } from './tolerance.js';
 import type { CaseContext, ConformanceCase } from './types.js';
 
 /** Relative tolerance of a renormalized lookup against torch's float64 (float32 rounding of the norm, scale and product). */
