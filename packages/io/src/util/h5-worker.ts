@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { EmbeddingError } from '@embedding-layer/core';
 import { badFile } from '../errors.js';
 
 /*
@@ -22,10 +23,23 @@ import { badFile } from '../errors.js';
  *   machine never turns a good file into an error; where the thread's CPU time cannot be read, a
  *   wall-clock limit (longer) applies.
  *
- * Requests: `open` (bytes, transferred), `scan` (every group and dataset: path, type, the wanted
- * attributes as JSON values, shape and type metadata for the wanted datasets), `read` (values of
- * named datasets) and `close`. Its source is a string, so it runs the same from the TypeScript
- * sources and from the bundle.
+ * - From a file descriptor, without the host filesystem: for a file on disk the main thread opens
+ *   it (a regular file, checked), measures its size once and passes the descriptor (worker
+ *   threads share the process's descriptors). In the worker the one path HDF5 may open is an
+ *   in-memory node whose reads are `fs.readSync(fd, ..., offset + position)`, bounded by the size
+ *   measured at open (and, for a `.keras` member, by the member's range inside the zip): HDF5
+ *   reads only the pages it needs, and nothing past the range it was given. Saving works the
+ *   same way: a node whose writes are positioned `fs.writeSync` calls into the temp file of an
+ *   atomic write (at an offset, for a stored zip member). A failed read or write is an I/O error
+ *   (EIO) to HDF5, never an exception through WebAssembly.
+ *
+ * Requests: `open` (bytes, transferred; or a descriptor, offset and size), `scan` (every group and
+ * dataset: path, type, the wanted attributes as JSON values, shape and type metadata for the
+ * wanted datasets), `read` (values of named datasets), `slice` (rows [start, start + count) of a
+ * dataset, by hyperslab), `create` (a new file on a descriptor), `build` (groups, attributes and
+ * datasets, in order; a dataset without values is created empty, its rows written by `write`
+ * requests, a hyperslab each), `finish` (close the new file: its size) and `close`. Its source is
+ * a string, so it runs the same from the TypeScript sources and from the bundle.
  */
 
 const WORKER_SOURCE = `
@@ -62,9 +76,77 @@ const ready = import(workerData.h5wasmUrl).then(async (m) => {
       return original.call(this, path, ...rest);
     };
   }
-  return { h5, FS };
+  return { h5, FS, Module, m };
 });
 let file = null;
+// The file's bytes, when they come from a descriptor: { fd, offset, size, writable, error }.
+let backing = null;
+function ioError(FS, b, error) {
+  if (!b.error) b.error = String((error && error.message) || error);
+  return new FS.ErrnoError(29);
+}
+function bindDescriptor(FS, b) {
+  FS.writeFile(FILE, new Uint8Array(0));
+  const node = FS.lookupPath(FILE).node;
+  node.contents = null;
+  node.usedBytes = b.size;
+  const llseek = (stream, offset, whence) => {
+    let p = offset;
+    if (whence === 1) p += stream.position;
+    else if (whence === 2) p += node.usedBytes;
+    if (p < 0) throw new FS.ErrnoError(28);
+    return p;
+  };
+  const read = (stream, buffer, offset, length, position) => {
+    // Never past the size measured at open (or the bytes written so far).
+    const n = Math.max(0, Math.min(length, node.usedBytes - position));
+    let done = 0;
+    try {
+      while (done < n) {
+        const got = fs.readSync(b.fd, buffer, offset + done, n - done, b.offset + position + done);
+        if (got === 0) break;
+        done += got;
+      }
+    } catch (e) { throw ioError(FS, b, e); }
+    return done;
+  };
+  const write = (stream, buffer, offset, length, position) => {
+    if (!b.writable) throw new FS.ErrnoError(2);
+    let done = 0;
+    try {
+      while (done < length) done += fs.writeSync(b.fd, buffer, offset + done, length - done, b.offset + position + done);
+    } catch (e) { throw ioError(FS, b, e); }
+    node.usedBytes = Math.max(node.usedBytes, position + length);
+    return length;
+  };
+  const setattr = (n, attr) => {
+    for (const key of ['mode', 'atime', 'mtime', 'ctime']) if (attr[key] != null) n[key] = attr[key];
+    if (attr.size !== undefined) {
+      if (!b.writable) throw new FS.ErrnoError(2);
+      try { fs.ftruncateSync(b.fd, b.offset + attr.size); } catch (e) { throw ioError(FS, b, e); }
+      n.usedBytes = attr.size;
+    }
+  };
+  node.stream_ops = { llseek, read, write };
+  node.node_ops = Object.assign({}, node.node_ops, { setattr });
+}
+function release(FS) {
+  if (file) { try { file.close(); } catch (e) {} file = null; }
+  try { FS.unlink(FILE); } catch (e) {}
+  backing = null;
+}
+function ioFailed() {
+  if (backing && backing.error) refuse('input/output error on the file: ' + backing.error);
+}
+function groupAt(path) {
+  const node = path === '' ? file : file.get(path);
+  if (!node || (node.type !== 'Group' && node !== file)) throw new Error('no group ' + path);
+  return node;
+}
+function splitPath(path) {
+  const i = path.lastIndexOf('/');
+  return i < 0 ? ['', path] : [path.slice(0, i), path.slice(i + 1)];
+}
 function refuse(message) { const e = new Error(message); e.refused = true; throw e; }
 function scan(want) {
   const nodes = [];
@@ -121,11 +203,63 @@ parentPort.on('message', async (msg) => {
     let result = null;
     let transfer = [];
     if (msg.op === 'open') {
-      if (file) { try { file.close(); } catch (e) {} file = null; }
-      try { FS.unlink(FILE); } catch (e) {}
+      release(FS);
       asked = [];
-      FS.writeFile(FILE, new Uint8Array(msg.bytes));
+      if (msg.bytes) FS.writeFile(FILE, new Uint8Array(msg.bytes));
+      else {
+        backing = { fd: msg.fd, offset: msg.offset, size: msg.size, writable: false, error: null };
+        bindDescriptor(FS, backing);
+      }
       file = new h5.File(FILE, 'r');
+    } else if (msg.op === 'slice') {
+      const node = file.get(msg.dataset);
+      if (!node || node.type !== 'Dataset') throw new Error('no dataset ' + msg.dataset);
+      const m = node.metadata;
+      if (m && Array.isArray(m.virtual_sources)) refuse('dataset "' + msg.dataset + '" is a virtual dataset; virtual datasets are refused.');
+      result = node.slice([[msg.start, msg.start + msg.count]]);
+      if (ArrayBuffer.isView(result)) transfer = [result.buffer];
+    } else if (msg.op === 'create') {
+      release(FS);
+      asked = [];
+      backing = { fd: msg.fd, offset: msg.offset, size: 0, writable: true, error: null };
+      bindDescriptor(FS, backing);
+      file = new h5.File(FILE, 'w');
+    } else if (msg.op === 'build') {
+      const { Module, m } = await ready;
+      for (const step of msg.steps) {
+        if (step.op === 'group') {
+          const [parent, name] = splitPath(step.path);
+          groupAt(parent).create_group(name);
+        } else if (step.op === 'attr') {
+          const node = step.path === '' ? file : file.get(step.path);
+          node.create_attribute(step.name, step.value, step.shape ?? null, step.dtype ?? null);
+        } else if (step.op === 'dataset') {
+          const [parent, name] = splitPath(step.path);
+          const group = groupAt(parent);
+          if (step.data) group.create_dataset({ name, data: step.data, shape: step.shape, dtype: step.dtype });
+          else {
+            // Created without values: h5wasm's create_dataset writes whatever it is given, so the
+            // dataset is created through the module with no buffer (HDF5 refuses the write of a
+            // null buffer and leaves the dataset, contiguous, its storage allocated at the first
+            // hyperslab write, exactly where a whole write would have put it).
+            const meta = m.dtype_to_metadata(step.dtype);
+            const shape = step.shape.map(BigInt);
+            Module.create_dataset(file.file_id, '/' + step.path, 0n,
+              Object.assign({}, meta, { shape, maxshape: shape, chunks: null, compression: 0, compression_opts: [], track_order: false }));
+            if (!file.get(step.path)) throw new Error('could not create dataset ' + step.path);
+          }
+        }
+      }
+    } else if (msg.op === 'write') {
+      const node = file.get(msg.dataset);
+      if (!node || node.type !== 'Dataset') throw new Error('no dataset ' + msg.dataset);
+      node.write_slice([[msg.start, msg.start + msg.count]], msg.data);
+    } else if (msg.op === 'finish') {
+      file.close();
+      file = null;
+      ioFailed();
+      result = FS.lookupPath(FILE).node.usedBytes;
+      release(FS);
     } else if (msg.op === 'scan') {
       result = scan(msg.want);
     } else if (msg.op === 'read') {
@@ -138,14 +272,15 @@ parentPort.on('message', async (msg) => {
       });
       transfer = result.filter((v) => ArrayBuffer.isView(v)).map((v) => v.buffer);
     } else if (msg.op === 'close') {
-      if (file) { try { file.close(); } catch (e) {} file = null; }
-      try { FS.unlink(FILE); } catch (e) {}
+      release(FS);
     }
+    ioFailed();
     checkAsked();
     parentPort.postMessage({ id: msg.id, ok: true, result }, transfer);
   } catch (error) {
     let message = String((error && error.message) || error);
     let refused = Boolean(error && error.refused);
+    if (backing && backing.error) { message = 'input/output error on the file: ' + backing.error; refused = true; }
     if (asked.length > 0) { try { checkAsked(); } catch (e) { message = e.message; refused = true; } }
     parentPort.postMessage({ id: msg.id, ok: false, error: message, refused });
   }
@@ -339,13 +474,27 @@ export interface H5ScanWant {
   readonly datasets: string;
 }
 
-/** @internal An HDF5 file open in a worker: scan it, read datasets; closed when the session's function returns. */
+/** @internal An HDF5 file open in a worker: scan it, read datasets or row ranges of one. */
 export interface H5Session {
   /** Every group and dataset of the file, with the attributes named in `want` and shape/type only for the datasets it matches. */
   scan(want: H5ScanWant): Promise<H5NodeInfo[]>;
   /** The values of datasets, by path. */
   read(datasets: readonly string[]): Promise<unknown[]>;
+  /** Rows [start, start + count) of a dataset (a hyperslab along its first axis), as h5wasm returns values. */
+  slice(dataset: string, start: number, count: number): Promise<unknown>;
 }
+
+/** @internal A {@link H5Session} held open until `close()` (one file per worker: close it, or the worker stays taken). */
+export interface OpenH5Session extends H5Session {
+  close(): Promise<void>;
+}
+
+/**
+ * @internal Where the worker reads an HDF5 file from: bytes held in memory (copied into its
+ * in-memory filesystem; the caller's array is left untouched), or `size` bytes at `offset` of an
+ * open file descriptor (read in place, page by page, as HDF5 asks for them).
+ */
+export type H5Input = { readonly bytes: Uint8Array } | { readonly fd: number; readonly offset: number; readonly size: number };
 
 function toBadFile(shownAs: string, what: string, error: unknown): Error {
   if ((error as { code?: unknown })?.code === 'BAD_FILE') return error as Error;
@@ -354,13 +503,8 @@ function toBadFile(shownAs: string, what: string, error: unknown): Error {
   return badFile(shownAs, `${what} (damaged or truncated): ${message}`, error);
 }
 
-/**
- * @internal Opens HDF5 bytes in a worker (copied into its in-memory filesystem; `bytes` is
- * left untouched) and runs `fn` with a session on it; the file is closed and its memory freed
- * afterwards. One file per worker at a time, so a hang blames the right file.
- */
-export async function withH5Session<T>(bytes: Uint8Array, shownAs: string, fn: (session: H5Session) => Promise<T>): Promise<T> {
-  const slot = pickSlot();
+/** Waits for the slot's previous file to be closed; returns the function that hands the slot on. */
+async function takeSlot(slot: Slot): Promise<() => void> {
   slot.busy++;
   let release: () => void = () => {};
   const previous = slot.lock;
@@ -368,31 +512,164 @@ export async function withH5Session<T>(bytes: Uint8Array, shownAs: string, fn: (
     release = resolve;
   });
   await previous.catch(() => undefined);
-  const limitMs = h5WorkerLimits.cpuMs + (h5WorkerLimits.cpuMsPerMiB * bytes.byteLength) / (1024 * 1024);
-  const hang = (what: string) => () =>
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    slot.busy--;
+    release();
+  };
+}
+
+function cpuLimitFor(bytes: number): number {
+  return h5WorkerLimits.cpuMs + (h5WorkerLimits.cpuMsPerMiB * bytes) / (1024 * 1024);
+}
+
+function hangError(shownAs: string, limitMs: number) {
+  return (what: string) => () =>
     badFile(
       shownAs,
       `HDF5 ${what} did not finish within ${Math.round(limitMs / 100) / 10} s of CPU time; the file is damaged in a way that loops the HDF5 library.`,
     );
+}
+
+/**
+ * @internal Opens an HDF5 file in a worker (see {@link H5Input}) and keeps it open until the
+ * session's `close()`. One file per worker at a time, so a hang blames the right file.
+ */
+export async function openH5Session(input: H5Input, shownAs: string): Promise<OpenH5Session> {
+  const slot = pickSlot();
+  const release = await takeSlot(slot);
+  const limitMs = cpuLimitFor('bytes' in input ? input.bytes.byteLength : input.size);
+  const hang = hangError(shownAs, limitMs);
+  const close = async () => {
+    if (slot.worker) await request(slot, { op: 'close' }, limitMs, hang('close')).catch(() => undefined);
+    release();
+  };
   try {
-    const copy = bytes.slice().buffer;
-    await request(slot, { op: 'open', bytes: copy }, limitMs, hang('open'), [copy]).catch((error: unknown) => {
-      throw toBadFile(shownAs, 'HDF5 could not open it', error);
-    });
-    const session: H5Session = {
-      scan: (want) =>
-        request<H5NodeInfo[]>(slot, { op: 'scan', want }, limitMs, hang('scan')).catch((error: unknown) => {
-          throw toBadFile(shownAs, 'HDF5 could not read it', error);
-        }),
-      read: (datasets) =>
-        request<unknown[]>(slot, { op: 'read', datasets }, limitMs, hang(`read of ${datasets.join(', ')}`)).catch((error: unknown) => {
-          throw toBadFile(shownAs, `dataset ${datasets.join(', ')} could not be read`, error);
-        }),
-    };
+    if ('bytes' in input) {
+      const copy = input.bytes.slice().buffer;
+      await request(slot, { op: 'open', bytes: copy }, limitMs, hang('open'), [copy]);
+    } else {
+      await request(slot, { op: 'open', fd: input.fd, offset: input.offset, size: input.size }, limitMs, hang('open'));
+    }
+  } catch (error) {
+    await close();
+    throw toBadFile(shownAs, 'HDF5 could not open it', error);
+  }
+  return {
+    scan: (want) =>
+      request<H5NodeInfo[]>(slot, { op: 'scan', want }, limitMs, hang('scan')).catch((error: unknown) => {
+        throw toBadFile(shownAs, 'HDF5 could not read it', error);
+      }),
+    read: (datasets) =>
+      request<unknown[]>(slot, { op: 'read', datasets }, limitMs, hang(`read of ${datasets.join(', ')}`)).catch((error: unknown) => {
+        throw toBadFile(shownAs, `dataset ${datasets.join(', ')} could not be read`, error);
+      }),
+    slice: (dataset, start, count) =>
+      request<unknown>(
+        slot,
+        { op: 'slice', dataset, start, count },
+        limitMs,
+        hang(`read of rows ${start}-${start + count} of ${dataset}`),
+      ).catch((error: unknown) => {
+        throw toBadFile(shownAs, `rows [${start}, ${start + count}) of dataset ${dataset} could not be read`, error);
+      }),
+    close,
+  };
+}
+
+/**
+ * @internal Opens HDF5 bytes in a worker (copied into its in-memory filesystem; `bytes` is
+ * left untouched) and runs `fn` with a session on it; the file is closed and its memory freed
+ * afterwards.
+ */
+export async function withH5Session<T>(bytes: Uint8Array, shownAs: string, fn: (session: H5Session) => Promise<T>): Promise<T> {
+  const session = await openH5Session({ bytes }, shownAs);
+  try {
     return await fn(session);
   } finally {
-    if (slot.worker) await request(slot, { op: 'close' }, limitMs, hang('close')).catch(() => undefined);
-    slot.busy--;
+    await session.close();
+  }
+}
+
+/** @internal One step of building an HDF5 file in the worker, run in order (the order decides where HDF5 puts things). */
+export type H5BuildStep =
+  | { readonly op: 'group'; readonly path: string }
+  | {
+      readonly op: 'attr';
+      /** The group or dataset ('' for the root). */
+      readonly path: string;
+      readonly name: string;
+      readonly value: unknown;
+      readonly shape?: readonly number[];
+      readonly dtype?: string;
+    }
+  | {
+      readonly op: 'dataset';
+      readonly path: string;
+      readonly shape: readonly number[];
+      /** h5wasm's dtype string, little-endian (`<f`, `<b`). */
+      readonly dtype: string;
+      /** Values written at creation; without them the dataset is created empty and filled by {@link H5Writer.writeRows}. */
+      readonly data?: ArrayBufferView;
+    };
+
+/** @internal A new HDF5 file being written by the worker, for {@link withH5Writer}. */
+export interface H5Writer {
+  /** Runs build steps, in order. */
+  build(steps: readonly H5BuildStep[]): Promise<void>;
+  /** Writes rows [start, start + count) of a dataset created without values (`values` is copied, never detached). */
+  writeRows(dataset: string, start: number, count: number, values: ArrayBufferView): Promise<void>;
+}
+
+/**
+ * @internal Writes a new HDF5 file into an open file descriptor at `offset` (the temp file of an
+ * atomic write; an offset for a zip member) with `fn`, then closes it and returns its size in
+ * bytes. HDF5 writes through positioned writes only; it sees no path of the host. `expectedBytes`
+ * (about the size of the file) scales the CPU-time limit of each request. On failure the worker is
+ * replaced, so no half-written HDF5 state outlives the call.
+ */
+export async function withH5Writer(
+  target: { readonly fd: number; readonly offset: number },
+  shownAs: string,
+  expectedBytes: number,
+  fn: (writer: H5Writer) => Promise<void>,
+): Promise<number> {
+  const slot = pickSlot();
+  const release = await takeSlot(slot);
+  const limitMs = cpuLimitFor(expectedBytes);
+  const hang = (what: string) => () =>
+    badFile(shownAs, `cannot write: HDF5 ${what} did not finish within ${Math.round(limitMs / 100) / 10} s of CPU time.`);
+  const failed = (what: string) => (error: unknown) => {
+    throw EmbeddingError.isInstance(error)
+      ? error
+      : badFile(shownAs, `cannot write: ${what} failed: ${String((error as Error)?.message ?? error)}`, error);
+  };
+  try {
+    await request(slot, { op: 'create', fd: target.fd, offset: target.offset }, limitMs, hang('create')).catch(
+      failed('creating the HDF5 file'),
+    );
+    await fn({
+      build: (steps) => request<void>(slot, { op: 'build', steps }, limitMs, hang('build')).catch(failed('building the HDF5 layout')),
+      writeRows: (dataset, start, count, values) => {
+        const copy = new Uint8Array(values.buffer, values.byteOffset, values.byteLength).slice();
+        const data = new (values.constructor as new (b: ArrayBuffer) => ArrayBufferView)(copy.buffer);
+        return request<void>(slot, { op: 'write', dataset, start, count, data }, limitMs, hang(`write of rows ${start}-${start + count}`), [
+          copy.buffer,
+        ]).catch(failed(`writing rows [${start}, ${start + count}) of ${dataset}`));
+      },
+    });
+    return await request<number>(slot, { op: 'finish' }, limitMs, hang('close')).catch(failed('closing the HDF5 file'));
+  } catch (error) {
+    // Whatever HDF5 holds of this file is dropped with the worker; the next request starts a new one.
+    const w = slot.worker;
+    if (w) {
+      slot.worker = undefined;
+      await w.terminate();
+    }
+    throw error;
+  } finally {
     release();
   }
 }
