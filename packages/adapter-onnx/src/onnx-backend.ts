@@ -34,6 +34,7 @@ import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_NAMES, type 
 import type * as Ort from 'onnxruntime-node';
 import { indexFeed } from './runtime/index-feed.js';
 import { loadOnnxRuntime, type OnnxRuntime, type OnnxRuntimeSource } from './runtime/load-runtime.js';
+import { raiseMallocThresholds } from './runtime/malloc-thresholds.js';
 
 /** Execution providers as onnxruntime-node takes them (`'cpu'`, or `{ name: 'cpu', ... }`). */
 export type OnnxExecutionProviders = NonNullable<Ort.InferenceSession.SessionOptions['executionProviders']>;
@@ -72,6 +73,16 @@ export interface OnnxBackendOptions {
    * values as a float32 table (see the README).
    */
   storage?: OnnxStorage;
+  /**
+   * Default true: on Linux, the first layer created with onnxruntime-node allocates and drops
+   * one untouched 32 MiB buffer, which raises glibc malloc's dynamic mmap and trim thresholds
+   * for the process (to 32 and 64 MiB). onnxruntime-node copies every output into a new
+   * ArrayBuffer; without this, a process that never freed a block larger than one output
+   * returns freed outputs to the kernel and faults every page of the next ones in again (at an
+   * 8 MiB output, 2.8x the time of the run). The cost: the process may keep up to 64 MiB of
+   * freed heap. false leaves malloc as it is.
+   */
+  raiseMallocThresholds?: boolean;
 }
 
 /** Node's typed arrays (and so core's weights) hold at most 2^32 bytes; the session itself has no limit (the table is fed). */
@@ -390,12 +401,14 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
     indexType: { kind: 'oneOf', values: ['int32', 'int64'] },
     intraOpNumThreads: { kind: 'integer', min: 0 },
     storage: { kind: 'oneOf', values: ['float32', 'float16', 'int8', 'int4'] },
+    raiseMallocThresholds: { kind: 'boolean' },
   });
   return {
     indexType: o.indexType ?? 'int32',
     executionProviders: o.executionProviders ?? ['cpu'],
     intraOpNumThreads: o.intraOpNumThreads ?? 1,
     storage: o.storage ?? 'float32',
+    raiseMallocThresholds: o.raiseMallocThresholds ?? true,
     ...(o.runtime === undefined ? {} : { runtime: o.runtime }),
   };
 }
@@ -420,7 +433,14 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
  *   MissingPeerError when onnxruntime-node cannot be loaded.
  */
 export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBackendV2<OnnxNative> {
-  const { indexType, executionProviders, intraOpNumThreads, storage, runtime: source } = checkOptions(options);
+  const {
+    indexType,
+    executionProviders,
+    intraOpNumThreads,
+    storage,
+    raiseMallocThresholds: raise,
+    runtime: source,
+  } = checkOptions(options);
   const runtime = (): Promise<OnnxRuntime> => loadOnnxRuntime(source);
   return defineBackend<OnnxNative>({
     name: 'onnx',
@@ -451,6 +471,8 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
           { cause: error },
         );
       }
+      // onnxruntime-node's outputs are copied into new ArrayBuffers (see raiseMallocThresholds); not onnxruntime-web's.
+      if (raise && (ort as { env?: { versions?: { web?: unknown } } }).env?.versions?.web === undefined) raiseMallocThresholds();
       return new OnnxTable(ort, session, config, weights, indexType, storage);
     },
   });
