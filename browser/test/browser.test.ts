@@ -5,100 +5,46 @@
 // the seed example's checksum equals `npm start`'s on every float32 backend, TF.js WebGL's and
 // WebGPU's raw gather return zeros for an out-of-range index where our layer rejects; and the
 // benchmark page measures every backend and names the WebGPU adapter.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { runDemo, SEED_EXAMPLE } from '@embedding-layer/cli';
 import { CONFORMANCE_CASES } from '@embedding-layer/conformance';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { type PreviewServer, preview } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildPage,
+  CHROMIUM,
+  CHROMIUM_ARGS,
+  MISSING,
+  REQUIRED,
+  type ServedPage,
+  servePage,
+  whichChromium,
+} from '../../scripts/chromium-page.js';
 import type { BenchResults, PageResults } from '../src/results.js';
 
 const BROWSER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const CONFIG = join(BROWSER_DIR, 'vite.config.ts');
 const RESULTS_DIR = join(BROWSER_DIR, 'results');
-const VITE_PACKAGE = fileURLToPath(import.meta.resolve('vite/package.json'));
-const VITE_BIN = join(dirname(VITE_PACKAGE), (JSON.parse(readFileSync(VITE_PACKAGE, 'utf8')) as { bin: { vite: string } }).bin.vite);
-
-/**
- * Chromium flags: WebGL and WebGPU through SwiftShader (no GPU here; Linux chromium exposes
- * WebGPU only with --enable-unsafe-webgpu), and nothing that phones home.
- */
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--enable-unsafe-webgpu',
-  '--use-angle=swiftshader',
-  '--enable-unsafe-swiftshader',
-];
-
-/** Debian's chromium, or undefined when it is not installed. */
-function findChromium(): string | undefined {
-  try {
-    return execFileSync('which', ['chromium'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const CHROMIUM = findChromium();
-/** Set by .ci/run: a test that would skip for a missing prerequisite fails instead. */
-const REQUIRED = process.env.EMBEDDING_LAYER_REQUIRE_SHARED === '1';
-const MISSING =
-  "Debian's package chromium is not installed (apt-get install -y chromium; .ci/run installs it). EMBEDDING_LAYER_REQUIRE_SHARED=1 turns this skip into a failure";
-
-function whichChromium(): string {
-  if (!CHROMIUM) throw new Error(`${MISSING}.`);
-  return CHROMIUM;
-}
-
-/** `vite build` in a child process (production mode, away from vitest's NODE_ENV=test). */
-function buildPage(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const { NODE_ENV: _, ...env } = process.env;
-    const child = spawn(process.execPath, [VITE_BIN, 'build', '--config', CONFIG], {
-      cwd: BROWSER_DIR,
-      env: { ...env, NODE_ENV: 'production' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`vite build exited with ${code}:\n${output}`))));
-  });
-}
-
 describe.skipIf(!CHROMIUM && !REQUIRED)(`the page in headless Chromium${CHROMIUM ? '' : ` (skipped: ${MISSING})`}`, () => {
-  let server: PreviewServer | undefined;
+  let server: ServedPage | undefined;
   let context: BrowserContext | undefined;
   let userDataDir: string | undefined;
   let url = '';
 
   beforeAll(async () => {
     whichChromium();
-    await buildPage();
-    // Port 0: the OS picks a free port on 127.0.0.1.
-    server = await preview({
-      configFile: CONFIG,
-      logLevel: 'warn',
-      preview: { host: '127.0.0.1', port: 0, strictPort: true, open: false },
-    });
-    const address = server.httpServer.address() as AddressInfo;
-    url = `http://127.0.0.1:${address.port}/`;
+    await buildPage(CONFIG);
+    server = await servePage(CONFIG);
+    url = server.url;
   }, 150_000);
 
   afterAll(async () => {
     await context?.close();
-    await new Promise<void>((resolve) => (server ? server.httpServer.close(() => resolve()) : resolve()));
+    await server?.close();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
 
@@ -109,7 +55,7 @@ describe.skipIf(!CHROMIUM && !REQUIRED)(`the page in headless Chromium${CHROMIUM
       context = await chromium.launchPersistentContext(userDataDir, {
         executablePath: whichChromium(),
         headless: true,
-        args: CHROMIUM_ARGS,
+        args: [...CHROMIUM_ARGS],
       });
     }
     const page = context.pages()[0] ?? (await context.newPage());
