@@ -8,9 +8,10 @@
 // files do not pass TypeScript 5.9's strict library checks on their own. Fails if a file is
 // missing from a tarball, a dependency is undeclared, or the types do not resolve.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeReadmeExample } from './readme-example.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'embedding-layer-pack-'));
@@ -66,12 +67,6 @@ Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10 }, { backend: 
   },
 ];
 
-function firstTsBlock(markdown) {
-  const match = /```ts\n([\s\S]*?)```/.exec(markdown);
-  if (!match) throw new Error('README has no ```ts example');
-  return match[1];
-}
-
 let passed = 0;
 let failed = 0;
 for (const s of scenarios) {
@@ -85,23 +80,7 @@ for (const s of scenarios) {
     writeFileSync(join(dir, '.npmrc'), 'onnxruntime-node-install=skip\nfund=false\naudit=false\n');
     run('npm', ['install', '--no-audit', '--no-fund', ...s.packages.map((p) => tgz[p]), ...s.peers, ...devTools], dir);
     if (s.readme) {
-      const readme = readFileSync(join(dir, 'node_modules', s.readme, 'README.md'), 'utf8');
-      writeFileSync(join(dir, 'example.ts'), firstTsBlock(readme));
-      writeFileSync(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            target: 'ES2022',
-            module: 'NodeNext',
-            moduleResolution: 'NodeNext',
-            strict: true,
-            outDir: 'out',
-            skipLibCheck: true,
-            types: ['node'],
-          },
-          files: ['example.ts'],
-        }),
-      );
+      writeReadmeExample(dir, s.readme);
       run('npx', ['tsc', '-p', 'tsconfig.json'], dir);
       console.log(
         run('node', ['out/example.js'], dir)

@@ -19,6 +19,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { writeReadmeExample } from './readme-example.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'embedding-layer-registry-'));
@@ -205,25 +206,7 @@ try {
         }
         const notes = [];
         if (s.readme) {
-          const readme = readFileSync(join(dir, 'node_modules', s.readme, 'README.md'), 'utf8');
-          const match = /```ts\n([\s\S]*?)```/.exec(readme);
-          if (!match) throw new Error(`${s.readme}'s README has no \`\`\`ts example`);
-          writeFileSync(join(dir, 'example.ts'), match[1]);
-          writeFileSync(
-            join(dir, 'tsconfig.json'),
-            JSON.stringify({
-              compilerOptions: {
-                target: 'ES2022',
-                module: 'NodeNext',
-                moduleResolution: 'NodeNext',
-                strict: true,
-                outDir: 'out',
-                skipLibCheck: true,
-                types: ['node'],
-              },
-              files: ['example.ts'],
-            }),
-          );
+          writeReadmeExample(dir, s.readme);
           run('npx', ['tsc', '-p', 'tsconfig.json'], dir);
           run('node', ['out/example.js'], dir, {}, 120_000);
           notes.push('README example type-checks and runs');
