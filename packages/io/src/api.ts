@@ -10,8 +10,8 @@ import {
 import { detectFormat, formatForWriting } from './detect.js';
 import { badFile } from './errors.js';
 import { arrayRows, type LazyTables, type ReadOptions, type RowReader } from './formats/common.js';
-import { readKerasH5, type WriteKerasH5Options, writeKerasH5 } from './formats/keras-h5.js';
-import { readKeras3, type WriteKeras3Options, writeKeras3 } from './formats/keras-v3.js';
+import { openKerasH5Tables, readKerasH5, type WriteKerasH5Options, writeKerasH5Rows } from './formats/keras-h5.js';
+import { openKeras3Tables, readKeras3, type WriteKeras3Options, writeKeras3Rows } from './formats/keras-v3.js';
 import { openNpyTables, readNpy, type WriteNpyOptions, writeNpyRows } from './formats/npy.js';
 import { openOnnxTables, readOnnx, type WriteOnnxOptions, writeOnnxRows } from './formats/onnx.js';
 import { openSafetensorsTables, readSafetensors, type WriteSafetensorsOptions, writeSafetensorsRows } from './formats/safetensors.js';
@@ -51,6 +51,8 @@ const LAZY_OPENERS: Partial<Record<ModelFormat, (path: string, options: ReadOpti
   npy: openNpyTables,
   tfjs: openTfjsTables,
   onnx: openOnnxTables,
+  'keras-h5': openKerasH5Tables,
+  keras: openKeras3Tables,
 };
 
 /**
@@ -109,7 +111,7 @@ export function pickLayer<R extends Pick<EmbeddingRecord, 'name' | 'location' | 
  */
 export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
   const format = options.format ?? (await detectFormat(path));
-  // safetensors, C-order .npy, TF.js shards and ONNX external data stream into the backend a range of rows at a time: the
+  // safetensors, C-order .npy, TF.js shards, ONNX external data, .h5 and stored .keras (float tables) stream into the backend a range of rows at a time: the
   // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
   const lazy = (await LAZY_OPENERS[format]?.(path, options)) ?? null;
   if (lazy) {
@@ -160,20 +162,27 @@ export async function toEmbeddingData(source: EmbeddingSource): Promise<Embeddin
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
-  // safetensors, .npy, ONNX and TF.js (float32/float16) are written a chunk of rows at a time: from
+  // safetensors, .npy, ONNX, .h5, .keras and TF.js (float32/float16) are written a chunk of rows at a time: from
   // a layer, straight out of its backend (no whole copy of the table, nor of the file, in memory).
-  if (format === 'safetensors' || format === 'npy' || format === 'onnx' || (format === 'tfjs' && !isAffine(options.quantize))) {
+  if (
+    format === 'safetensors' ||
+    format === 'npy' ||
+    format === 'onnx' ||
+    format === 'keras-h5' ||
+    format === 'keras' ||
+    (format === 'tfjs' && !isAffine(options.quantize))
+  ) {
     const { config, rows } = await rowsOf(source);
+    if (format === 'keras-h5') return writeKerasH5Rows(path, config, rows, options);
+    if (format === 'keras')
+      return writeKeras3Rows(path, config, rows, options.kerasQuantize !== undefined ? { quantize: options.kerasQuantize } : {});
     if (format === 'npy') return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
     if (format === 'tfjs') return writeTfjsRows(path, config, rows, options);
     if (format === 'onnx') return writeOnnxRows(path, config, rows, options);
     return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
   }
-  // HDF5 files are built in memory, and TF.js's uint8/uint16 quantization needs the table's range first.
-  const data = await toEmbeddingData(source);
-  if (format === 'keras-h5') return writeKerasH5(path, data, options);
-  if (format === 'keras') return writeKeras3(path, data, options.kerasQuantize !== undefined ? { quantize: options.kerasQuantize } : {});
-  return writeTfjs(path, data, options);
+  // TF.js's uint8/uint16 quantization needs the table's range first.
+  return writeTfjs(path, await toEmbeddingData(source), options);
 }
 
 function isAffine(quantize: SaveEmbeddingOptions['quantize']): boolean {

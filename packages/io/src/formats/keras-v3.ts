@@ -1,5 +1,8 @@
+import type { FileHandle } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
+import { EmbeddingError, InvalidWeightsError, type ResolvedEmbeddingConfig } from '@embedding-layer/core';
 import { decodeInt4, encodeInt4, int4At, int4RowBytes } from '@embedding-layer/core/backend';
-import { strFromU8, strToU8, zipSync } from 'fflate';
+import { strFromU8, strToU8 } from 'fflate';
 import {
   findEmbeddingConfigs,
   inputLengthFromShape,
@@ -10,14 +13,36 @@ import {
 } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
-import { atomicWrite, readWhole } from '../util/fs.js';
-import { createH5Bytes, type H5Matrix, type H5Snapshot, readH5Matrix, readH5Values, withH5Bytes } from '../util/h5.js';
-import type { H5NodeInfo } from '../util/h5-worker.js';
+import { atomicWriteFiles, ioTestHooks } from '../util/fs.js';
+import {
+  claimH5Datasets,
+  type H5Matrix,
+  type H5Snapshot,
+  h5MatrixInfo,
+  h5MatrixSource,
+  type OpenH5,
+  openForH5,
+  openH5Range,
+  readH5Matrix,
+  readH5Values,
+  withH5Bytes,
+  withOpenH5,
+} from '../util/h5.js';
+import { type H5BuildStep, type H5NodeInfo, type H5Writer, withH5Writer } from '../util/h5-worker.js';
 import { dequantizeInt8, quantizeInt8 } from '../util/int8.js';
 import { parseFileJson } from '../util/json.js';
-import { checkFiniteForQuantizing, checkLayerNameForFile } from '../util/writable.js';
-import { readZip } from '../util/zip.js';
-import { type FoundMatrix, makeRecord, type ReadOptions } from './common.js';
+import { checkLayerNameForFile } from '../util/writable.js';
+import { readZip, readZipFile, type StoredZipMember, writeStoredZip } from '../util/zip.js';
+import {
+  arrayRows,
+  type FoundMatrix,
+  forEachChunk,
+  type LazyTables,
+  makeLazyRecord,
+  makeRecord,
+  type ReadOptions,
+  type RowReader,
+} from './common.js';
 import { hasLayerList, keras3EmbeddingVarsByClass, keras3InputShapes, keras3VarsGroups } from './keras-layout.js';
 
 /** `keras_version` written into our .keras files' metadata.json: the Keras 3 release whose layout they follow. */
@@ -82,10 +107,11 @@ const MEMBERS: Readonly<Record<string, number>> = {
   'model.weights.h5': KERAS_ZIP_LIMITS.maxWeightsBytes,
 };
 
-function unzip(path: string, bytes: Uint8Array): Record<string, Uint8Array> {
-  if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04))
+const ZIP_LIMITS = { members: MEMBERS, maxTotalBytes: KERAS_ZIP_LIMITS.maxTotalBytes, maxRatio: KERAS_ZIP_LIMITS.maxRatio };
+
+function checkZipMagic(path: string, head: Uint8Array): void {
+  if (!(head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04))
     throw badFile(path, 'not a .keras file: expected a zip archive (magic "PK\\x03\\x04").');
-  return readZip(path, bytes, { members: MEMBERS, maxTotalBytes: KERAS_ZIP_LIMITS.maxTotalBytes, maxRatio: KERAS_ZIP_LIMITS.maxRatio });
 }
 
 function parseJson(path: string, member: string, bytes: Uint8Array | undefined): unknown {
@@ -93,112 +119,255 @@ function parseJson(path: string, member: string, bytes: Uint8Array | undefined):
   return parseFileJson(strFromU8(bytes), path, member);
 }
 
+/** What a scan of model.weights.h5 reads: `vars` groups' `name` attributes, shape and type of `vars/0`-`vars/3`. */
+const KERAS3_H5_WANT = { attrs: ['name'], datasets: '(^|/)vars/[0-3]$' };
+
+/** config.json parsed, with the checks that come before model.weights.h5 is opened. */
+function keras3ModelConfig(path: string, members: Record<string, Uint8Array>, hasWeights: boolean): unknown {
+  const modelConfig = parseJson(path, 'config.json', members['config.json']);
+  if (findEmbeddingConfigs(modelConfig).length === 0 && hasLayerList(modelConfig))
+    throw badFile(path, 'the model holds no Embedding layer (config.json has no layer with class_name "Embedding").');
+  if (!hasWeights) throw badFile(path, 'not a Keras 3 .keras file: the zip has no model.weights.h5.');
+  return modelConfig;
+}
+
+/** One Embedding of a .keras whose table is in model.weights.h5, nothing read yet. */
+interface Keras3Found {
+  readonly name: string;
+  /** Its `vars` group in model.weights.h5. */
+  readonly vars: string;
+  readonly policy: unknown;
+  readonly outputDim?: unknown;
+  readonly found: Omit<FoundMatrix, keyof H5Matrix | 'name' | 'location'>;
+  readonly options: ReadOptions;
+}
+
+/** The Embedding tables of a .keras (see {@link readKeras3}), found in the scanned model.weights.h5. */
+function keras3Found(h5file: H5Snapshot, modelConfig: unknown, path: string, options: ReadOptions): Keras3Found[] {
+  const layers = findEmbeddingConfigs(modelConfig);
+  const classPaths = keras3WeightPaths(modelConfig);
+  const inputShapes = keras3InputShapes(modelConfig);
+  const groups = keras3VarsGroups(h5file);
+  const byName = new Map<string, string>();
+  const byPath = new Map<string, string>();
+  for (const g of groups) {
+    if (g.name !== undefined && !byName.has(g.name)) byName.set(g.name, g.raw);
+    if (!byPath.has(g.path)) byPath.set(g.path, g.raw);
+  }
+  const out: Keras3Found[] = [];
+  for (const layer of layers) {
+    const sourceConfig = layer.config as Record<string, unknown>;
+    const name = String(sourceConfig.name);
+    const parsed = readLayerConfig(layer, path);
+    let config = parsed.config;
+    const notes = [...parsed.notes];
+    const classPath = classPaths.get(name);
+    const vars = byName.get(name) ?? (classPath === undefined ? undefined : byPath.get(classPath));
+    if (vars === undefined || h5file.get(`${vars}/0`)?.type !== 'Dataset')
+      throw badFile(
+        path,
+        `config.json lists Embedding "${name}" but model.weights.h5 has no dataset ${vars !== undefined ? `${vars}/0` : classPath !== undefined ? `${classPath}/vars/0` : 'layers/<path>/vars/0'} for it.`,
+      );
+    // Keras 3 has no input_length: a fixed length is in the shapes Keras recorded for the layer.
+    const input = inputShapes.get(layer);
+    const length = config.inputLength === undefined && input ? inputLengthFromShape(input.shape) : undefined;
+    if (length !== undefined) {
+      config = { ...config, inputLength: length };
+      notes.push(
+        `input_length ${JSON.stringify(length)} from ${input!.from} ${JSON.stringify(input!.shape)} (Keras 3 has no input_length argument).`,
+      );
+    }
+    out.push({
+      name,
+      vars,
+      policy: policyName(sourceConfig.dtype),
+      outputDim: sourceConfig.output_dim,
+      found: { fileConfig: config, sourceConfig, notes },
+      options,
+    });
+  }
+  if (layers.length > 0) return out;
+
+  // No Embedding config (a subclassed model saves no layer list): find the tables by Keras 3's class-based group names.
+  const found = keras3EmbeddingVarsByClass(h5file, groups);
+  if (found.length === 0)
+    throw badFile(
+      path,
+      'the model holds no Embedding layer: config.json lists no layers (a subclassed model), and model.weights.h5 has no layers/.../embedding[_<n>]/vars/0 table.',
+    );
+  for (const g of found) {
+    const name = g.name ?? g.path;
+    const note = `config.json lists no Embedding layer (a subclassed model saves no layer list): the table was found at ${g.path}, where Keras 3 saves an Embedding's variables; the config comes from the dataset shape and the caller.`;
+    out.push({
+      name,
+      vars: g.raw,
+      policy: undefined,
+      found: { fileConfig: null, sourceConfig: null, notes: [note] },
+      options: { ...options, config: { name, ...(options.config ?? {}) } },
+    });
+  }
+  return out;
+}
+
+/** Whether a table is stored quantized (int8, int4, float8 policies, or an int8 `vars/0`): read whole, dequantized. */
+function isQuantized(h5file: H5Snapshot, f: Keras3Found): boolean {
+  return (typeof f.policy === 'string' && /^(int8|int4|float8)/.test(f.policy)) || isInt8Layout(h5file.get(`${f.vars}/0`)!, f.policy);
+}
+
+/** Reads one found table whole (dequantizing Keras 3's int8 and int4 layouts). */
+async function readKeras3Matrix(h5file: H5Snapshot, f: Keras3Found, path: string): Promise<FoundMatrix> {
+  const { name, vars, policy, outputDim } = f;
+  const location = `${vars}/0`;
+  const dataset = h5file.get(location)!;
+  if (typeof policy === 'string' && /^float8/.test(policy))
+    throw badFile(
+      path,
+      `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 and per-channel int4 layouts are read.`,
+    );
+  const int4 = typeof policy === 'string' ? /^int4(?:\/(-?\d+|None))?_from_/.exec(policy) : null;
+  let m: H5Matrix;
+  if (int4) {
+    const block = int4[1] === undefined || int4[1] === 'None' ? -1 : Number(int4[1]);
+    if (typeof outputDim !== 'number' || !Number.isInteger(outputDim) || outputDim < 0)
+      throw badFile(
+        path,
+        `Embedding "${name}" is int4-quantized: its output_dim must come from config.json, found ${JSON.stringify(outputDim)}.`,
+      );
+    m = block > 0 ? await readInt4GroupedMatrix(h5file, vars, outputDim, block) : await readInt4Matrix(h5file, vars, outputDim);
+  } else m = isInt8Layout(dataset, policy) ? await readInt8Matrix(h5file, vars) : await readH5Matrix(h5file, dataset, location);
+  return { name, ...m, location: `model.weights.h5:${location}`, ...f.found };
+}
+
+async function keras3Records(h5file: H5Snapshot, modelConfig: unknown, path: string, options: ReadOptions): Promise<EmbeddingRecord[]> {
+  const records: EmbeddingRecord[] = [];
+  for (const f of keras3Found(h5file, modelConfig, path, options))
+    records.push(makeRecord(path, 'keras', await readKeras3Matrix(h5file, f, path), f.options));
+  return records;
+}
+
+/** Reads of byte ranges of an open file, bounded by its size at open. */
+function handleRanges(handle: FileHandle, size: number, path: string) {
+  return {
+    size,
+    async read(position: number, length: number): Promise<Uint8Array> {
+      if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
+        throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file has ${size} bytes.`);
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const { bytesRead } = await handle.read(out, done, length - done, position + done);
+        if (bytesRead === 0)
+          throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file ends after ${done} of them.`);
+        done += bytesRead;
+      }
+      return out;
+    },
+  };
+}
+
+/** A .keras file opened: its zip checked, config.json parsed; model.weights.h5 left in the file when stored (as Keras writes it). */
+async function openKeras3Zip(path: string) {
+  const { handle, size } = await openForH5(path);
+  try {
+    const ranges = handleRanges(handle, size, path);
+    checkZipMagic(path, await ranges.read(0, Math.min(4, size)));
+    const zip = await readZipFile(path, ranges, ZIP_LIMITS, ['model.weights.h5']);
+    const weights = zip.inPlace['model.weights.h5'];
+    const modelConfig = keras3ModelConfig(path, zip.members, weights !== undefined || zip.members['model.weights.h5'] !== undefined);
+    return { handle, size, zip, weights, modelConfig };
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+}
+
 /**
  * Reads every Embedding layer of a Keras 3 `.keras` zip: configs from `config.json`, weights
  * from `model.weights.h5` at `layers/<path>/vars/0`, where `<path>` is found by the `vars`
  * group's `name` attribute (the layer name) or else by Keras 3's class-based naming.
+ *
+ * The zip is read by ranges; a stored `model.weights.h5` (as Keras writes it) is read in place
+ * by the HDF5 worker, a float table a range of rows at a time, after its CRC-32 is checked a
+ * piece at a time. A deflated one is inflated into memory (bounded by `KERAS_ZIP_LIMITS`) first.
  */
 export async function readKeras3(path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  return readKeras3Bytes(await readWhole(path, options.onProgress), path, options);
+  const opened = await openKeras3Zip(path);
+  const { handle, size, zip, weights, modelConfig } = opened;
+  try {
+    options.onProgress?.(0, size);
+    const shownAs = `${path} (model.weights.h5)`;
+    const records = weights
+      ? await withOpenH5(await openH5Range(handle, weights.offset, weights.size, shownAs, KERAS3_H5_WANT), (h5file) =>
+          keras3Records(h5file, modelConfig, path, options),
+        )
+      : await withH5Bytes(zip.members['model.weights.h5']!, shownAs, KERAS3_H5_WANT, (h5file) =>
+          keras3Records(h5file, modelConfig, path, options),
+        );
+    options.onProgress?.(size, size);
+    return records;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * @internal The Embedding tables of a `.keras` file held open for streaming reads (how
+ * `loadEmbedding` fills a backend without a copy of the table): each record's `source` reads
+ * its rows from the stored model.weights.h5 by hyperslab. Null (the caller reads the file whole)
+ * when model.weights.h5 is deflated or a table is stored quantized (int8/int4, dequantized whole).
+ */
+export async function openKeras3Tables(path: string, options: ReadOptions = {}): Promise<LazyTables | null> {
+  const { handle, weights, modelConfig } = await openKeras3Zip(path);
+  let h5: OpenH5 | undefined;
+  const close = async () => {
+    try {
+      await h5?.close();
+    } finally {
+      await handle.close();
+    }
+  };
+  try {
+    if (!weights) {
+      await close();
+      return null;
+    }
+    h5 = await openH5Range(handle, weights.offset, weights.size, `${path} (model.weights.h5)`, KERAS3_H5_WANT);
+    const h5file = h5.file;
+    const found = keras3Found(h5file, modelConfig, path, options);
+    if (found.some((f) => isQuantized(h5file, f))) {
+      await close();
+      return null;
+    }
+    const records = found.map((f) => {
+      const location = `${f.vars}/0`;
+      const dataset = h5file.get(location)!;
+      const info = h5MatrixInfo(h5file, dataset, location);
+      claimH5Datasets(h5file, [{ node: dataset, claimedBytes: info.storedBytes }]);
+      const source = h5MatrixSource(h5file, dataset, location, info, options.onProgress);
+      return makeLazyRecord(
+        path,
+        'keras',
+        { name: f.name, location: `model.weights.h5:${location}`, ...info, ...f.found },
+        source,
+        f.options,
+      );
+    });
+    return { records, close };
+  } catch (error) {
+    await close();
+    if (EmbeddingError.isInstance(error)) throw error;
+    throw badFile(path, `HDF5 read failed (damaged or truncated file): ${String((error as Error)?.message ?? error)}`, error);
+  }
 }
 
 /** @internal {@link readKeras3} on a .keras file held in memory (`path` names it in errors). */
 export async function readKeras3Bytes(bytes: Uint8Array, path: string, options: ReadOptions = {}): Promise<EmbeddingRecord[]> {
-  const members = unzip(path, bytes);
-  const modelConfig = parseJson(path, 'config.json', members['config.json']);
-  const layers = findEmbeddingConfigs(modelConfig);
-  if (layers.length === 0 && hasLayerList(modelConfig))
-    throw badFile(path, 'the model holds no Embedding layer (config.json has no layer with class_name "Embedding").');
-  const weightsBytes = members['model.weights.h5'];
-  if (!weightsBytes) throw badFile(path, 'not a Keras 3 .keras file: the zip has no model.weights.h5.');
-  const classPaths = keras3WeightPaths(modelConfig);
-  const inputShapes = keras3InputShapes(modelConfig);
-  return withH5Bytes(weightsBytes, `${path} (model.weights.h5)`, { attrs: ['name'], datasets: '(^|/)vars/[0-3]$' }, async (h5file) => {
-    const groups = keras3VarsGroups(h5file);
-    const byName = new Map<string, string>();
-    const byPath = new Map<string, string>();
-    for (const g of groups) {
-      if (g.name !== undefined && !byName.has(g.name)) byName.set(g.name, g.raw);
-      if (!byPath.has(g.path)) byPath.set(g.path, g.raw);
-    }
-    const records: EmbeddingRecord[] = [];
-    const read = async (
-      name: string,
-      vars: string,
-      policy: unknown,
-      found: Omit<FoundMatrix, keyof H5Matrix | 'name' | 'location'>,
-      outputDim?: unknown,
-    ) => {
-      const location = `${vars}/0`;
-      const dataset = h5file.get(location)!;
-      if (typeof policy === 'string' && /^float8/.test(policy))
-        throw badFile(
-          path,
-          `Embedding "${name}" is quantized with dtype policy ${JSON.stringify(policy)}; only Keras 3's int8 and per-channel int4 layouts are read.`,
-        );
-      const int4 = typeof policy === 'string' ? /^int4(?:\/(-?\d+|None))?_from_/.exec(policy) : null;
-      let m: H5Matrix;
-      if (int4) {
-        const block = int4[1] === undefined || int4[1] === 'None' ? -1 : Number(int4[1]);
-        if (typeof outputDim !== 'number' || !Number.isInteger(outputDim) || outputDim < 0)
-          throw badFile(
-            path,
-            `Embedding "${name}" is int4-quantized: its output_dim must come from config.json, found ${JSON.stringify(outputDim)}.`,
-          );
-        m = block > 0 ? await readInt4GroupedMatrix(h5file, vars, outputDim, block) : await readInt4Matrix(h5file, vars, outputDim);
-      } else m = isInt8Layout(dataset, policy) ? await readInt8Matrix(h5file, vars) : await readH5Matrix(h5file, dataset, location);
-      return { name, ...m, location: `model.weights.h5:${location}`, ...found };
-    };
-
-    for (const layer of layers) {
-      const sourceConfig = layer.config as Record<string, unknown>;
-      const name = String(sourceConfig.name);
-      const parsed = readLayerConfig(layer, path);
-      let config = parsed.config;
-      const notes = [...parsed.notes];
-      const classPath = classPaths.get(name);
-      const vars = byName.get(name) ?? (classPath === undefined ? undefined : byPath.get(classPath));
-      if (vars === undefined || h5file.get(`${vars}/0`)?.type !== 'Dataset')
-        throw badFile(
-          path,
-          `config.json lists Embedding "${name}" but model.weights.h5 has no dataset ${vars !== undefined ? `${vars}/0` : classPath !== undefined ? `${classPath}/vars/0` : 'layers/<path>/vars/0'} for it.`,
-        );
-      // Keras 3 has no input_length: a fixed length is in the shapes Keras recorded for the layer.
-      const input = inputShapes.get(layer);
-      const length = config.inputLength === undefined && input ? inputLengthFromShape(input.shape) : undefined;
-      if (length !== undefined) {
-        config = { ...config, inputLength: length };
-        notes.push(
-          `input_length ${JSON.stringify(length)} from ${input!.from} ${JSON.stringify(input!.shape)} (Keras 3 has no input_length argument).`,
-        );
-      }
-      const policy = policyName(sourceConfig.dtype);
-      records.push(
-        makeRecord(
-          path,
-          'keras',
-          await read(name, vars, policy, { fileConfig: config, sourceConfig, notes }, sourceConfig.output_dim),
-          options,
-        ),
-      );
-    }
-    if (layers.length > 0) return records;
-
-    // No Embedding config (a subclassed model saves no layer list): find the tables by Keras 3's class-based group names.
-    const found = keras3EmbeddingVarsByClass(h5file, groups);
-    if (found.length === 0)
-      throw badFile(
-        path,
-        'the model holds no Embedding layer: config.json lists no layers (a subclassed model), and model.weights.h5 has no layers/.../embedding[_<n>]/vars/0 table.',
-      );
-    for (const g of found) {
-      const name = g.name ?? g.path;
-      const note = `config.json lists no Embedding layer (a subclassed model saves no layer list): the table was found at ${g.path}, where Keras 3 saves an Embedding's variables; the config comes from the dataset shape and the caller.`;
-      const m = await read(name, g.raw, undefined, { fileConfig: null, sourceConfig: null, notes: [note] });
-      records.push(makeRecord(path, 'keras', m, { ...options, config: { name, ...(options.config ?? {}) } }));
-    }
-    return records;
-  });
+  checkZipMagic(path, bytes);
+  const members = readZip(path, bytes, ZIP_LIMITS);
+  const modelConfig = keras3ModelConfig(path, members, members['model.weights.h5'] !== undefined);
+  return withH5Bytes(members['model.weights.h5']!, `${path} (model.weights.h5)`, KERAS3_H5_WANT, (h5file) =>
+    keras3Records(h5file, modelConfig, path, options),
+  );
 }
 
 /** True when a layer's variables use Keras 3's int8 layout (dtype policy `int8_from_*`, or an int8 `vars/0`). */
@@ -464,32 +633,45 @@ export interface WriteKeras3Options {
  * InputLayer's `batch_shape` and the layer's `build_config`, from where {@link readKeras3} reads it back as `inputLength`.
  */
 export async function writeKeras3(path: string, data: EmbeddingData, options: WriteKeras3Options = {}): Promise<void> {
+  await writeKeras3Rows(path, data.config, arrayRows(data.weights, data.config.outputDim), options);
+}
+
+/** {@link checkFiniteForQuantizing} for a chunk of rows starting at row `firstRow` (the same error, rows counted from the table's first). */
+function checkChunkFinite(values: Float32Array, firstRow: number, cols: number, path: string, format: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v))
+      throw new InvalidWeightsError(
+        `${path}: ${format} cannot store ${v} (row ${firstRow + Math.floor(i / Math.max(1, cols))}, column ${i % Math.max(1, cols)}); it stores finite values only. Replace non-finite weights or write float32.`,
+      );
+  }
+}
+
+/**
+ * @internal {@link writeKeras3} from a reader of row ranges (a layer's `readMergedRows`): the
+ * zip's small members first, then model.weights.h5 written by the HDF5 worker straight into the
+ * temp file as a stored member, the table a chunk of rows at a time (quantized chunk by chunk
+ * for int8/int4: both quantizations are per row); its CRC-32 is computed by reading it back a
+ * piece at a time and its local header patched. No copy of the table, nor of the file, is held
+ * whole (int8/int4 keep the per-row scales, 4 bytes a row). The bytes are those of fflate's
+ * `zipSync` over the whole-table writer's members. Atomic: a failed read leaves the old file.
+ */
+export async function writeKeras3Rows(
+  path: string,
+  config: ResolvedEmbeddingConfig,
+  readRows: RowReader,
+  options: WriteKeras3Options = {},
+): Promise<void> {
   if (options.quantize !== undefined && options.quantize !== 'int8' && options.quantize !== 'int4')
     throw badFile(path, `unknown Keras 3 quantization ${JSON.stringify(options.quantize)}; expected 'int8' or 'int4'.`);
   const int8 = options.quantize === 'int8';
   const int4 = options.quantize === 'int4';
-  checkLayerNameForFile(data.config.name, path);
-  if (int8 || int4) checkFiniteForQuantizing(data.weights, data.config.outputDim, path, `Keras 3 ${options.quantize} quantization`);
-  const weights = await createH5Bytes((file) => {
-    const vars = file.create_group('layers').create_group('embedding').create_group('vars');
-    vars.create_attribute('name', data.config.name);
-    const shape = [data.config.inputDim, data.config.outputDim];
-    if (int8) {
-      const q = quantizeInt8(data.weights, data.config.inputDim, data.config.outputDim);
-      vars.create_dataset({ name: '0', data: q.values, shape, dtype: '<b' });
-      vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
-    } else if (int4) {
-      const q = encodeInt4(data.weights, data.config.inputDim, data.config.outputDim);
-      vars.create_dataset({ name: '0', data: q.packed, shape: [data.config.inputDim, int4RowBytes(data.config.outputDim)], dtype: '<b' });
-      vars.create_dataset({ name: '1', data: q.scales, shape: [data.config.inputDim], dtype: '<f' });
-    } else {
-      vars.create_dataset({ name: '0', data: data.weights, shape, dtype: '<f' });
-    }
-    file.create_group('vars').create_attribute('name', 'sequential');
-  });
-  const config = keras3SequentialConfig(data);
+  checkLayerNameForFile(config.name, path);
+  const { inputDim: rows, outputDim: cols } = config;
+  const data: EmbeddingData = { config, weights: new Float32Array(0) };
+  const modelConfig = keras3SequentialConfig(data);
   if (int8) {
-    const layer = ((config.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;
+    const layer = ((modelConfig.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;
     layer.dtype = {
       module: 'keras',
       class_name: 'QuantizedDTypePolicy',
@@ -501,7 +683,7 @@ export async function writeKeras3(path: string, data: EmbeddingData, options: Wr
     layer.quantization_config = null;
   }
   if (int4) {
-    const layer = ((config.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;
+    const layer = ((modelConfig.config as { layers: Record<string, unknown>[] }).layers[1]!.config ?? {}) as Record<string, unknown>;
     // Keras 3.14+'s per-channel int4 policy (its get_config writes mode and source_name, no name).
     layer.dtype = {
       module: 'keras',
@@ -511,14 +693,68 @@ export async function writeKeras3(path: string, data: EmbeddingData, options: Wr
     };
     layer.quantization_config = null;
   }
-  const metadata = { keras_version: KERAS3_VERSION, date_saved: timestamp(new Date()) };
-  const zip = zipSync(
+  const now = new Date();
+  const metadata = { keras_version: KERAS3_VERSION, date_saved: timestamp(now) };
+  const rowBytes = int8 ? cols : int4 ? int4RowBytes(cols) : cols * 4;
+  const expectedBytes = rows * (rowBytes + (int8 || int4 ? 4 : 0)) + 64 * 1024;
+  const fill = async (writer: H5Writer) => {
+    await writer.build([
+      { op: 'group', path: 'layers' },
+      { op: 'group', path: 'layers/embedding' },
+      { op: 'group', path: 'layers/embedding/vars' },
+      { op: 'attr', path: 'layers/embedding/vars', name: 'name', value: config.name },
+      {
+        op: 'dataset',
+        path: 'layers/embedding/vars/0',
+        shape: int4 ? [rows, int4RowBytes(cols)] : [rows, cols],
+        dtype: int8 || int4 ? '<b' : '<f',
+      },
+    ]);
+    const scales = int8 || int4 ? new Float32Array(rows) : undefined;
+    let start = 0;
+    await forEachChunk(rows, cols, readRows, async (values) => {
+      const count = values.length / cols;
+      if (int8 || int4) checkChunkFinite(values, start, cols, path, `Keras 3 ${options.quantize} quantization`);
+      let stored: ArrayBufferView = values;
+      if (int8) {
+        const q = quantizeInt8(values, count, cols);
+        stored = q.values;
+        scales!.set(q.scales, start);
+      } else if (int4) {
+        const q = encodeInt4(values, count, cols);
+        stored = q.packed;
+        scales!.set(q.scales, start);
+      }
+      await writer.writeRows('layers/embedding/vars/0', start, count, stored);
+      start += count;
+    });
+    const steps: H5BuildStep[] = [];
+    if (scales) steps.push({ op: 'dataset', path: 'layers/embedding/vars/1', shape: [rows], dtype: '<f', data: scales });
+    steps.push({ op: 'group', path: 'vars' }, { op: 'attr', path: 'vars', name: 'name', value: 'sequential' });
+    await writer.build(steps);
+  };
+  const members: StoredZipMember[] = [
+    { name: 'metadata.json', bytes: strToU8(JSON.stringify(metadata)) },
+    { name: 'config.json', bytes: strToU8(JSON.stringify(modelConfig)) },
     {
-      'metadata.json': strToU8(JSON.stringify(metadata)),
-      'config.json': strToU8(JSON.stringify(config)),
-      'model.weights.h5': weights,
+      name: 'model.weights.h5',
+      expectedBytes,
+      write: (handle, offset) => withH5Writer({ fd: handle.fd, offset }, path, expectedBytes, fill),
     },
-    { level: 0 },
-  );
-  await atomicWrite(path, zip);
+  ];
+  await atomicWriteFiles([
+    {
+      path,
+      write: async (temp) => {
+        await writeStoredZip(temp, members, now);
+        // Test seam (see ioTestHooks.writeFile): hand the finished bytes to the hook, as writeBytes does.
+        const hook = ioTestHooks.writeFile;
+        if (hook) {
+          const bytes = await readFile(temp);
+          await rm(temp, { force: true });
+          await hook(temp, bytes);
+        }
+      },
+    },
+  ]);
 }

@@ -72,7 +72,7 @@ export async function withH5Bytes<T>(
   fn: (file: H5Snapshot) => T | Promise<T>,
 ): Promise<T> {
   checkSignature(bytes, shownAs);
-  return withOpened(await openH5Snapshot({ bytes }, shownAs, want), fn);
+  return withOpenH5(await openH5Snapshot({ bytes }, shownAs, want), fn);
 }
 
 function checkSignature(head: Uint8Array, shownAs: string): void {
@@ -97,7 +97,8 @@ async function openH5Snapshot(input: H5Input, shownAs: string, want: H5ScanWant)
   }
 }
 
-async function withOpened<T>(opened: OpenH5, fn: (file: H5Snapshot) => T | Promise<T>): Promise<T> {
+/** @internal Runs `fn` on an opened HDF5 file and closes it; an error that is not already typed becomes a BadFileError. */
+export async function withOpenH5<T>(opened: OpenH5, fn: (file: H5Snapshot) => T | Promise<T>): Promise<T> {
   try {
     return await fn(opened.file);
   } catch (error) {
@@ -158,7 +159,7 @@ export async function openH5Range(handle: FileHandle, offset: number, size: numb
 export async function withH5<T>(path: string, shownAs: string, want: H5ScanWant, fn: (file: H5Snapshot) => T | Promise<T>): Promise<T> {
   const { handle, size } = await openForH5(path, shownAs);
   try {
-    return await withOpened(await openH5Range(handle, 0, size, shownAs, want), fn);
+    return await withOpenH5(await openH5Range(handle, 0, size, shownAs, want), fn);
   } finally {
     await handle.close();
   }
