@@ -80,6 +80,44 @@ interface WalkedModel {
   readonly inFile: ReadonlyMap<onnxProto.onnx.ITensorProto, InFileData>;
 }
 
+/**
+ * The messages of ONNX that can nest without end (graphs in node attributes, in functions and
+ * training info; types in sequence, map and optional types), and which of their fields hold
+ * such messages. The walk follows these fields in the parts of the model it keeps, so that a
+ * model nested deeper than {@link MAX_NESTING} is refused before protobufjs recurses into it.
+ */
+const NESTING: Readonly<Record<string, Readonly<Record<number, string>>>> = {
+  ModelProto: { 7: 'GraphProto', 20: 'TrainingInfoProto', 25: 'FunctionProto' },
+  TrainingInfoProto: { 1: 'GraphProto', 2: 'GraphProto' },
+  FunctionProto: { 7: 'NodeProto' },
+  GraphProto: { 1: 'NodeProto', 11: 'ValueInfoProto', 12: 'ValueInfoProto', 13: 'ValueInfoProto' },
+  NodeProto: { 5: 'AttributeProto' },
+  AttributeProto: { 6: 'GraphProto', 11: 'GraphProto', 14: 'TypeProto', 15: 'TypeProto' },
+  ValueInfoProto: { 2: 'TypeProto' },
+  TypeProto: { 4: 'TypeProto.Sequence', 5: 'TypeProto.Map', 9: 'TypeProto.Optional' },
+  'TypeProto.Sequence': { 1: 'TypeProto' },
+  'TypeProto.Map': { 2: 'TypeProto' },
+  'TypeProto.Optional': { 1: 'TypeProto' },
+};
+/** How deep messages may nest in a model: 100 levels, some 30 graphs inside node attributes. */
+const MAX_NESTING = 100;
+
+/** Checks that the message `message` in `[start, end)` nests at most {@link MAX_NESTING} deep (it is at `depth`). */
+async function checkNesting(reader: WireReader, start: number, end: number, message: string, depth: number): Promise<void> {
+  const inner = NESTING[message] ?? {};
+  for await (const f of walkFields(reader, start, end, message, depth, MAX_NESTING)) {
+    const name = inner[f.field];
+    if (name !== undefined && f.wire === WireType.LEN) await checkNesting(reader, f.valueStart, f.end, name, depth + 1);
+  }
+}
+
+/** Keeps field `f` of `message` (at `depth`): its bytes, once its nesting is checked. */
+async function keepField(reader: WireReader, out: Parts, f: WireField, message: string, depth: number): Promise<void> {
+  const inner = NESTING[message]?.[f.field];
+  if (inner !== undefined && f.wire === WireType.LEN) await checkNesting(reader, f.valueStart, f.end, inner, depth + 1);
+  push(out, await reader.bytes(f.start, f.end - f.start, `field ${f.field} of ${message}`));
+}
+
 /** Bytes to concatenate, and their total length. */
 interface Parts {
   readonly parts: Uint8Array[];
@@ -111,7 +149,7 @@ async function walkModel(reader: WireReader): Promise<WalkedModel> {
   let graph: { names: (string | null)[]; inFile: Map<number, InFileData> } | null = null;
   for await (const f of walkFields(reader, 0, reader.size, 'ModelProto', 1)) {
     if (f.field !== 7) {
-      push(out, await reader.bytes(f.start, f.end - f.start, `field ${f.field} of ModelProto`));
+      await keepField(reader, out, f, 'ModelProto', 1);
       continue;
     }
     expectMessage(reader, f, 'graph', 'ModelProto');
@@ -120,7 +158,7 @@ async function walkModel(reader: WireReader): Promise<WalkedModel> {
     const where = 'GraphProto (ModelProto field 7)';
     for await (const g of walkFields(reader, f.valueStart, f.end, where, 2)) {
       if (g.field !== 5) {
-        push(value, await reader.bytes(g.start, g.end - g.start, `field ${g.field} of ${where}`));
+        await keepField(reader, value, g, 'GraphProto', 2);
         continue;
       }
       expectMessage(reader, g, 'initializer', where);

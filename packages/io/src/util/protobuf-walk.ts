@@ -40,8 +40,8 @@ export interface WireField {
 }
 
 /**
- * @internal How deep {@link walkFields} descends: ONNX's walk needs 3 levels (model, graph,
- * tensor); a caller asking for more than this has a bug or is being led by a hostile file.
+ * @internal The default nesting bound of {@link walkFields}: ONNX's walk to the tables needs 3
+ * levels (model, graph, tensor); deeper walks (graphs in node attributes) pass their own bound.
  */
 export const MAX_WALK_DEPTH = 8;
 
@@ -121,7 +121,8 @@ export class WireReader {
  * @internal The fields of the message in bytes `[start, end)` of `reader`, in order, each
  * checked: a known wire type (groups and types 6, 7 are refused), a field number over 0, and a
  * value that ends inside the message. `message` names it in errors (`'GraphProto (ModelProto
- * field 7)'`); `depth` is its nesting level, refused over {@link MAX_WALK_DEPTH}.
+ * field 7)'`); `depth` is its nesting level (the outermost message is 1), refused over
+ * `maxDepth`.
  */
 export async function* walkFields(
   reader: WireReader,
@@ -129,9 +130,13 @@ export async function* walkFields(
   end: number,
   message: string,
   depth: number,
+  maxDepth = MAX_WALK_DEPTH,
 ): AsyncGenerator<WireField> {
-  if (depth > MAX_WALK_DEPTH)
-    throw badFile(reader.file, `${reader.damaged}${message} is nested ${depth} messages deep; expected at most ${MAX_WALK_DEPTH}.`);
+  if (depth > maxDepth)
+    throw badFile(
+      reader.file,
+      `${reader.damaged}${message} at byte ${start} is nested ${depth} messages deep; expected at most ${maxDepth}.`,
+    );
   if (end > reader.size)
     throw badFile(reader.file, `truncated: ${message} needs bytes ${start} to ${end}, the file has ${reader.size} bytes.`);
   let at = start;
