@@ -293,17 +293,27 @@ describe('in-model ONNX loads, streamed', () => {
     }
   });
 
-  it('a data field written twice is decoded in memory, the last one winning, as protobuf merges it', async () => {
+  it('a data field written twice is decoded in memory as protobuf merges it: raw_data, the last wins; packed float_data, the pieces join', async () => {
     const first = new Float32Array(32).fill(7);
     const second = Float32Array.from({ length: 32 }, (_, i) => i / 4);
-    const path = join(tmp.dir, 'twice.onnx');
+    const raw = join(tmp.dir, 'raw-twice.onnx');
     await writeFile(
-      path,
+      raw,
       gatherModel(tensor('table', ONNX_TYPE.FLOAT, [4, 8], len(9, new Uint8Array(first.buffer)), len(9, new Uint8Array(second.buffer)))),
     );
-    const layer = await loadEmbedding(path, { backend: createJsBackend() });
-    expect(Array.from((await layer.getWeights())[0]!)).toEqual(Array.from(second));
-    expect(Array.from((await readEmbedding(path)).weights)).toEqual(Array.from(second));
-    await layer.dispose();
+    const pieces = join(tmp.dir, 'floats-twice.onnx');
+    await writeFile(
+      pieces,
+      gatherModel(tensor('table', ONNX_TYPE.FLOAT, [8, 8], len(4, new Uint8Array(first.buffer)), len(4, new Uint8Array(second.buffer)))),
+    );
+    for (const [path, expected] of [
+      [raw, Array.from(second)],
+      [pieces, [...first, ...second]],
+    ] as const) {
+      const layer = await loadEmbedding(path, { backend: createJsBackend() });
+      expect(Array.from((await layer.getWeights())[0]!)).toEqual(expected);
+      expect(Array.from((await readEmbedding(path)).weights)).toEqual(expected);
+      await layer.dispose();
+    }
   });
 });
