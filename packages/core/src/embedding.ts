@@ -19,6 +19,7 @@ import { indexCount, toIndexTensor } from './tensor/indices.js';
 import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 import { computeMask } from './tensor/mask.js';
 import { checkNativeIndices, nativeCount } from './tensor/native.js';
+import { OutputPool } from './tensor/output-pool.js';
 import { withZeroRow } from './tensor/padding.js';
 import { distinctIds, renormRows } from './tensor/renorm.js';
 import { checkedRowSource, initializerSource, isRowSource, weightsSource } from './tensor/rows.js';
@@ -108,6 +109,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   /** Calls into the table that have not settled; `dispose` waits for them. */
   private active = 0;
   private idle: (() => void)[] = [];
+  /** Fresh outputs given back with `dispose()`, for the next fresh output of their size. */
+  private readonly outputs = new OutputPool();
   private trainer: Trainer | null = null;
   /** Generator of embedding dropout outside `fit({ seed })`: seeded from the layer seed when there is one. */
   private readonly dropoutRng: Xoshiro128;
@@ -380,8 +383,13 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     const checked = ownIndices(validated, indices);
     try {
       return await this.use(async (table) => {
-        await this.renormalize(table, checked);
-        if (out === undefined) return this.withLora(checked, await table.doLookup(checked));
+        if (this.resolved.maxNorm !== null) await this.renormalize(table, checked);
+        if (out === undefined) {
+          // A fresh output: into a given-back buffer of this size when there is one (see dispose).
+          const reused = this.supports.lookupInto ? this.outputs.take(checked.data.length * this.config.outputDim) : null;
+          const fresh = reused === null ? await table.doLookup(checked) : await table.doLookup(checked, reused);
+          return this.outputs.disposable(this.withLora(checked, fresh));
+        }
         if (this.supports.lookupInto) return this.withLora(checked, await table.doLookup(checked, out));
         const result = await table.doLookup(checked);
         out.set(result.data);
@@ -949,6 +957,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     const table = this.table;
     this.table = null;
     if (!table) return;
+    this.outputs.close();
     this.disposing = (async () => {
       if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
       await table.doDispose();

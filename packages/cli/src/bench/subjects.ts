@@ -93,10 +93,22 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
   const length = indices.length * w.outputDim;
   const outNote = await detectOut(layer, input, length);
   const predictOut = layer.predict as (x: IndexInput, options: { out: Float32Array }) => Promise<{ data: Float32Array }>;
+  // js and tfjs: each fresh output's predecessor is disposed once it exists, as the torch loop
+  // drops its previous tensor (core reuses a disposed output's memory, as torch's allocator does).
+  const disposes = id === 'js' || id.startsWith('tfjs');
+  let previous: { dispose?: () => void } | null = null;
   return {
     createMs,
     rssAfterCreate,
-    run: async () => (await layer.predict(input)).data,
+    run: disposes
+      ? async () => {
+          const y = await layer.predict(input);
+          previous?.dispose?.();
+          previous = y;
+          return y.data;
+        }
+      : async () => (await layer.predict(input)).data,
+    ...(disposes ? { note: 'fresh: each output disposed once the next exists (as torch drops the previous tensor)' } : {}),
     ...(outNote === undefined ? { runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data } : { outNote }),
     checkable: true,
     dispose: () => layer.dispose(),

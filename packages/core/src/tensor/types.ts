@@ -32,6 +32,15 @@ export interface IndexTensor {
 export interface EmbeddingOutput {
   data: Float32Array;
   shape: number[];
+  /**
+   * On a fresh output of `Embedding.predict` (not one written into a caller's `out`): gives the
+   * output's memory back to the layer, TF.js's `tensor.dispose()` idiom. `data` becomes empty
+   * (its ArrayBuffer is detached, without a copy), and the memory serves the layer's next fresh
+   * output of the same size, which is then still in cache (as PyTorch's caching allocator hands
+   * a freed tensor's block to the next one). Optional to call: an output never disposed is
+   * garbage-collected as before. A second call does nothing.
+   */
+  dispose?(): void;
 }
 
 /** A mask: 1 where the index is not 0, 0 where it is; same shape as the indices. */
