@@ -11,8 +11,9 @@
 //   load: `loadEmbedding(file, { backend })` of a file the parent wrote beforehand (then one lookup).
 // Reported over the baseline: the peak RSS of the process (getrusage maxRSS) as "table + N MiB"
 // (the peak less the table's bytes: the backend's own table is the floor of any load or save).
-// safetensors, .npy, tfjs and ONNX with external data stream through row ranges; ONNX with the
-// table inside the model (the default under 2 GiB) is read and written whole, for contrast. Nothing is asserted: it prints a table and writes the reports.
+// safetensors, .npy, tfjs and ONNX stream through row ranges: 'onnx' is the table inside the model
+// (the default under 2 GiB: raw_data read by range from the file, and written between the model's
+// other bytes), 'onnx-external' the table as external data. Nothing is asserted: it prints a table and writes the reports.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';

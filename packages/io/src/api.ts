@@ -111,7 +111,7 @@ export function pickLayer<R extends Pick<EmbeddingRecord, 'name' | 'location' | 
  */
 export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
   const format = options.format ?? (await detectFormat(path));
-  // safetensors, C-order .npy, TF.js shards, ONNX external data, .h5 and stored .keras (float tables) stream into the backend a range of rows at a time: the
+  // safetensors, C-order .npy, TF.js shards, ONNX (inside the model or external data), .h5 and stored .keras (float tables) stream into the backend a range of rows at a time: the
   // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
   const lazy = (await LAZY_OPENERS[format]?.(path, options)) ?? null;
   if (lazy) {
