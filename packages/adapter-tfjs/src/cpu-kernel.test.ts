@@ -1,5 +1,5 @@
-import { Embedding, resolveConfig } from '@embedding-layer/core';
-import { rowSource } from '@embedding-layer/core/backend';
+import { Embedding, InvalidConfigError, resolveConfig } from '@embedding-layer/core';
+import { raiseMallocThresholds, rowSource } from '@embedding-layer/core/backend';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cpuValues, kernelStorage, kernelTableOf } from './fast-gather.js';
@@ -151,5 +151,13 @@ describe("adapter-tfjs on TF.js cpu: the table in a WebAssembly memory, gathered
     expect(kernelTableOf(storage.subarray(4), 4)).toBeNull();
     expect(kernelTableOf(new Float32Array(40), 4)).toBeNull();
     expect(kernelStorage(0, 4)).toHaveLength(0);
+  });
+
+  it("creating a cpu table ran core's raiseMallocThresholds (once per process; a boolean option)", async () => {
+    await expect(createTfjsBackend({ backend: 'cpu', raiseMallocThresholds: 'yes' as never })).rejects.toThrow(InvalidConfigError);
+    const table = await cpuTable(2, 2, new Float32Array(4));
+    // false: already run (by this table's creation, or an earlier one in this file).
+    if (process.platform === 'linux') expect(raiseMallocThresholds()).toBe(false);
+    table.doDispose();
   });
 });

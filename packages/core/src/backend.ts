@@ -4,6 +4,7 @@
 // regularizers, constraints, losses) behind the layer, and the WebAssembly row-gather kernel
 // (adapter-js and adapter-tfjs gather from a table in its memory).
 export { type BackendDefinition, defineBackend } from './backend/define-backend.js';
+export { MALLOC_PRIMER_BYTES, raiseMallocThresholds } from './backend/malloc-thresholds.js';
 export { checkBackendOptions, type OptionRule, optionError } from './backend/options.js';
 export { type LazyPeerOptions, lazyPeer } from './backend/peer.js';
 export {
