@@ -24,6 +24,7 @@ export { type ToOnnxOptions, toOnnx } from './export/to-onnx.js';
 export { type WriteOnnxFileOptions, type WrittenOnnxFile, writeOnnxFile } from './export/write-onnx-file.js';
 export {
   createOnnxBackend,
+  DEFAULT_INLINE_TABLE_MAX_BYTES,
   type OnnxBackendOptions,
   type OnnxExecutionProviders,
   type OnnxNative,

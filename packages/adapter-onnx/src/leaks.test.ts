@@ -33,7 +33,9 @@ describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
       { inputDim: 500, outputDim: 16, maskZero: true, seed: 1 },
       { backend: createOnnxBackend({ runtime, ...(storage === 'float32' ? {} : { storage }) }) },
     );
-    expect(counts).toEqual({ create: 1, release: 0 });
+    // float32: a second session holds the (small) table until the first setWeights drops it.
+    const sessions = storage === 'float32' ? 2 : 1;
+    expect(counts).toEqual({ create: sessions, release: 0 });
     const ids = new Int32Array([0, 17, 499, 3, 3, 250]);
     const input = { data: ids, shape: [2, 3] };
     const out = new Float32Array(6 * 16);
@@ -68,10 +70,10 @@ describe.each(STORAGES)('no leaks on adapter-onnx, storage %s', (storage) => {
     await lookups(1_000, true);
     expect(outputs.tracked).toBe(5_000);
     expect(await outputs.live()).toBeLessThanOrEqual(5);
-    expect(counts).toEqual({ create: 1, release: 0 });
+    expect(counts).toEqual({ create: sessions, release: sessions - 1 });
     await layer.dispose();
-    expect(counts).toEqual({ create: 1, release: 1 });
+    expect(counts).toEqual({ create: sessions, release: sessions });
     await layer.dispose(); // idempotent: no second release
-    expect(counts).toEqual({ create: 1, release: 1 });
+    expect(counts).toEqual({ create: sessions, release: sessions });
   }, 120_000);
 });

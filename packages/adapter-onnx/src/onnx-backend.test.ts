@@ -148,21 +148,74 @@ describe('createOnnxBackend', () => {
       expect(bytes(parallel[k]!.data).equals(bytes(sequential[k]!.data))).toBe(true);
       expect(bytes(parallel[k]!.data).equals(bytes(gatherRows(table, batches[k]!.data, 64)))).toBe(true);
     }
-    expect(counts.create).toBe(1);
+    // The session fed the table and the one holding it (a 256 kB float32 table: see inlineTableMaxBytes).
+    expect(counts.create).toBe(2);
     expect(counts.run).toBe(400);
   });
 
-  it('setWeights: the next lookup uses the new table with the same session; predicts in flight keep the old one', async () => {
+  it.each([0, 2 ** 22])(
+    'setWeights: the next lookup uses the new table with no new session; predicts in flight keep the old one (inlineTableMaxBytes %i)',
+    async (inlineTableMaxBytes) => {
+      const { runtime, counts } = spyRuntime();
+      const layer = await onnxLayer({ inputDim: 3, outputDim: 2, seed: 2 }, { runtime, inlineTableMaxBytes });
+      const sessions = inlineTableMaxBytes === 0 ? 1 : 2;
+      expect(counts.create).toBe(sessions);
+      const old = (await layer.getWeights())[0]!;
+      const before = layer.predict([[0, 2]]);
+      const next = Float32Array.from([1, 2, 3, 4, 5, 6]);
+      await layer.setWeights([next]);
+      next.fill(0); // core copied it
+      expect((await before).data).toEqual(gatherRows(old, [0, 2], 2));
+      expect((await layer.predict([[0, 2]])).data).toEqual(Float32Array.from([1, 2, 5, 6]));
+      expect(counts.create).toBe(sessions);
+      // The session holding the old table was released once the predict in flight on it settled.
+      expect(counts.release).toBe(sessions - 1);
+    },
+  );
+
+  it('a small float32 table is held by a second session: lookups feed only the indices until the first write, then the table', async () => {
+    const config = { inputDim: 40, outputDim: 6, maskZero: true, seed: 3 };
     const { runtime, counts } = spyRuntime();
-    const layer = await onnxLayer({ inputDim: 3, outputDim: 2, seed: 2 }, { runtime });
-    const old = (await layer.getWeights())[0]!;
-    const before = layer.predict([[0, 2]]);
-    const next = Float32Array.from([1, 2, 3, 4, 5, 6]);
-    await layer.setWeights([next]);
-    next.fill(0); // core copied it
-    expect((await before).data).toEqual(gatherRows(old, [0, 2], 2));
-    expect((await layer.predict([[0, 2]])).data).toEqual(Float32Array.from([1, 2, 5, 6]));
-    expect(counts.create).toBe(1);
+    const layer = await onnxLayer(config, { runtime });
+    expect(counts.create).toBe(2);
+    const table = initialTable(config);
+    const ids = randomIndices(24, 40, 5);
+    const input = { data: ids, shape: [4, 6] };
+    const out = new Float32Array(24 * 6);
+    expect((await layer.predict(input)).data).toEqual(gatherRows(table, ids, 6));
+    expect((await layer.predict(input, { out })).data).toBe(out);
+    expect(out).toEqual(gatherRows(table, ids, 6));
+    const native = await predictTensor(layer, new ort.Tensor('int32', ids, [4, 6]));
+    expect(native.output.data).toEqual(gatherRows(table, ids, 6));
+    expect(native.mask!.data).toEqual(computeMask(toIndexTensor(input, 40), true)!.data);
+    expect(counts.feeds.map((f) => Object.keys(f).sort())).toEqual([['indices'], ['indices'], ['indices']]);
+    // A write: the held copy is stale, so its session goes and lookups are fed the table.
+    const row = Float32Array.from([1, -2, 3, -4, 5, -6]);
+    await layer.writeRows(ids[0]!, row);
+    table.set(row, ids[0]! * 6);
+    expect((await layer.predict(input)).data).toEqual(gatherRows(table, ids, 6));
+    expect((await layer.predict(input, { out })).data).toEqual(gatherRows(table, ids, 6));
+    expect((await predictTensor(layer, new ort.Tensor('int32', ids, [4, 6]))).output.data).toEqual(gatherRows(table, ids, 6));
+    expect(Object.keys(counts.feeds.at(-1)!).sort()).toEqual(['embeddings', 'indices']);
+    expect(counts.release).toBe(1);
+    await layer.dispose();
+    expect(counts.release).toBe(2);
+  });
+
+  it('tables over inlineTableMaxBytes, quantized storage and max_norm layers run one session fed the table', async () => {
+    const options = [{ inlineTableMaxBytes: 40 * 6 * 4 - 1 }, { storage: 'float16' as const }, { maxNorm: 1 }] as const;
+    for (const { maxNorm, ...option } of options.map((o) => ({ maxNorm: null, ...o }))) {
+      const config = { inputDim: 40, outputDim: 6, seed: 3, maxNorm };
+      const { runtime, counts } = spyRuntime();
+      const layer = await onnxLayer(config, { runtime, ...option });
+      await layer.predict([1, 2]);
+      expect(counts.create).toBe(1);
+      expect(Object.keys(counts.feeds[0]!)).toContain('embeddings');
+    }
+    const exact = await onnxLayer({ inputDim: 40, outputDim: 6, seed: 3 }, { inlineTableMaxBytes: 40 * 6 * 4 });
+    expect((await exact.predict([1, 2])).data).toEqual(gatherRows(initialTable({ inputDim: 40, outputDim: 6, seed: 3 }), [1, 2], 6));
+    expect(await codeOf(() => createOnnxBackend({ inlineTableMaxBytes: -1 }))).toBe('INVALID_CONFIG');
+    expect(await codeOf(() => createOnnxBackend({ inlineTableMaxBytes: 1.5 }))).toBe('INVALID_CONFIG');
   });
 
   it('a failed setWeights changes nothing: the session keeps answering with the old table', async () => {
@@ -189,28 +242,29 @@ describe('createOnnxBackend', () => {
     expect((await layer.getWeights())[0]).toEqual(old);
   });
 
-  it('dispose() waits for predicts in flight, then releases the session once', async () => {
+  it('dispose() waits for predicts in flight, then releases each session once', async () => {
     const { runtime, counts } = spyRuntime();
     const layer = await Embedding.create({ inputDim: 50, outputDim: 8, seed: 4 }, { backend: createOnnxBackend({ runtime }) });
     const pending = Array.from({ length: 20 }, (_, k) => layer.predict(randomIndices(16, 50, k + 1)));
     await layer.dispose();
-    expect(counts.release).toBe(1);
+    // The session fed the table and the one holding it (a small float32 table).
+    expect(counts.release).toBe(2);
     const results = await Promise.all(pending);
     for (let k = 0; k < 20; k++)
       expect(results[k]!.data).toEqual(gatherRows(initialTable({ inputDim: 50, outputDim: 8, seed: 4 }), randomIndices(16, 50, k + 1), 8));
     expect(await codeOf(() => layer.predict([[1]]))).toBe('LAYER_DISPOSED');
     await layer.dispose();
-    expect(counts.release).toBe(1);
+    expect(counts.release).toBe(2);
   });
 
-  it('creates one session per layer', async () => {
+  it('creates its sessions once per layer (two for a small float32 table), never per lookup', async () => {
     const { runtime, counts } = spyRuntime();
     const backend = createOnnxBackend({ runtime });
     const a = await Embedding.create({ inputDim: 4, outputDim: 2 }, { backend });
     const b = await Embedding.create({ inputDim: 4, outputDim: 2 }, { backend });
     layers.push(a, b);
     for (let i = 0; i < 5; i++) await Promise.all([a.predict([1]), b.predict([2])]);
-    expect(counts.create).toBe(2);
+    expect(counts.create).toBe(4);
   });
 
   it('rejects bad options at once and a bad runtime with core error classes', async () => {
