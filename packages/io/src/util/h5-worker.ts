@@ -197,7 +197,10 @@ function checkAsked() {
     refuse('it asks HDF5 for another file (' + list + '): external storage, external links and virtual datasets are refused; only the file itself is read.');
   }
 }
+const realNow = Date.now;
 parentPort.on('message', async (msg) => {
+  const clock = msg.clock;
+  Date.now = typeof clock === 'number' ? () => clock : realNow;
   try {
     const { h5, FS } = await ready;
     let result = null;
@@ -286,6 +289,13 @@ parentPort.on('message', async (msg) => {
   }
 });
 `;
+
+/**
+ * @internal Test seam: when `fixedTimeMs` is set, the worker's clock (`Date.now`, which HDF5's
+ * `time()` reads for the modification times it stores in object headers) is that instant during
+ * each request, so two writers can be compared byte for byte. Undefined in normal use.
+ */
+export const h5WorkerTestHooks: { fixedTimeMs?: number } = {};
 
 /**
  * @internal Limits of the HDF5 worker: CPU time of one request (scan, read) before it is treated
@@ -450,7 +460,7 @@ async function request<T>(
       },
     });
     w.ref();
-    w.postMessage({ ...message, id }, transfer);
+    w.postMessage({ ...message, id, clock: h5WorkerTestHooks.fixedTimeMs }, transfer);
   }).finally(() => {
     if (slot.pending.size === 0) slot.worker?.unref();
   });
