@@ -3,7 +3,7 @@
 // each (format, direction) in a child process of its own, on adapter-js.
 //
 //   npx turbo run build --filter=@embedding-layer/io --filter=@embedding-layer/adapter-js
-//   node bench/io-memory.mjs [--rows 1048576] [--dim 256] [--formats safetensors,npy,tfjs,onnx,onnx-external] [--markdown FILE] [--json FILE]
+//   node bench/io-memory.mjs [--rows 1048576] [--dim 256] [--formats safetensors,npy,tfjs,onnx,onnx-external,keras-h5,keras] [--markdown FILE] [--json FILE]
 //
 // In each child, the baseline RSS is taken after the modules are loaded and a 2x2 layer was
 // created, saved and disposed (start-up is not the table's). Then:
@@ -13,7 +13,8 @@
 // (the peak less the table's bytes: the backend's own table is the floor of any load or save).
 // safetensors, .npy, tfjs and ONNX stream through row ranges: 'onnx' is the table inside the model
 // (the default under 2 GiB: raw_data read by range from the file, and written between the model's
-// other bytes), 'onnx-external' the table as external data. Nothing is asserted: it prints a table and writes the reports.
+// other bytes), 'onnx-external' the table as external data; 'keras-h5' (.h5) and 'keras' (.keras) through the HDF5 worker,
+// by hyperslab on the file's descriptor. Nothing is asserted: it prints a table and writes the reports.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,7 +27,15 @@ function arg(name, fallback) {
 }
 
 const MiB = 1024 * 1024;
-const EXT = { safetensors: 'safetensors', npy: 'npy', tfjs: 'json', onnx: 'onnx', 'onnx-external': 'onnx' };
+const EXT = {
+  safetensors: 'safetensors',
+  npy: 'npy',
+  tfjs: 'json',
+  onnx: 'onnx',
+  'onnx-external': 'onnx',
+  'keras-h5': 'h5',
+  keras: 'keras',
+};
 /** Save options per format: 'onnx-external' is ONNX with the table as external data (`<file>.data`). */
 const SAVE_OPTIONS = { 'onnx-external': { onnxExternalData: true } };
 
@@ -62,7 +71,7 @@ async function child() {
 async function parent() {
   const rows = Number(arg('rows', String(2 ** 20)));
   const dim = Number(arg('dim', '256'));
-  const formats = arg('formats', 'safetensors,npy,tfjs,onnx,onnx-external').split(',');
+  const formats = arg('formats', 'safetensors,npy,tfjs,onnx,onnx-external,keras-h5,keras').split(',');
   const tableBytes = rows * dim * 4;
   const dir = mkdtempSync(join(tmpdir(), 'io-memory-'));
   const self = fileURLToPath(import.meta.url);
