@@ -36,7 +36,8 @@ for (let round = 0; round < 8; round++) {
         if (sample) process.memoryUsage();
       }
       ts.sort((a, b) => a - b);
-      (res[`${name} ${sample ? 'with memoryUsage between' : 'plain'}`] ??= []).push(ts[ts.length >> 1] * 1000);
+      const key = `${name} ${sample ? 'with memoryUsage between' : 'plain'}`;
+      res[key] = [...(res[key] ?? []), ts[ts.length >> 1] * 1000];
     }
   }
 }
