@@ -146,6 +146,7 @@ async function pushMessage(reader: WireReader, out: Parts, field: WireField, val
 async function walkModel(reader: WireReader): Promise<WalkedModel> {
   const out: Parts = { parts: [], length: 0 };
   // protobufjs decodes a second graph field over the first: only the last one's initializers count.
+  // Their names (null: not valid UTF-8, or none) check that protobufjs decodes them as walked.
   let graph: { names: (string | null)[]; inFile: Map<number, InFileData> } | null = null;
   for await (const f of walkFields(reader, 0, reader.size, 'ModelProto', 1)) {
     if (f.field !== 7) {
@@ -193,7 +194,7 @@ async function walkModel(reader: WireReader): Promise<WalkedModel> {
       );
     for (const [index, data] of graph.inFile) {
       const tensor = decoded[index]!;
-      if ((tensor.name ?? '') !== (graph.names[index] ?? ''))
+      if (graph.names[index] !== null && (tensor.name ?? '') !== graph.names[index])
         throw badFile(
           reader.file,
           `${NOT_ONNX}initializer #${index} is named ${showValue(graph.names[index])} in the file but decodes as ${showValue(tensor.name)}.`,
@@ -227,8 +228,15 @@ async function walkTensor(
   let name: string | null = null;
   for await (const t of walkFields(reader, field.valueStart, field.end, where, 3)) {
     if (DATA_FIELDS.has(t.field)) seen.set(t.field, (seen.get(t.field) ?? 0) + 1);
-    if (t.field === 8 && t.wire === WireType.LEN)
-      name = new TextDecoder().decode(await reader.bytes(t.valueStart, t.end - t.valueStart, `the name of ${where}`));
+    if (t.field === 8 && t.wire === WireType.LEN) {
+      // Only a valid UTF-8 name is compared with protobufjs's decoding (which replaces bad bytes its own way).
+      const bytes = await reader.bytes(t.valueStart, t.end - t.valueStart, `the name of ${where}`);
+      try {
+        name = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+      } catch {
+        name = null;
+      }
+    }
   }
   const value: Parts = { parts: [], length: 0 };
   const inFile = new Map<number, InFileField>();
