@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createJsBackend } from '@embedding-layer/adapter-js';
 import { createOnnxBackend } from '@embedding-layer/adapter-onnx';
 import { Embedding, type EmbeddingConfig, resolveConfig } from '@embedding-layer/core';
@@ -264,6 +265,39 @@ describe('in-model ONNX loads, streamed', () => {
       for (const [i, r] of [0, chunk - 1, chunk, rows - 1].entries())
         expect(Array.from(out.subarray(i * cols, i * cols + 3))).toEqual([small(r, 0), small(r, 1), small(r, 2)]);
       await layer.dispose();
+    });
+  }
+
+  // Written by Python's onnx (test/oracle/onnx_make_fixtures.py): helper.make_tensor's own choice
+  // of field for each type, 1,100 x 4, so one streamed read crosses a varint index block (1,024 rows).
+  for (const [file, dtype] of [
+    ['float32-float_data.onnx', 'float32'],
+    ['float64-double_data.onnx', 'float64'],
+    ['float16-int32_data.onnx', 'float16'],
+    ['bfloat16-int32_data.onnx', 'bfloat16'],
+    ['float16-raw_data.onnx', 'float16'],
+  ] as const) {
+    it(`Python onnx's ${file}: streamed, whole and ranged reads give the formula`, async () => {
+      const path = fileURLToPath(new URL(`./fixtures/onnx-python/${file}`, import.meta.url));
+      const [pyRows, pyCols] = [1100, 4];
+      const v = (r: number, c: number) => (c === 0 ? r % 256 : c === 1 ? Math.floor(r / 256) : ((3 * c + r) % 64) - 32);
+      const expected = Float32Array.from({ length: pyRows * pyCols }, (_, i) => v(Math.floor(i / pyCols), i % pyCols));
+      const record = await readEmbedding(path);
+      expect([record.storedDtype, record.inputDim, record.outputDim]).toEqual([dtype, pyRows, pyCols]);
+      const layer = await loadEmbedding(path, { backend: createJsBackend() });
+      const lazy = await openOnnxTables(path);
+      try {
+        const ranged = await lazy.records[0]!.source.read(1000, 100);
+        for (const [what, got, want] of [
+          ['loadEmbedding', (await layer.getWeights())[0]!, expected],
+          ['readEmbedding', record.weights, expected],
+          ['rows 1000-1099', ranged, expected.subarray(1000 * pyCols, 1100 * pyCols)],
+        ] as const)
+          expect([what, Array.from(got)]).toEqual([what, Array.from(want)]);
+      } finally {
+        await lazy.close();
+        await layer.dispose();
+      }
     });
   }
 
