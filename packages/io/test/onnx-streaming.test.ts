@@ -101,6 +101,25 @@ describe('in-model ONNX saves, streamed', () => {
     });
   }
 
+  it("buildEmbeddingModel's deferTable: raw_data left empty, only for a table in the model, weights null only with it", () => {
+    const config = resolveConfig({ inputDim: 3, outputDim: 2, name: 'd' });
+    const weights = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const deferred = buildEmbeddingModel(config, null, { deferTable: true });
+    const whole = buildEmbeddingModel(config, weights);
+    // Only the table's 24 bytes are missing (the lengths around them keep their one-byte varints at this size).
+    expect(whole.length - deferred.length).toBe(24);
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (error) {
+        return (error as { code?: string }).code;
+      }
+      return 'no error';
+    };
+    expect(code(() => buildEmbeddingModel(config, null))).toBe('INVALID_WEIGHTS');
+    expect(code(() => buildEmbeddingModel(config, null, { deferTable: true, table: 'input' }))).toBe('INVALID_WEIGHTS');
+  });
+
   it('a read that fails half-way leaves the old file and no temp file', async () => {
     const path = join(tmp.dir, 'kept.onnx');
     await saveEmbedding(path, { config: { inputDim: 3, outputDim: 2, name: 'old' }, weights: new Float32Array([1, 2, 3, 4, 5, 6]) });
