@@ -73,12 +73,15 @@ export class WireReader {
     return this.source.size;
   }
 
-  /** `length` bytes at `position`, for `what`: a view of the window when inside it, else one read. */
+  /**
+   * `length` bytes at `position`, for `what`: a copy out of the window when inside it (so that
+   * what a caller keeps does not hold the window's buffer alive), else one read.
+   */
   async bytes(position: number, length: number, what: string): Promise<Uint8Array> {
     if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > this.size)
       throw badFile(this.file, `truncated: ${what} needs bytes ${position} to ${position + length}, the file has ${this.size} bytes.`);
     const from = position - this.windowStart;
-    if (from >= 0 && from + length <= this.window.length) return this.window.subarray(from, from + length);
+    if (from >= 0 && from + length <= this.window.length) return this.window.slice(from, from + length);
     const out = await this.source.read(position, length);
     if (out.length !== length)
       throw badFile(this.file, `truncated: ${what} needs ${length} bytes at offset ${position}, the read gave ${out.length}.`);
@@ -94,7 +97,9 @@ export class WireReader {
     let from = position - this.windowStart;
     if (from < 0 || from + 10 > this.window.length) {
       const length = Math.min(WINDOW_BYTES, this.size - position);
-      this.window = length > 0 ? await this.bytes(position, length, what) : new Uint8Array(0);
+      this.window = length > 0 ? await this.source.read(position, length) : new Uint8Array(0);
+      if (this.window.length !== length)
+        throw badFile(this.file, `truncated: ${what} needs ${length} bytes at offset ${position}, the read gave ${this.window.length}.`);
       this.windowStart = position;
       from = 0;
     }
