@@ -17,6 +17,7 @@ import { type OpenFile, openRanges, ReadRanges, replaceFileSet, resolveInside, w
 import { parseFileJson, showValue } from '../util/json.js';
 import {
   type ByteSource,
+  type BytesAt,
   encodeVarint,
   memorySource,
   spliceLengthDelimited,
@@ -24,6 +25,7 @@ import {
   WireReader,
   WireType,
   walkFields,
+  walkFieldsIn,
 } from '../util/protobuf-walk.js';
 import {
   arrayRows,
@@ -102,20 +104,24 @@ const NESTING: Readonly<Record<string, Readonly<Record<number, string>>>> = {
 /** How deep messages may nest in a model: 100 levels, some 30 graphs inside node attributes. */
 const MAX_NESTING = 100;
 
-/** Checks that the message `message` in `[start, end)` nests at most {@link MAX_NESTING} deep (it is at `depth`). */
-async function checkNesting(reader: WireReader, start: number, end: number, message: string, depth: number): Promise<void> {
+/**
+ * Checks that the message `message` in `[start, end)` of `inMemory` nests at most
+ * {@link MAX_NESTING} deep (it is at `depth`).
+ */
+function checkNesting(reader: WireReader, inMemory: BytesAt, start: number, end: number, message: string, depth: number): void {
   const inner = NESTING[message] ?? {};
-  for await (const f of walkFields(reader, start, end, message, depth, MAX_NESTING)) {
+  for (const f of walkFieldsIn(reader, inMemory, start, end, message, depth, MAX_NESTING)) {
     const name = inner[f.field];
-    if (name !== undefined && f.wire === WireType.LEN) await checkNesting(reader, f.valueStart, f.end, name, depth + 1);
+    if (name !== undefined && f.wire === WireType.LEN) checkNesting(reader, inMemory, f.valueStart, f.end, name, depth + 1);
   }
 }
 
 /** Keeps field `f` of `message` (at `depth`): its bytes, once its nesting is checked. */
 async function keepField(reader: WireReader, out: Parts, f: WireField, message: string, depth: number): Promise<void> {
+  const bytes = await reader.bytes(f.start, f.end - f.start, `field ${f.field} of ${message}`);
   const inner = NESTING[message]?.[f.field];
-  if (inner !== undefined && f.wire === WireType.LEN) await checkNesting(reader, f.valueStart, f.end, inner, depth + 1);
-  push(out, await reader.bytes(f.start, f.end - f.start, `field ${f.field} of ${message}`));
+  if (inner !== undefined && f.wire === WireType.LEN) checkNesting(reader, { bytes, base: f.start }, f.valueStart, f.end, inner, depth + 1);
+  push(out, bytes);
 }
 
 /** Bytes to concatenate, and their total length. */

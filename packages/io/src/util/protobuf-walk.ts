@@ -89,45 +89,123 @@ export class WireReader {
   }
 
   /**
-   * The varint at `position`, which must end before `end` (its message's end): its value (exact
-   * up to 2^53, approximate above, which no length or size inside a file reaches) and the
-   * offset after it. More than 10 bytes, or running past `end`, is a `BadFileError`.
+   * Makes the window hold bytes `[position, position + want)` (fewer at the end of the file),
+   * reading ahead {@link WINDOW_BYTES} when it does not already.
    */
-  async varint(position: number, end: number, what: string): Promise<{ value: number; next: number }> {
-    let from = position - this.windowStart;
-    if (from < 0 || from + 10 > this.window.length) {
-      const length = Math.min(WINDOW_BYTES, this.size - position);
-      this.window = length > 0 ? await this.source.read(position, length) : new Uint8Array(0);
-      if (this.window.length !== length)
-        throw badFile(this.file, `truncated: ${what} needs ${length} bytes at offset ${position}, the read gave ${this.window.length}.`);
-      this.windowStart = position;
-      from = 0;
-    }
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (position + i >= end)
-        throw badFile(
-          this.file,
-          `${end >= this.size ? 'truncated: ' : this.damaged}${what}: the varint at byte ${position} runs past ${
-            end >= this.size ? `the end of the file (${this.size} bytes)` : `the end of its message (byte ${end})`
-          }.`,
-        );
-      const b = this.window[from + i]!;
-      value += (b & 0x7f) * scale;
-      scale *= 128;
-      if (b < 0x80) return { value, next: position + i + 1 };
-    }
-    throw badFile(this.file, `${this.damaged}${what}: the varint at byte ${position} is longer than 10 bytes (not protobuf, or damaged).`);
+  async ensure(position: number, want: number): Promise<void> {
+    const from = position - this.windowStart;
+    const need = Math.min(want, this.size - position);
+    if (from >= 0 && from + need <= this.window.length) return;
+    const length = Math.max(0, Math.min(Math.max(WINDOW_BYTES, want), this.size - position));
+    const window = length > 0 ? await this.source.read(position, length) : new Uint8Array(0);
+    if (window.length !== length)
+      throw badFile(this.file, `truncated: expected ${length} bytes at offset ${position}, the read gave ${window.length}.`);
+    this.window = window;
+    this.windowStart = position;
+  }
+
+  /** The bytes read ahead, and the file offset of their first byte (see {@link ensure}). */
+  get view(): BytesAt {
+    return { bytes: this.window, base: this.windowStart };
   }
 }
 
+/** @internal Bytes of a file in memory, `bytes[0]` being the byte at offset `base` of the file. */
+export interface BytesAt {
+  readonly bytes: Uint8Array;
+  readonly base: number;
+}
+
+/** Bytes a field's key and its varint value or length can take: 10 + 10. */
+const FIELD_HEAD_BYTES = 20;
+
 /**
- * @internal The fields of the message in bytes `[start, end)` of `reader`, in order, each
- * checked: a known wire type (groups and types 6, 7 are refused), a field number over 0, and a
- * value that ends inside the message. `message` names it in errors (`'GraphProto (ModelProto
- * field 7)'`); `depth` is its nesting level (the outermost message is 1), refused over
- * `maxDepth`.
+ * The varint at file offset `position` of `at`'s bytes, which must end before `end` (its
+ * message's end): its value (exact up to 2^53, approximate above, which no length or size
+ * inside a file reaches) and the offset after it. More than 10 bytes, or running past `end`,
+ * is a `BadFileError`.
+ */
+function varintAt(reader: WireReader, at: BytesAt, position: number, end: number, what: string): { value: number; next: number } {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (position + i >= end)
+      throw badFile(
+        reader.file,
+        `${end >= reader.size ? 'truncated: ' : reader.damaged}${what}: the varint at byte ${position} runs past ${
+          end >= reader.size ? `the end of the file (${reader.size} bytes)` : `the end of its message (byte ${end})`
+        }.`,
+      );
+    const b = at.bytes[position + i - at.base]!;
+    value += (b & 0x7f) * scale;
+    scale *= 128;
+    if (b < 0x80) return { value, next: position + i + 1 };
+  }
+  throw badFile(
+    reader.file,
+    `${reader.damaged}${what}: the varint at byte ${position} is longer than 10 bytes (not protobuf, or damaged).`,
+  );
+}
+
+/**
+ * The field at file offset `start` of a message ending at `end`, parsed from `at` (which holds
+ * its first {@link FIELD_HEAD_BYTES} bytes, or up to `end`) and checked: a field number over 0,
+ * a known wire type (groups and types 6, 7 are refused), a value that ends inside the message.
+ */
+function fieldAt(reader: WireReader, at: BytesAt, start: number, end: number, message: string): WireField {
+  const key = varintAt(reader, at, start, end, `a field key of ${message}`);
+  const field = Math.floor(key.value / 8);
+  const wire = key.value % 8;
+  if (key.value > 0xffffffff || field === 0)
+    throw badFile(
+      reader.file,
+      `${reader.damaged}${message}: the field key at byte ${start} is ${key.value}, not a valid field number (not protobuf, or damaged).`,
+    );
+  let valueStart = key.next;
+  let next: number;
+  let varint = 0;
+  if (wire === WireType.VARINT) {
+    const v = varintAt(reader, at, key.next, end, `field ${field} of ${message}`);
+    varint = v.value;
+    next = v.next;
+  } else if (wire === WireType.I64) next = key.next + 8;
+  else if (wire === WireType.I32) next = key.next + 4;
+  else if (wire === WireType.LEN) {
+    const length = varintAt(reader, at, key.next, end, `the length of field ${field} of ${message}`);
+    valueStart = length.next;
+    next = length.next + length.value;
+  } else
+    throw badFile(
+      reader.file,
+      `${reader.damaged}${message}: field ${field} at byte ${start} has wire type ${wire} (${
+        wire === 3 || wire === 4 ? 'a group, which ONNX never uses' : 'not a protobuf wire type'
+      }); expected 0, 1, 2 or 5.`,
+    );
+  if (next > end) {
+    const past = end >= reader.size ? `the file ends at byte ${reader.size}` : `its message ends at byte ${end}`;
+    throw badFile(
+      reader.file,
+      `${end >= reader.size ? 'truncated: ' : reader.damaged}${message}: field ${field} at byte ${start} needs ${next - valueStart} bytes from byte ${valueStart}, but ${past} (${end - valueStart} bytes remain).`,
+    );
+  }
+  return { field, wire, start, keyEnd: key.next, valueStart, end: next, varint };
+}
+
+function checkMessage(reader: WireReader, start: number, end: number, message: string, depth: number, maxDepth: number): void {
+  if (depth > maxDepth)
+    throw badFile(
+      reader.file,
+      `${reader.damaged}${message} at byte ${start} is nested ${depth} messages deep; expected at most ${maxDepth}.`,
+    );
+  if (end > reader.size)
+    throw badFile(reader.file, `truncated: ${message} needs bytes ${start} to ${end}, the file has ${reader.size} bytes.`);
+}
+
+/**
+ * @internal The fields of the message in bytes `[start, end)` of `reader`'s file, in order,
+ * read through its window, each checked as {@link fieldAt} says. `message` names it in errors
+ * (`'GraphProto (ModelProto field 7)'`); `depth` is its nesting level (the outermost message
+ * is 1), refused over `maxDepth`.
  */
 export async function* walkFields(
   reader: WireReader,
@@ -137,52 +215,33 @@ export async function* walkFields(
   depth: number,
   maxDepth = MAX_WALK_DEPTH,
 ): AsyncGenerator<WireField> {
-  if (depth > maxDepth)
-    throw badFile(
-      reader.file,
-      `${reader.damaged}${message} at byte ${start} is nested ${depth} messages deep; expected at most ${maxDepth}.`,
-    );
-  if (end > reader.size)
-    throw badFile(reader.file, `truncated: ${message} needs bytes ${start} to ${end}, the file has ${reader.size} bytes.`);
-  let at = start;
-  while (at < end) {
-    const key = await reader.varint(at, end, `a field key of ${message}`);
-    const field = Math.floor(key.value / 8);
-    const wire = key.value % 8;
-    if (key.value > 0xffffffff || field === 0)
-      throw badFile(
-        reader.file,
-        `${reader.damaged}${message}: the field key at byte ${at} is ${key.value}, not a valid field number (not protobuf, or damaged).`,
-      );
-    let valueStart = key.next;
-    let next: number;
-    let varint = 0;
-    if (wire === WireType.VARINT) {
-      const v = await reader.varint(key.next, end, `field ${field} of ${message}`);
-      varint = v.value;
-      next = v.next;
-    } else if (wire === WireType.I64) next = key.next + 8;
-    else if (wire === WireType.I32) next = key.next + 4;
-    else if (wire === WireType.LEN) {
-      const length = await reader.varint(key.next, end, `the length of field ${field} of ${message}`);
-      valueStart = length.next;
-      next = length.next + length.value;
-    } else
-      throw badFile(
-        reader.file,
-        `${reader.damaged}${message}: field ${field} at byte ${at} has wire type ${wire} (${
-          wire === 3 || wire === 4 ? 'a group, which ONNX never uses' : 'not a protobuf wire type'
-        }); expected 0, 1, 2 or 5.`,
-      );
-    if (next > end) {
-      const past = end >= reader.size ? `the file ends at byte ${reader.size}` : `its message ends at byte ${end}`;
-      throw badFile(
-        reader.file,
-        `${end >= reader.size ? 'truncated: ' : reader.damaged}${message}: field ${field} at byte ${at} needs ${next - valueStart} bytes from byte ${valueStart}, but ${past} (${end - valueStart} bytes remain).`,
-      );
-    }
-    yield { field, wire, start: at, keyEnd: key.next, valueStart, end: next, varint };
-    at = next;
+  checkMessage(reader, start, end, message, depth, maxDepth);
+  for (let at = start; at < end; ) {
+    await reader.ensure(at, FIELD_HEAD_BYTES);
+    const f = fieldAt(reader, reader.view, at, end, message);
+    yield f;
+    at = f.end;
+  }
+}
+
+/**
+ * @internal {@link walkFields} over bytes already in memory (`inMemory` holds the whole
+ * message): the same checks, without a read per field. Offsets are the file's.
+ */
+export function* walkFieldsIn(
+  reader: WireReader,
+  inMemory: BytesAt,
+  start: number,
+  end: number,
+  message: string,
+  depth: number,
+  maxDepth = MAX_WALK_DEPTH,
+): Generator<WireField> {
+  checkMessage(reader, start, end, message, depth, maxDepth);
+  for (let at = start; at < end; ) {
+    const f = fieldAt(reader, inMemory, at, end, message);
+    yield f;
+    at = f.end;
   }
 }
 
