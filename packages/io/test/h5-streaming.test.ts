@@ -5,7 +5,7 @@
 // HDF5 tables are read by hyperslab too, and h5py (when the system Python has it) reads what we
 // write. fixtures/streaming/h5py_oracle.py is the independent reader and the fixture maker.
 import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createJsBackend } from '@embedding-layer/adapter-js';
@@ -19,7 +19,7 @@ import { keras3SequentialConfig, openKeras3Tables } from '../src/formats/keras-v
 import { KERAS2_VERSION, KERAS3_VERSION, keras2SequentialConfig } from '../src/formats.js';
 import { loadEmbedding, readEmbedding, readEmbeddings, saveEmbedding } from '../src/index.js';
 import { createH5Bytes, writeStringListAttr } from '../src/util/h5.js';
-import { h5WorkerTestHooks } from '../src/util/h5-worker.js';
+import { h5WorkerLimits, h5WorkerTestHooks } from '../src/util/h5-worker.js';
 import { quantizeInt8 } from '../src/util/int8.js';
 import { zipWriteLimits } from '../src/util/zip.js';
 import { makeTempDir } from './tmp.js';
@@ -73,11 +73,10 @@ async function formulaLayer(): Promise<Embedding> {
   return Embedding.create(CONFIG, { backend: createJsBackend(), weights: [formulaTable(ROWS, COLS)] });
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return (
-    a.length === b.length &&
-    Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0
-  );
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  const x = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  const y = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  return x.length === y.length && Buffer.compare(x, y) === 0;
 }
 
 /** Checks rows of a table read back against the formula, at every chunk boundary. */
@@ -351,6 +350,28 @@ describe('streamed .h5 and .keras loads', () => {
       message: expect.stringMatching(/model\.weights\.h5: CRC-32 mismatch/),
     });
   });
+});
+
+describe('the HDF5 worker on files read in place', () => {
+  it('a file that loops HDF5, made 100 GiB (sparse) long, fails within the limit of 256 MiB, not of its size', async () => {
+    // Read in place, a file's size no longer has to fit in memory; a scan's CPU allowance must not
+    // grow with it (100 GiB at 2 ms per MiB would be 205 s; the bounded limit is 0.5 + 0.512 s).
+    const loop = fileURLToPath(new URL('./fixtures/fuzz-found/keras-h5-hdf5-loop.h5', import.meta.url));
+    const path = join(tmp.dir, 'loop-sparse.h5');
+    await copyFile(loop, path);
+    await truncate(path, 100 * 1024 ** 3);
+    const saved = { ...h5WorkerLimits };
+    try {
+      h5WorkerLimits.cpuMs = 500;
+      h5WorkerLimits.cpuMsPerMiB = 2;
+      await expect(readEmbeddings(path)).rejects.toMatchObject({
+        code: 'BAD_FILE',
+        message: expect.stringMatching(/HDF5 (scan|open) did not finish within 1 s of CPU time/),
+      });
+    } finally {
+      Object.assign(h5WorkerLimits, saved);
+    }
+  }, 30_000);
 });
 
 describe.skipIf(!H5PY)(

@@ -7,11 +7,12 @@ import { EmbeddingError } from '@embedding-layer/core';
 import { badFile } from '../errors.js';
 
 /*
- * HDF5 files are read in a worker thread, from memory.
+ * HDF5 files are read in a worker thread, on an in-memory filesystem.
  *
- * - From memory: the worker runs h5wasm's ESM build, whose only filesystem is Emscripten's
- *   in-memory FS. The file's bytes are copied into it and opened there; the HDF5 library never
- *   sees the host filesystem. A file that asks HDF5 for another file (external raw storage, an
+ * - In-memory filesystem: the worker runs h5wasm's ESM build, whose only filesystem is
+ *   Emscripten's in-memory FS. Bytes held in memory are copied into it and opened there; a file
+ *   on disk is read through its descriptor (below); the HDF5 library never sees the host
+ *   filesystem. A file that asks HDF5 for another file (external raw storage, an
  *   external link, a virtual dataset's source) gets nothing from the host: every open of a path
  *   other than the file itself is refused (and recorded, so the error says what was asked for),
  *   external links and virtual datasets are refused when the scan meets them.
@@ -21,8 +22,8 @@ import { badFile } from '../errors.js';
  *   a request that burns more CPU than its limit terminates the worker (a new one is started
  *   for the next request) and fails as a BadFileError. CPU time, not wall time, so a loaded
  *   machine never turns a good file into an error; where the thread's CPU time cannot be read, a
- *   wall-clock limit (longer) applies.
- *
+ *   wall-clock limit (longer) applies. The limit grows with the file's size for a whole read
+ *   only; any other request gets the allowance of at most 256 MiB.
  * - From a file descriptor, without the host filesystem: for a file on disk the main thread opens
  *   it (a regular file, checked), measures its size once and passes the descriptor (worker
  *   threads share the process's descriptors). In the worker the one path HDF5 may open is an
@@ -535,6 +536,13 @@ function cpuLimitFor(bytes: number): number {
   return h5WorkerLimits.cpuMs + (h5WorkerLimits.cpuMsPerMiB * bytes) / (1024 * 1024);
 }
 
+/**
+ * Bytes whose allowance a request that is not a whole read gets at most (open, scan, a range of
+ * rows, a write, close): they touch metadata and at most one range of rows, so a file read in
+ * place (say a sparse file of 100 GB) does not earn hours of CPU time for a scan that loops.
+ */
+const PER_REQUEST_BYTES = 256 * 1024 * 1024;
+
 function hangError(shownAs: string, limitMs: number) {
   return (what: string) => () =>
     badFile(
@@ -550,8 +558,12 @@ function hangError(shownAs: string, limitMs: number) {
 export async function openH5Session(input: H5Input, shownAs: string): Promise<OpenH5Session> {
   const slot = pickSlot();
   const release = await takeSlot(slot);
-  const limitMs = cpuLimitFor('bytes' in input ? input.bytes.byteLength : input.size);
+  const fileBytes = 'bytes' in input ? input.bytes.byteLength : input.size;
+  // A whole read may take time in proportion to the file; every other request, to a bounded part of it.
+  const readMs = cpuLimitFor(fileBytes);
+  const limitMs = cpuLimitFor(Math.min(fileBytes, PER_REQUEST_BYTES));
   const hang = hangError(shownAs, limitMs);
+  const readHang = hangError(shownAs, readMs);
   const close = async () => {
     if (slot.worker) await request(slot, { op: 'close' }, limitMs, hang('close')).catch(() => undefined);
     release();
@@ -573,7 +585,7 @@ export async function openH5Session(input: H5Input, shownAs: string): Promise<Op
         throw toBadFile(shownAs, 'HDF5 could not read it', error);
       }),
     read: (datasets) =>
-      request<unknown[]>(slot, { op: 'read', datasets }, limitMs, hang(`read of ${datasets.join(', ')}`)).catch((error: unknown) => {
+      request<unknown[]>(slot, { op: 'read', datasets }, readMs, readHang(`read of ${datasets.join(', ')}`)).catch((error: unknown) => {
         throw toBadFile(shownAs, `dataset ${datasets.join(', ')} could not be read`, error);
       }),
     slice: (dataset, start, count) =>
@@ -648,7 +660,7 @@ export async function withH5Writer(
 ): Promise<number> {
   const slot = pickSlot();
   const release = await takeSlot(slot);
-  const limitMs = cpuLimitFor(expectedBytes);
+  const limitMs = cpuLimitFor(Math.min(expectedBytes, PER_REQUEST_BYTES));
   const hang = (what: string) => () =>
     badFile(shownAs, `cannot write: HDF5 ${what} did not finish within ${Math.round(limitMs / 100) / 10} s of CPU time.`);
   const failed = (what: string) => (error: unknown) => {
