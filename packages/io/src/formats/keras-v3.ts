@@ -247,19 +247,27 @@ async function keras3Records(h5file: H5Snapshot, modelConfig: unknown, path: str
 
 /** Reads of byte ranges of an open file, bounded by its size at open. */
 function handleRanges(handle: FileHandle, size: number, path: string) {
+  const readInto = async (out: Uint8Array, position: number): Promise<void> => {
+    const length = out.length;
+    if (!Number.isSafeInteger(position) || position < 0 || position + length > size)
+      throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file has ${size} bytes.`);
+    let done = 0;
+    while (done < length) {
+      const { bytesRead } = await handle.read(out, done, length - done, position + done);
+      if (bytesRead === 0)
+        throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file ends after ${done} of them.`);
+      done += bytesRead;
+    }
+  };
   return {
     size,
+    readInto,
     async read(position: number, length: number): Promise<Uint8Array> {
+      // Checked before allocating: a header may claim terabytes.
       if (!Number.isSafeInteger(position) || !Number.isSafeInteger(length) || position < 0 || length < 0 || position + length > size)
         throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file has ${size} bytes.`);
       const out = new Uint8Array(length);
-      let done = 0;
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, position + done);
-        if (bytesRead === 0)
-          throw badFile(path, `truncated: expected ${length} bytes at offset ${position}, the file ends after ${done} of them.`);
-        done += bytesRead;
-      }
+      await readInto(out, position);
       return out;
     },
   };

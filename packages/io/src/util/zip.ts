@@ -325,7 +325,12 @@ const CRC_PIECE = 4 * 1024 * 1024;
  */
 export async function readZipFile(
   file: string,
-  source: { readonly size: number; read(position: number, length: number): Promise<Uint8Array> },
+  source: {
+    readonly size: number;
+    read(position: number, length: number): Promise<Uint8Array>;
+    /** Fills `out` from `position` (for the CRC pass: one buffer for every piece); `read` is used without it. */
+    readInto?(out: Uint8Array, position: number): Promise<void>;
+  },
   limits: ZipLimits,
   inPlace: readonly string[] = [],
 ): Promise<ZipFileMembers> {
@@ -364,8 +369,16 @@ export async function readZipFile(
     const start = entryDataStart(file, header, entry, next);
     if (entry.method === 0 && inPlace.includes(entry.name)) {
       let crc = 0;
-      for (let at = 0; at < entry.size; at += CRC_PIECE)
-        crc = crc32(await source.read(start + at, Math.min(CRC_PIECE, entry.size - at)), crc);
+      const piece = source.readInto ? new Uint8Array(Math.min(CRC_PIECE, entry.size)) : undefined;
+      for (let at = 0; at < entry.size; at += CRC_PIECE) {
+        const length = Math.min(CRC_PIECE, entry.size - at);
+        let bytes: Uint8Array;
+        if (piece && source.readInto) {
+          bytes = piece.subarray(0, length);
+          await source.readInto(bytes, start + at);
+        } else bytes = await source.read(start + at, length);
+        crc = crc32(bytes, crc);
+      }
       if (crc >>> 0 !== entry.crc >>> 0)
         throw badFile(file, `zip entry ${entry.name}: CRC-32 mismatch (damaged; the data does not match its checksum).`);
       total += entry.size;
