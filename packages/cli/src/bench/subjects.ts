@@ -93,8 +93,10 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
   const length = indices.length * w.outputDim;
   const outNote = await detectOut(layer, input, length);
   const predictOut = layer.predict as (x: IndexInput, options: { out: Float32Array }) => Promise<{ data: Float32Array }>;
-  // js and tfjs: each fresh output's predecessor is disposed once it exists, as the torch loop
-  // drops its previous tensor (core reuses a disposed output's memory, as torch's allocator does).
+  // js and tfjs: each fresh output is disposed when the next call starts, as the torch loop drops
+  // its tensor when the call returns (core reuses a disposed output's memory for the next one,
+  // as torch's allocator does; disposing only after the next output exists kept two outputs
+  // alive, 1 GiB at L, which torch never does).
   const disposes = id === 'js' || id.startsWith('tfjs');
   let previous: { dispose?: () => void } | null = null;
   return {
@@ -102,13 +104,14 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
     rssAfterCreate,
     run: disposes
       ? async () => {
-          const y = await layer.predict(input);
           previous?.dispose?.();
+          previous = null;
+          const y = await layer.predict(input);
           previous = y;
           return y.data;
         }
       : async () => (await layer.predict(input)).data,
-    ...(disposes ? { note: 'fresh: each output disposed once the next exists (as torch drops the previous tensor)' } : {}),
+    ...(disposes ? { note: 'fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)' } : {}),
     ...(outNote === undefined ? { runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data } : { outNote }),
     checkable: true,
     dispose: () => layer.dispose(),
