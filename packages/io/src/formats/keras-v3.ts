@@ -2,7 +2,6 @@ import type { FileHandle } from 'node:fs/promises';
 import { readFile, rm } from 'node:fs/promises';
 import { EmbeddingError, InvalidWeightsError, type ResolvedEmbeddingConfig } from '@embedding-layer/core';
 import { decodeInt4, encodeInt4, int4At, int4RowBytes } from '@embedding-layer/core/backend';
-import { strFromU8, strToU8 } from 'fflate';
 import {
   findEmbeddingConfigs,
   inputLengthFromShape,
@@ -13,7 +12,7 @@ import {
 } from '../config/dialects.js';
 import { badFile } from '../errors.js';
 import type { EmbeddingData, EmbeddingRecord } from '../types.js';
-import { atomicWriteFiles, ioTestHooks } from '../util/fs.js';
+import { atomicWriteFiles, ioTestHooks, openRegular } from '../util/fs.js';
 import {
   claimH5Datasets,
   type H5Matrix,
@@ -21,7 +20,6 @@ import {
   h5MatrixInfo,
   h5MatrixSource,
   type OpenH5,
-  openForH5,
   openH5Range,
   readH5Matrix,
   readH5Values,
@@ -116,7 +114,7 @@ function checkZipMagic(path: string, head: Uint8Array): void {
 
 function parseJson(path: string, member: string, bytes: Uint8Array | undefined): unknown {
   if (!bytes) throw badFile(path, `not a Keras 3 .keras file: the zip has no ${member}.`);
-  return parseFileJson(strFromU8(bytes), path, member);
+  return parseFileJson(new TextDecoder().decode(bytes), path, member);
 }
 
 /** What a scan of model.weights.h5 reads: `vars` groups' `name` attributes, shape and type of `vars/0`-`vars/3`. */
@@ -275,7 +273,7 @@ function handleRanges(handle: FileHandle, size: number, path: string) {
 
 /** A .keras file opened: its zip checked, config.json parsed; model.weights.h5 left in the file when stored (as Keras writes it). */
 async function openKeras3Zip(path: string) {
-  const { handle, size } = await openForH5(path);
+  const { handle, size } = await openRegular(path);
   try {
     const ranges = handleRanges(handle, size, path);
     checkZipMagic(path, await ranges.read(0, Math.min(4, size)));
@@ -742,8 +740,8 @@ export async function writeKeras3Rows(
     await writer.build(steps);
   };
   const members: StoredZipMember[] = [
-    { name: 'metadata.json', bytes: strToU8(JSON.stringify(metadata)) },
-    { name: 'config.json', bytes: strToU8(JSON.stringify(modelConfig)) },
+    { name: 'metadata.json', bytes: new TextEncoder().encode(JSON.stringify(metadata)) },
+    { name: 'config.json', bytes: new TextEncoder().encode(JSON.stringify(modelConfig)) },
     {
       name: 'model.weights.h5',
       expectedBytes,

@@ -172,7 +172,7 @@ function kindOf(st: Stats): string {
  * once, at open: reads never go past it, so a file that grows while it is read cannot grow the
  * read.
  */
-async function openRegular(path: string, shownAs: string): Promise<{ handle: FileHandle; size: number }> {
+export async function openRegular(path: string, shownAs = path): Promise<{ handle: FileHandle; size: number }> {
   let handle: FileHandle;
   try {
     handle = await open(path, READ_FLAGS);

@@ -1,4 +1,3 @@
-import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { EmbeddingError, type RowSource } from '@embedding-layer/core';
 import { chunkRowsFor, rowSource } from '@embedding-layer/core/backend';
@@ -7,6 +6,7 @@ import h5wasm from 'h5wasm';
 import { badFile } from '../errors.js';
 import type { ProgressCallback, StoredDtype } from '../types.js';
 import { decodeHalf } from './float.js';
+import { openRegular } from './fs.js';
 import {
   type H5BuildStep,
   type H5Input,
@@ -113,36 +113,6 @@ export async function withOpenH5<T>(opened: OpenH5, fn: (file: H5Snapshot) => T 
   }
 }
 
-/** Opening flags for files from strangers: never block on a FIFO. */
-const READ_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
-
-/**
- * @internal A regular file opened for the HDF5 worker: its descriptor and its size, measured once
- * here (the worker never reads past it). A missing file, or one that is not a regular file
- * (directory, FIFO, device), is a BadFileError naming `shownAs`.
- */
-export async function openForH5(path: string, shownAs = path): Promise<{ handle: FileHandle; size: number }> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, READ_FLAGS);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw badFile(
-      shownAs,
-      code === 'ENOENT' ? 'cannot read the file: it does not exist.' : `cannot open the file (${(error as Error).message}).`,
-      error,
-    );
-  }
-  try {
-    const st = await handle.stat();
-    if (!st.isFile()) throw badFile(shownAs, 'not a regular file; model files must be regular files.');
-    return { handle, size: st.size };
-  } catch (error) {
-    await handle.close();
-    throw error;
-  }
-}
-
 /**
  * @internal Opens the `size` bytes at `offset` of an open file as an HDF5 file in the worker (read
  * in place, page by page: nothing is copied whole), checks its signature and scans it. The
@@ -157,7 +127,7 @@ export async function openH5Range(handle: FileHandle, offset: number, size: numb
 
 /** @internal {@link withH5Bytes} on a file on disk, read in place by the worker (never copied whole). */
 export async function withH5<T>(path: string, shownAs: string, want: H5ScanWant, fn: (file: H5Snapshot) => T | Promise<T>): Promise<T> {
-  const { handle, size } = await openForH5(path, shownAs);
+  const { handle, size } = await openRegular(path, shownAs);
   try {
     return await withOpenH5(await openH5Range(handle, 0, size, shownAs, want), fn);
   } finally {
@@ -167,7 +137,7 @@ export async function withH5<T>(path: string, shownAs: string, want: H5ScanWant,
 
 /** @internal {@link withH5} held open: the tables of a file for streaming reads; `close()` closes the worker's file, then the descriptor. */
 export async function openH5(path: string, shownAs: string, want: H5ScanWant): Promise<OpenH5> {
-  const { handle, size } = await openForH5(path, shownAs);
+  const { handle, size } = await openRegular(path, shownAs);
   try {
     const opened = await openH5Range(handle, 0, size, shownAs, want);
     return {
