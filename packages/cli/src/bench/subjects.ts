@@ -111,7 +111,9 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
           return y.data;
         }
       : async () => (await layer.predict(input)).data,
-    ...(disposes ? { note: 'fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)' } : {}),
+    ...(disposes
+      ? { note: 'fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)' }
+      : {}),
     ...(outNote === undefined ? { runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data } : { outNote }),
     checkable: true,
     dispose: () => layer.dispose(),
