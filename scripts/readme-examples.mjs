@@ -10,6 +10,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { EXAMPLE_COMPILER_OPTIONS } from './readme-example.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 // Inside node_modules, so the examples resolve the workspace packages and their peers as a user's project would.
@@ -56,17 +57,7 @@ for (const e of examples) {
 writeFileSync(
   join(work, 'tsconfig.json'),
   JSON.stringify({
-    compilerOptions: {
-      target: 'ES2022',
-      module: 'NodeNext',
-      moduleResolution: 'NodeNext',
-      strict: true,
-      outDir: 'out',
-      rootDir: '.',
-      skipLibCheck: true,
-      types: ['node'],
-      lib: ['ES2022', 'DOM'],
-    },
+    compilerOptions: { ...EXAMPLE_COMPILER_OPTIONS, rootDir: '.', lib: ['ES2022', 'DOM'] },
     files,
   }),
 );
