@@ -25,6 +25,7 @@ import {
   packInt4Row,
   quantizeRowInt4,
   quantizeRowInt8,
+  raiseMallocThresholds,
   readAllRows,
   STORAGE,
   toHalf,
@@ -34,7 +35,6 @@ import { buildEmbeddingModel, DEFAULT_EXTERNAL_DATA_THRESHOLD, ONNX_NAMES, type 
 import type * as Ort from 'onnxruntime-node';
 import { indexFeed } from './runtime/index-feed.js';
 import { loadOnnxRuntime, type OnnxRuntime, type OnnxRuntimeSource } from './runtime/load-runtime.js';
-import { raiseMallocThresholds } from './runtime/malloc-thresholds.js';
 
 /** Execution providers as onnxruntime-node takes them (`'cpu'`, or `{ name: 'cpu', ... }`). */
 export type OnnxExecutionProviders = NonNullable<Ort.InferenceSession.SessionOptions['executionProviders']>;
