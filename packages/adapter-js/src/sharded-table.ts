@@ -7,6 +7,7 @@ import type {
   TableDescription,
 } from '@embedding-layer/core';
 import {
+  copySourceRows,
   halfToFloatTable,
   int4At,
   int4RowBytes,
@@ -60,10 +61,7 @@ export class ShardedTable implements EmbeddingTableV2 {
   /** A table filled from `initial`, a chunk of rows at a time (no second copy of the whole table). */
   static async create(config: ResolvedEmbeddingConfig, initial: RowSource, storage: Storage, shardBytes: number): Promise<ShardedTable> {
     const table = new ShardedTable(config, storage, shardBytes);
-    for (let start = 0; start < table.rows; start += initial.chunkRows) {
-      const count = Math.min(initial.chunkRows, table.rows - start);
-      table.writeRows(start, await initial.read(start, count));
-    }
+    await copySourceRows(initial, (start, rows) => table.writeRows(start, rows));
     return table;
   }
 

@@ -7,6 +7,7 @@ import type {
   TableDescription,
 } from '@embedding-layer/core';
 import {
+  copySourceRows,
   createWasmRows,
   gatherChunks,
   type KernelExports,
@@ -82,10 +83,7 @@ export class WasmTable implements EmbeddingTableV2 {
     const rows = createWasmRows(config.inputDim, config.outputDim, { slots: shared ? 1 + options.parallel!.workers : 1, shared });
     if (rows === null) return null;
     const table = new WasmTable(config, rows, shared ? options : { ...options, parallel: null });
-    for (let start = 0; start < table.rows; start += initial.chunkRows) {
-      const count = Math.min(initial.chunkRows, table.rows - start);
-      table.weightsView.set(await initial.read(start, count), start * table.outputDim);
-    }
+    await copySourceRows(initial, (start, rows) => table.weightsView.set(rows, start * table.outputDim));
     return table;
   }
 

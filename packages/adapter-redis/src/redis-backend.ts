@@ -10,11 +10,11 @@ import type {
   TableReplacementV2,
 } from '@embedding-layer/core';
 import { InvalidConfigError } from '@embedding-layer/core';
-import { checkBackendOptions, defineBackend, optionError, STORAGE } from '@embedding-layer/core/backend';
+import { checkBackendOptions, defineBackend, optionError, rowSource, STORAGE } from '@embedding-layer/core/backend';
 import type { RedisStorage } from './codec.js';
 import { Connection } from './connection.js';
 import type { LinkOptions } from './link.js';
-import { RedisTable, type Rows, type ServerOptimizer, type TableSpec } from './redis-table.js';
+import { RedisTable, type ServerOptimizer, type TableSpec } from './redis-table.js';
 
 /** The environment variable with the default cluster seed nodes, comma-separated `host:port`. */
 export const REDIS_NODES_ENV = 'EMBEDDING_LAYER_REDIS_NODES';
@@ -464,8 +464,7 @@ export async function openRedisTable(options: OpenRedisTableOptions): Promise<Re
     throw optionError('openRedisTable', 'table', table, 'a name of letters, digits, _ - .');
   const conn = new Connection(r.link);
   conn.acquire();
-  const chunkRows = Math.max(1, Math.floor((16 * 2 ** 20) / Math.max(1, outputDim * 4)));
-  const rows: Rows = { rows: inputDim, chunkRows, read: initial ?? ((_start, count) => new Float32Array(count * outputDim)) };
+  const rows = rowSource(inputDim, outputDim, initial ?? ((_start, count) => new Float32Array(count * outputDim)));
   let t: RedisTable;
   try {
     t = await RedisTable.open(conn, specOf(r, table, inputDim, outputDim), rows, r.ifExists);

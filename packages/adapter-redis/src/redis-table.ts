@@ -1,4 +1,5 @@
-import { InvalidConfigError, ShapeMismatchError } from '@embedding-layer/core';
+import { InvalidConfigError, type RowSource, ShapeMismatchError } from '@embedding-layer/core';
+import { copySourceRows } from '@embedding-layer/core/backend';
 import { decodeRow, encodeRows, type RedisStorage, rowBytes } from './codec.js';
 import { type Connection, isMissingFunction, loadFunctions } from './connection.js';
 import { RedisUnavailableError } from './errors.js';
@@ -43,13 +44,6 @@ export interface TableSpec {
   /** Replicas each write waits for (`WAIT`), or 'auto' (1 when the master has a replica). */
   waitReplicas: number | 'auto';
   waitTimeoutMs: number;
-}
-
-/** A source of initial rows (core's `RowSource`). @internal */
-export interface Rows {
-  readonly rows: number;
-  readonly chunkRows: number;
-  read(start: number, count: number): Float32Array | Promise<Float32Array>;
 }
 
 interface BlockGroup {
@@ -124,7 +118,7 @@ export class RedisTable {
    * unless `ifExists` is `'replace'` (a new version from `initial`, switched in atomically) or
    * `'error'`. A missing table is created from `initial`.
    */
-  static async open(conn: Connection, spec: TableSpec, initial: Rows, ifExists: 'open' | 'replace' | 'error'): Promise<RedisTable> {
+  static async open(conn: Connection, spec: TableSpec, initial: RowSource, ifExists: 'open' | 'replace' | 'error'): Promise<RedisTable> {
     const probe = new RedisTable(conn, spec, '');
     const meta = await probe.readMeta();
     if (meta) {
@@ -139,10 +133,7 @@ export class RedisTable {
     }
     const replacement = await probe.beginReplace(meta ? 'replace' : 'create');
     try {
-      for (let start = 0; start < spec.inputDim; start += initial.chunkRows) {
-        const count = Math.min(initial.chunkRows, spec.inputDim - start);
-        await replacement.write(start, await initial.read(start, count));
-      }
+      await copySourceRows(initial, (start, rows) => replacement.write(start, rows));
     } catch (error) {
       await replacement.abort().catch(() => {});
       throw error;

@@ -8,7 +8,7 @@ import type {
   TableReplacementV2,
 } from '@embedding-layer/core';
 import { InvalidConfigError } from '@embedding-layer/core';
-import { readAllRows } from '@embedding-layer/core/backend';
+import { copySourceRows, readAllRows } from '@embedding-layer/core/backend';
 import type * as tfjs from '@tensorflow/tfjs';
 import { backendValues, copyRows, fastGather, heapTensor, kernelStorage, kernelTableOf, ownsStorage, wasmValues } from './fast-gather.js';
 import type { TfjsRuntime } from './runtime.js';
@@ -83,13 +83,12 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
     const heap = fastPath ? heapTensor(tf, [config.inputDim, d]) : null;
     if (heap !== null) {
       try {
-        for (let start = 0; start < source.rows; start += source.chunkRows) {
-          const rows = await source.read(start, Math.min(source.chunkRows, source.rows - start));
+        await copySourceRows(source, (start, rows) => {
           // A new view per chunk: another allocation in the heap during the await may have grown it.
           const values = wasmValues(tf, heap);
           if (values === null) throw backendChanged(tf, 'while the table was being created');
           values.set(rows, start * d);
-        }
+        });
       } catch (error) {
         heap.dispose();
         throw error;
@@ -100,9 +99,7 @@ export class TfjsTable implements EmbeddingTableV2<TfjsNative> {
       // TF.js's cpu backend keeps the array it is given as the variable's values: a view over a
       // WebAssembly memory, filled a chunk at a time, which core's gather kernel reads in place.
       const values = kernelStorage(config.inputDim, d);
-      for (let start = 0; start < source.rows; start += source.chunkRows) {
-        values.set(await source.read(start, Math.min(source.chunkRows, source.rows - start)), start * d);
-      }
+      await copySourceRows(source, (start, rows) => values.set(rows, start * d));
       return new TfjsTable(tf, config, values, fastPath);
     }
     return new TfjsTable(tf, config, await readAllRows(source, backend), fastPath);

@@ -8,6 +8,7 @@ import type {
   TableDescription,
   TableReplacementV2,
 } from '@embedding-layer/core';
+import { copySourceRows } from '@embedding-layer/core/backend';
 import { decodeRows, encodeRows } from './codec.js';
 import type { GpuDevice, Kernel, SplitDispatch } from './gpu-device.js';
 import { splitRows, type TableLayout } from './layout.js';
@@ -36,10 +37,7 @@ export class GpuTable implements EmbeddingTableV2<WebGpuNativeTypes> {
   static async create(gpu: GpuDevice, config: ResolvedEmbeddingConfig, layout: TableLayout, initial: RowSource): Promise<GpuTable> {
     gpu.check('table creation');
     const table = new GpuTable(gpu, layout, await GpuTable.allocate(gpu, layout, `table ${config.name}`));
-    for (let start = 0; start < layout.rows; start += initial.chunkRows) {
-      const count = Math.min(initial.chunkRows, layout.rows - start);
-      await table.doWriteRows(start, await initial.read(start, count));
-    }
+    await copySourceRows(initial, (start, rows) => table.doWriteRows(start, rows));
     await gpu.device.queue.onSubmittedWorkDone();
     gpu.check('table creation');
     return table;

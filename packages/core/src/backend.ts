@@ -107,7 +107,7 @@ export { indexCount, toIndexTensor, unravelIndex } from './tensor/indices.js';
 export { CHUNK_BYTES, chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 export { computeMask } from './tensor/mask.js';
 export { checkNativeIndices } from './tensor/native.js';
-export { readAllRows, rowSource } from './tensor/rows.js';
+export { copySourceRows, readAllRows, rowSource } from './tensor/rows.js';
 export { computeOutputShape, type SymbolicShape } from './tensor/shape.js';
 export type { EmbeddingOutput, IndexData, IndexInput, IndexTensor, MaskTensor, NestedIndices } from './tensor/types.js';
 export { validateWeights, type WeightReport } from './tensor/validate.js';

@@ -24,6 +24,20 @@ export async function readAllRows(source: RowSource, backend = 'this'): Promise<
   return source.read(0, rows);
 }
 
+/**
+ * Reads every row of `source` in order, `source.chunkRows` rows at a time, and hands each chunk
+ * to `write(start, rows)` (awaited before the next read): how a backend fills a new table from a
+ * source without a second copy of the whole table.
+ */
+export async function copySourceRows(
+  source: Pick<RowSource, 'rows' | 'chunkRows' | 'read'>,
+  write: (start: number, rows: Float32Array) => MaybePromise<void>,
+): Promise<void> {
+  for (let start = 0; start < source.rows; start += source.chunkRows) {
+    await write(start, await source.read(start, Math.min(source.chunkRows, source.rows - start)));
+  }
+}
+
 /** A {@link RowSource} over a function reading row ranges. */
 export function rowSource(rows: number, outputDim: number, read: (start: number, count: number) => MaybePromise<Float32Array>): RowSource {
   return Object.freeze({ rows, outputDim, chunkRows: chunkRowsFor(outputDim), read });
