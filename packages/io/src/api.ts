@@ -111,7 +111,8 @@ export function pickLayer<R extends Pick<EmbeddingRecord, 'name' | 'location' | 
  */
 export async function loadEmbedding(path: string, options: LoadEmbeddingOptions): Promise<Embedding> {
   const format = options.format ?? (await detectFormat(path));
-  // safetensors, C-order .npy, TF.js shards, ONNX (inside the model or external data), .h5 and stored .keras (float tables) stream into the backend a range of rows at a time: the
+  // Every format streams into the backend a range of rows at a time where the file allows (its
+  // opener returns null otherwise: a Fortran-order .npy, a deflated or quantized .keras): the
   // table is in memory once (the backend's), not also as a decoded copy and the file's bytes.
   const lazy = (await LAZY_OPENERS[format]?.(path, options)) ?? null;
   if (lazy) {
@@ -162,27 +163,25 @@ export async function toEmbeddingData(source: EmbeddingSource): Promise<Embeddin
  */
 export async function saveEmbedding(path: string, source: EmbeddingSource, options: SaveEmbeddingOptions = {}): Promise<void> {
   const format = formatForWriting(path, options.format);
-  // safetensors, .npy, ONNX, .h5, .keras and TF.js (float32/float16) are written a chunk of rows at a time: from
-  // a layer, straight out of its backend (no whole copy of the table, nor of the file, in memory).
-  if (
-    format === 'safetensors' ||
-    format === 'npy' ||
-    format === 'onnx' ||
-    format === 'keras-h5' ||
-    format === 'keras' ||
-    (format === 'tfjs' && !isAffine(options.quantize))
-  ) {
-    const { config, rows } = await rowsOf(source);
-    if (format === 'keras-h5') return writeKerasH5Rows(path, config, rows, options);
-    if (format === 'keras')
+  // TF.js's uint8/uint16 quantization needs the table's range first, so it is written whole.
+  if (format === 'tfjs' && isAffine(options.quantize)) return writeTfjs(path, await toEmbeddingData(source), options);
+  // Every other format is written a chunk of rows at a time: from a layer, straight out of its
+  // backend (no whole copy of the table, nor of the file, in memory).
+  const { config, rows } = await rowsOf(source);
+  switch (format) {
+    case 'keras-h5':
+      return writeKerasH5Rows(path, config, rows, options);
+    case 'keras':
       return writeKeras3Rows(path, config, rows, options.kerasQuantize !== undefined ? { quantize: options.kerasQuantize } : {});
-    if (format === 'npy') return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
-    if (format === 'tfjs') return writeTfjsRows(path, config, rows, options);
-    if (format === 'onnx') return writeOnnxRows(path, config, rows, options);
-    return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
+    case 'tfjs':
+      return writeTfjsRows(path, config, rows, options);
+    case 'onnx':
+      return writeOnnxRows(path, config, rows, options);
+    case 'npy':
+      return writeNpyRows(path, config.inputDim, config.outputDim, rows, { dtype: options.npyDtype ?? options.dtype });
+    case 'safetensors':
+      return writeSafetensorsRows(path, config, rows, { dtype: options.safetensorsDtype });
   }
-  // TF.js's uint8/uint16 quantization needs the table's range first.
-  return writeTfjs(path, await toEmbeddingData(source), options);
 }
 
 function isAffine(quantize: SaveEmbeddingOptions['quantize']): boolean {
