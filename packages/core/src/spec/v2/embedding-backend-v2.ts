@@ -73,6 +73,16 @@ export interface RowSource {
    * Cheapest in increasing order (an initializer is a sequential random stream).
    */
   read(start: number, count: number): MaybePromise<Float32Array>;
+  /**
+   * Present only when the caller asked to share its table (`Embedding.create(config, { weights:
+   * [table], shareWeights: true })`, as PyTorch's `Embedding.from_pretrained` shares its
+   * tensor): the whole table, the caller's own row-major Float32Array of `rows * outputDim`
+   * values. A backend may keep it as its table instead of reading a copy; writes through the
+   * layer then change the caller's array and the caller's writes change the layer's rows. A
+   * backend whose table lives elsewhere (WebAssembly memory, a runtime, a server) reads it as
+   * usual, and says which it did in `doDescribe` (`sharesWeights`).
+   */
+  readonly shared?: Float32Array;
 }
 
 /** A staged replacement of a whole table (see {@link EmbeddingTableV2.doBeginReplace}). */
@@ -135,10 +145,23 @@ export interface EmbeddingTableV2<N extends NativeTypes = NativeTypes> {
    * Gathers rows: output[..., :] = table[indices[...], :], shape `[...indices.shape, outputDim]`.
    * When `out` is given (only if `supports.lookupInto`), writes the rows into it (its length
    * is checked, and it shares no memory with the indices) and returns it as the output's data.
-   * The indices are core's own (a copy whenever the validated array shared the caller's
-   * memory): a backend may read them after an await, or hand them to a runtime, without a copy.
+   * The indices are core's own until the returned promise settles (a copy whenever the
+   * validated array shared the caller's memory, reused by core for a later call): a backend may
+   * read them after an await, or hand them to a runtime, without a copy, but must not keep
+   * them once the lookup has settled.
    */
   doLookup(indices: IndexTensor, out?: Float32Array): MaybePromise<EmbeddingOutput>;
+  /**
+   * Optional: a Float32Array of `length` values for `doLookup(indices, out)`, placed where this
+   * table writes rows fastest (adapter-js: inside the table's WebAssembly memory, where the
+   * kernel writes each row once instead of through a scratch area), or null when there is no
+   * such place now (core then gives the caller a plain `new Float32Array(length)`). It stays
+   * the caller's until `doReleaseOutput(array)` or `doDispose`. `length` is validated (> 0,
+   * within `supports.maxOutputBytes`).
+   */
+  doAllocateOutput?(length: number): Float32Array | null;
+  /** Optional, with `doAllocateOutput`: gives back an array it returned (core passes no other array twice); its memory may back a later one. */
+  doReleaseOutput?(array: Float32Array): void;
   /**
    * Rows [start, start + count) as row-major float32 (dequantized): a fresh array core may give
    * to users. The range is valid and core keeps `count` to about 16 MiB a call.
