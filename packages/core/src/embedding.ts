@@ -44,6 +44,17 @@ export interface EmbeddingCreateOptions<N extends NativeTypes = NativeTypes> {
    * config's, and each read must return `count * outputDim` float32 values.
    */
   weights?: readonly WeightInput[] | RowSource;
+  /**
+   * Share `weights[0]` instead of copying it, as PyTorch's `Embedding.from_pretrained` shares
+   * its tensor: when it is a Float32Array (or `{ data: Float32Array, shape }`), a backend that
+   * can hold its table in the caller's array keeps that very array (adapter-onnx does), so
+   * creation copies nothing, the layer's writes (`writeRows`, training, `max_norm`) change the
+   * caller's array, and the caller's writes change the layer's rows. A backend whose table
+   * lives elsewhere (WebAssembly memory, a TF.js tensor, Redis) copies as usual;
+   * `layer.describe().sharesWeights` says which happened. Default false. Rejects with
+   * `InvalidConfigError` when `weights` is not one float32 matrix.
+   */
+  shareWeights?: boolean;
 }
 
 /** Options of {@link Embedding.predict}. */
@@ -80,6 +91,24 @@ export interface FromPretrainedOptions {
 export type PretrainedWeights =
   | readonly (readonly number[])[]
   | { readonly data: Float32Array | Float64Array | readonly number[]; readonly shape: readonly number[] };
+
+/**
+ * The caller's float32 table to share (`shareWeights: true`), or undefined when not asked;
+ * `InvalidConfigError` when asked without one float32 matrix to share (sizes are checked later,
+ * with the weights).
+ */
+function sharedTable(shareWeights: unknown, given: EmbeddingCreateOptions['weights']): Float32Array | undefined {
+  if (shareWeights === undefined || shareWeights === false) return undefined;
+  if (shareWeights !== true) throw new InvalidConfigError(`shareWeights must be a boolean, received ${describeValue(shareWeights)}.`);
+  const matrix = Array.isArray(given) && given.length === 1 ? (given[0] as unknown) : undefined;
+  const data = matrix instanceof Float32Array ? matrix : (matrix as { data?: unknown } | undefined)?.data;
+  if (data instanceof Float32Array) return data;
+  throw new InvalidConfigError(
+    `shareWeights: true shares a float32 table: expected weights [Float32Array] or [{ data: Float32Array, shape }], received ${
+      given === undefined ? 'no weights' : describeValue(given)
+    }.`,
+  );
+}
 
 /** Whether a RangeError is V8 failing to allocate an array (a limit the backend did not declare). */
 function isAllocationFailure(error: unknown): boolean {
@@ -159,11 +188,12 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       given = given.slice(0, 1);
     }
     // PyTorch zeroes the padding row of a table it initializes, not of weights it is given.
+    const share = sharedTable(options.shareWeights, given);
     const initial =
       given !== undefined
         ? isRowSource(given)
           ? checkedRowSource(given, inputDim, outputDim, 'weights')
-          : weightsSource(checkWeights(given, inputDim, outputDim, 'weights'), inputDim, outputDim)
+          : weightsSource(checkWeights(given, inputDim, outputDim, 'weights'), inputDim, outputDim, share)
         : resolved.paddingIdx !== null
           ? withZeroRow(initializerSource(resolved), resolved.paddingIdx)
           : initializerSource(resolved);

@@ -12,7 +12,8 @@ export function createMemoryBackend(): EmbeddingBackendV2 {
     supports: { training: true },
     async doCreateTable(config, initial): Promise<EmbeddingTableV2> {
       const d = config.outputDim;
-      const w = await readAllRows(initial);
+      // A caller's shared table is kept as it is (RowSource.shared), as adapter-onnx does.
+      const w = initial.shared ?? (await readAllRows(initial));
       return {
         doLookup(indices) {
           const data = new Float32Array(indices.data.length * d);
@@ -32,6 +33,7 @@ export function createMemoryBackend(): EmbeddingBackendV2 {
             for (let c = 0; c < d; c++) w[base + c] = w[base + c]! + deltas[k * d + c]!;
           }
         },
+        doDescribe: () => ({ sharesWeights: w === initial.shared }),
         doDispose: () => undefined,
       };
     },
