@@ -140,6 +140,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   private idle: (() => void)[] = [];
   /** Fresh outputs given back with `dispose()`, for the next fresh output of their size. */
   private readonly outputs = new OutputPool();
+  /** Arrays `allocateOutput` placed in the backend's memory and not given back yet. */
+  private readonly placed = new Set<Float32Array>();
   private trainer: Trainer | null = null;
   /** Generator of embedding dropout outside `fit({ seed })`: seeded from the layer seed when there is one. */
   private readonly dropoutRng: Xoshiro128;
@@ -428,6 +430,48 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     } catch (error) {
       return this.allocation(error, checked.data.length);
     }
+  }
+
+  /**
+   * A Float32Array to pass as `predict(x, { out })` for indices of shape `indicesShape`
+   * (`product(indicesShape) * outputDim` values), placed where this layer's backend writes rows
+   * fastest: adapter-js places it in the table's WebAssembly memory, where each row is written
+   * once instead of through a scratch area (PyTorch's `out=` takes a tensor torch allocated;
+   * this is the same idea). Other backends, or when there is no room now, give a plain
+   * `new Float32Array`. Reuse it for lookups of that shape, and give it back with
+   * {@link Embedding.releaseOutput} (or dispose the layer): a placed array is a view of memory
+   * the layer owns, so its `.buffer` is that whole memory (do not transfer it or write through
+   * other views of it), and after `releaseOutput` it may back another output. Throws
+   * `ShapeMismatchError` for a shape `input_length` does not allow, `LimitExceededError` past
+   * the backend's `maxOutputBytes`.
+   */
+  allocateOutput(indicesShape: readonly number[]): Float32Array {
+    const table = this.live();
+    computeOutputShape(indicesShape as number[], this.config.outputDim, this.config.inputLength);
+    if (indicesShape.includes(null as never)) {
+      throw new ShapeMismatchError(`allocateOutput expected a shape of known sizes, received ${describeValue(indicesShape)}.`);
+    }
+    const count = indicesShape.reduce((a, b) => a * b, 1);
+    this.checkOutput(count);
+    const length = count * this.config.outputDim;
+    const placed = length > 0 && this.supports.lookupInto ? (table.doAllocateOutput?.(length) ?? null) : null;
+    if (placed === null) return new Float32Array(length);
+    this.placed.add(placed);
+    return placed;
+  }
+
+  /**
+   * Gives back an array {@link Embedding.allocateOutput} returned, once no lookup writes into
+   * it: its memory may back a later output, so the array must not be used afterwards. A plain
+   * array (or one given back already, or after `dispose`) is left to the garbage collector.
+   * Throws `ShapeMismatchError` when `out` is not a Float32Array.
+   */
+  releaseOutput(out: Float32Array): void {
+    if (!(out instanceof Float32Array)) {
+      throw new ShapeMismatchError(`releaseOutput expected a Float32Array from allocateOutput, received ${describeValue(out)}.`);
+    }
+    if (!this.placed.delete(out) || this.table === null) return;
+    this.table.doReleaseOutput?.(out);
   }
 
   /** A lookup's output with the LoRA delta of each looked-up row added (in place), when LoRA is enabled. */
@@ -988,6 +1032,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     this.table = null;
     if (!table) return;
     this.outputs.close();
+    this.placed.clear();
     this.disposing = (async () => {
       if (this.active > 0) await new Promise<void>((resolve) => this.idle.push(resolve));
       await table.doDispose();
