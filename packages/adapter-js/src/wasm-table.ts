@@ -47,6 +47,8 @@ export interface WasmTableOptions {
 /**
  * A table in WebAssembly memory: the kernel reads the rows in place (the table is never
  * copied per call) and copies them, a chunk at a time, through a scratch area into the output.
+ * Outputs from {@link WasmTable.doAllocateOutput} live in the same memory, after the table (core's
+ * output arena), and the kernel writes their rows in one pass, without the scratch area.
  */
 export class WasmTable implements EmbeddingTableV2 {
   readonly outputDim: number;
@@ -55,6 +57,7 @@ export class WasmTable implements EmbeddingTableV2 {
   private memory: WebAssembly.Memory;
   private readonly module: WebAssembly.Module;
   private readonly kernel: KernelExports;
+  private readonly wasm: WasmRows;
   private readonly parallel: ParallelGather | null;
   private readonly workerThreshold: number;
   private weightsView: Float32Array;
@@ -67,6 +70,7 @@ export class WasmTable implements EmbeddingTableV2 {
     this.memory = rows.memory;
     this.layout = rows.layout;
     this.kernel = rows.kernel;
+    this.wasm = rows;
     this.parallel = options.parallel;
     this.workerThreshold = options.workerThreshold;
     this.weightsView = rows.table;
@@ -80,7 +84,12 @@ export class WasmTable implements EmbeddingTableV2 {
    */
   static async create(config: ResolvedEmbeddingConfig, initial: RowSource, options: WasmTableOptions): Promise<WasmTable | null> {
     const shared = options.parallel !== null && options.parallel.workers > 0;
-    const rows = createWasmRows(config.inputDim, config.outputDim, { slots: shared ? 1 + options.parallel!.workers : 1, shared });
+    // Not shared: the memory may grow for an output arena (doAllocateOutput).
+    const rows = createWasmRows(config.inputDim, config.outputDim, {
+      slots: shared ? 1 + options.parallel!.workers : 1,
+      shared,
+      growable: !shared,
+    });
     if (rows === null) return null;
     const table = new WasmTable(config, rows, shared ? options : { ...options, parallel: null });
     await copySourceRows(initial, (start, rows) => table.weightsView.set(rows, start * table.outputDim));
@@ -102,8 +111,29 @@ export class WasmTable implements EmbeddingTableV2 {
       return this.lookupParallel(parallel, ids, shape, into);
     }
     const out = into ?? new Float32Array(ids.length * d);
-    gatherChunks(this.kernel, this.views, this.layout, 0, ids, 0, ids.length, out);
+    // One pass when `out` is an arena block of this memory, else through the scratch area.
+    this.wasm.gather(ids, out);
     return { data: out, shape };
+  }
+
+  /**
+   * An output of `length` floats in this table's memory, after the table, which lookups fill in
+   * one pass; null (core then gives a plain array) on a table with workers (its memory is
+   * shared) or when the memory cannot hold it now: it grows only while no such output is live,
+   * since growing detaches every array over the memory.
+   */
+  doAllocateOutput(length: number): Float32Array | null {
+    if (this.parallelWorkers > 0) return null;
+    const array = this.wasm.allocate(length);
+    // The memory may have grown: views of its old buffer are detached.
+    this.weightsView = this.wasm.table;
+    this.views = this.wasm.views;
+    return array;
+  }
+
+  /** Gives an output of {@link WasmTable.doAllocateOutput} back to the arena; any other array is ignored. */
+  doReleaseOutput(array: Float32Array): void {
+    this.wasm.release(array);
   }
 
   /**
@@ -152,12 +182,15 @@ export class WasmTable implements EmbeddingTableV2 {
   }
 
   doDescribe(): TableDescription {
+    const arena = this.wasm.arenaState();
     return {
       path: this.parallelWorkers > 0 ? 'wasm+workers' : 'wasm',
       shardCount: 1,
       shardRows: this.rows,
       storedBytes: this.rows * this.outputDim * 4,
-      memoryBytes: this.layout.totalBytes,
+      memoryBytes: this.views.f32.byteLength,
+      outputArenaBytes: arena?.bytes ?? 0,
+      outputArenaLiveBytes: arena?.liveBytes ?? 0,
     };
   }
 
@@ -172,6 +205,8 @@ export class WasmTable implements EmbeddingTableV2 {
   }
 
   doDispose(): void {
+    // Arena outputs still held are detached, so that none keeps the memory (and the table) alive.
+    this.wasm.releaseAll();
     this.weightsView = new Float32Array(0);
     this.views = { f32: new Float32Array(0), i32: new Int32Array(0) };
     this.memory = new WebAssembly.Memory({ initial: 0 });

@@ -48,12 +48,24 @@ export function idsFor(layout: MemoryLayout, slot: number): number {
   return slot * layout.slotBytes + layout.chunkRows * layout.rowBytes + ALIGN_SLACK;
 }
 
-/** Float32 and Int32 views of a whole kernel memory (its size never changes: initial = maximum). */
+/**
+ * Float32 and Int32 views of a whole kernel memory. Its size never changes, except for a
+ * `growable` {@link WasmRows} whose output arena grows (then {@link WasmRows.views} is a new
+ * object over the new buffer).
+ */
 export interface MemoryViews {
   /** The memory as floats. */
   readonly f32: Float32Array;
   /** The memory as int32 (for the index area). */
   readonly i32: Int32Array;
+}
+
+/** Arena blocks start (and are sized) at multiples of this many bytes. */
+const BLOCK_ALIGN = 64;
+
+/** The kernel function that gathers rows of `rowBytes` (any width; SIMD for multiples of 16 bytes). */
+function kernelFor(kernel: KernelExports, rowBytes: number): KernelExports['gather'] {
+  return rowBytes % 16 === 0 ? kernel.gather16x4 : kernel.gather;
 }
 
 /**
@@ -77,7 +89,7 @@ export function gatherChunks(
   const d = rowBytes >> 2;
   const { f32, i32 } = views;
   const idsPtr = idsFor(layout, slot);
-  const run = rowBytes % 16 === 0 ? kernel.gather16x4 : kernel.gather;
+  const run = kernelFor(kernel, rowBytes);
   for (let a = from; a < to; a += chunkRows) {
     const b = Math.min(to, a + chunkRows);
     const count = b - a;
@@ -90,13 +102,55 @@ export function gatherChunks(
 }
 
 /**
- * A float32 table of `rows` x `width` in a WebAssembly memory that never grows (initial =
- * maximum), with the gather kernel instantiated over it: {@link WasmRows.table} is a
- * Float32Array view of the rows (write them there, a range at a time), and
- * {@link WasmRows.gather} copies rows out with the kernel, reading the table in place.
+ * {@link gatherChunks} for an `out` that lies in the kernel's own memory (an output arena
+ * block, never over the slots or the table): one pass, the kernel writes every row straight to
+ * its place in `out`. Only the indices go through the slot, as many per chunk as the whole slot
+ * holds (its scratch area is not needed). Bit-exact.
+ */
+function gatherInPlace(
+  kernel: KernelExports,
+  views: MemoryViews,
+  layout: MemoryLayout,
+  slot: number,
+  ids: Int32Array,
+  from: number,
+  to: number,
+  out: Float32Array,
+): void {
+  const { rowBytes, tablePtr, slotBytes } = layout;
+  const idsPtr = slot * slotBytes;
+  const perChunk = slotBytes >> 2;
+  const run = kernelFor(kernel, rowBytes);
+  const i32 = views.i32;
+  for (let a = from; a < to; a += perChunk) {
+    const b = Math.min(to, a + perChunk);
+    i32.set(ids.subarray(a, b), idsPtr >> 2);
+    run(tablePtr, idsPtr, b - a, rowBytes, out.byteOffset + a * rowBytes);
+  }
+}
+
+/** What a {@link WasmRows} output arena holds (byte offsets in the kernel memory). */
+export interface ArenaState {
+  /** First byte of the arena: the end of the table rounded up to 64 bytes. */
+  readonly base: number;
+  /** Bytes from `base` to the end of the memory (what blocks may use now). */
+  readonly bytes: number;
+  /** Bytes in live blocks (each rounded up to 64). */
+  readonly liveBytes: number;
+  /** Live blocks as `[start, end)` byte ranges, in address order. */
+  readonly blocks: readonly (readonly [number, number])[];
+}
+
+/**
+ * A float32 table of `rows` x `width` in a WebAssembly memory with the gather kernel
+ * instantiated over it: {@link WasmRows.table} is a Float32Array view of the rows (write them
+ * there, a range at a time), and {@link WasmRows.gather} copies rows out with the kernel,
+ * reading the table in place. The memory never grows (initial = maximum) unless it was created
+ * `growable`: then it may have an output arena after the table ({@link WasmRows.allocate}),
+ * whose arrays the kernel writes in one pass.
  */
 export interface WasmRows {
-  /** The memory: `slots` scratch slots, then the table. */
+  /** The memory: `slots` scratch slots, then the table (then, when growable, the output arena). */
   readonly memory: WebAssembly.Memory;
   /** The compiled kernel (plain or shared memory), for workers that instantiate it over `memory`. */
   readonly module: WebAssembly.Module;
@@ -104,12 +158,38 @@ export interface WasmRows {
   readonly kernel: KernelExports;
   /** Where the slots and the table sit. */
   readonly layout: MemoryLayout;
-  /** Views of the whole memory. */
+  /** Views of the whole memory (new ones after {@link WasmRows.allocate} grew the memory: read it again then). */
   readonly views: MemoryViews;
-  /** The table's rows: a view of `rows * width` floats at `layout.tablePtr`. */
+  /** The table's rows: a view of `rows * width` floats at `layout.tablePtr` (new after the memory grew, same bytes). */
   readonly table: Float32Array;
-  /** Copies rows `ids` (valid row numbers, not checked) into `out` (`ids.length * width` floats), through slot 0. */
+  /**
+   * Copies rows `ids` (valid row numbers, not checked) into `out` (`ids.length * width` floats),
+   * through slot 0: in one pass when `out` lies inside a live arena block
+   * ({@link WasmRows.inArena}), else through the scratch area and one `set`.
+   */
   gather(ids: Int32Array, out: Float32Array): void;
+  /**
+   * A Float32Array of `length` values in the output arena (after the table, 64-byte aligned,
+   * zero-filled the first time its bytes are used, else holding what a released block held),
+   * live until {@link WasmRows.release}; or null when this memory has no arena (not growable,
+   * or shared), `length` is not a positive integer, or no free range fits and the memory cannot
+   * grow: growing detaches the memory's buffer and every view of it, so it grows only while no
+   * block is live, and never past 4 GiB or what the engine allows. Growth keeps the table's
+   * bytes; read {@link WasmRows.views} and {@link WasmRows.table} again after a call.
+   */
+  allocate(length: number): Float32Array | null;
+  /**
+   * Gives back an array {@link WasmRows.allocate} returned (the same object): its bytes may back
+   * a later block. Anything else (another array, a subarray, a block already released, an array
+   * of an older buffer) is refused: nothing changes and the result is false.
+   */
+  release(array: Float32Array): boolean;
+  /** Whether `array` lies entirely inside one live arena block of the memory's current buffer. */
+  inArena(array: Float32Array): boolean;
+  /** Releases every block and detaches every array handed out (`memory.grow(0)`), so none keeps the memory alive; the arena stays usable. */
+  releaseAll(): void;
+  /** The arena's extent and live blocks, or null without an arena. */
+  arenaState(): ArenaState | null;
 }
 
 /** Options of {@link createWasmRows}. */
@@ -118,6 +198,233 @@ export interface WasmRowsOptions {
   slots?: number;
   /** A shared memory (for worker threads). Default false. */
   shared?: boolean;
+  /**
+   * A memory that may grow (maximum 65,536 pages, 4 GiB) to hold an output arena after the
+   * table ({@link WasmRows.allocate}). Default false: the memory never grows, so its buffer (and
+   * every view of it) stays valid for good. Ignored with `shared` (shared memories make
+   * `TypedArray.set` slower, and worker tables have no arena).
+   */
+  growable?: boolean;
+}
+
+/** First-fit allocator of 64-byte aligned blocks in [base, end) of a memory; grows the memory only while no block is live. */
+class OutputArena {
+  /** Free ranges, disjoint, in address order, never adjacent (merged on release). */
+  private readonly freeStarts: number[] = [];
+  private readonly freeEnds: number[] = [];
+  /** Live blocks by start: their end and the array handed out. */
+  private readonly live = new Map<number, { end: number; array: Float32Array }>();
+  /** Starts of live blocks in address order (for {@link OutputArena.containing}). */
+  private readonly liveStarts: number[] = [];
+  private liveBytes = 0;
+  end: number;
+
+  constructor(
+    readonly base: number,
+    end: number,
+  ) {
+    this.end = end;
+    if (end > base) {
+      this.freeStarts.push(base);
+      this.freeEnds.push(end);
+    }
+  }
+
+  /** A block of `bytes` (a multiple of 64) from the free list, or -1. */
+  take(bytes: number): number {
+    const starts = this.freeStarts;
+    const ends = this.freeEnds;
+    for (let i = 0; i < starts.length; i++) {
+      const start = starts[i]!;
+      if (ends[i]! - start < bytes) continue;
+      if (ends[i]! - start === bytes) {
+        starts.splice(i, 1);
+        ends.splice(i, 1);
+      } else {
+        starts[i] = start + bytes;
+      }
+      return start;
+    }
+    return -1;
+  }
+
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  add(start: number, bytes: number, array: Float32Array): void {
+    this.live.set(start, { end: start + bytes, array });
+    this.liveStarts.splice(upperBound(this.liveStarts, start), 0, start);
+    this.liveBytes += bytes;
+  }
+
+  /** Frees the block handed out as `array`; false when `array` is not one. */
+  remove(array: Float32Array): boolean {
+    const block = this.live.get(array.byteOffset);
+    if (block === undefined || block.array !== array) return false;
+    const start = array.byteOffset;
+    this.live.delete(start);
+    this.liveStarts.splice(upperBound(this.liveStarts, start) - 1, 1);
+    this.liveBytes -= block.end - start;
+    this.free(start, block.end);
+    return true;
+  }
+
+  /** Adds [start, end) to the free list, merged with its neighbours. */
+  private free(start: number, end: number): void {
+    const starts = this.freeStarts;
+    const ends = this.freeEnds;
+    const i = upperBound(starts, start);
+    const mergeLeft = i > 0 && ends[i - 1] === start;
+    const mergeRight = i < starts.length && starts[i] === end;
+    if (mergeLeft && mergeRight) {
+      ends[i - 1] = ends[i]!;
+      starts.splice(i, 1);
+      ends.splice(i, 1);
+    } else if (mergeLeft) {
+      ends[i - 1] = end;
+    } else if (mergeRight) {
+      starts[i] = start;
+    } else {
+      starts.splice(i, 0, start);
+      ends.splice(i, 0, end);
+    }
+  }
+
+  /** Whether [start, end) lies inside one live block. */
+  containing(start: number, end: number): boolean {
+    const exact = this.live.get(start);
+    if (exact !== undefined) return end <= exact.end;
+    const i = upperBound(this.liveStarts, start) - 1;
+    if (i < 0) return false;
+    return end <= this.live.get(this.liveStarts[i]!)!.end;
+  }
+
+  /** Forgets every block: the whole arena, up to `end`, is one free range. */
+  reset(end: number): void {
+    this.live.clear();
+    this.liveStarts.length = 0;
+    this.liveBytes = 0;
+    this.end = end;
+    this.freeStarts.length = 0;
+    this.freeEnds.length = 0;
+    if (end > this.base) {
+      this.freeStarts.push(this.base);
+      this.freeEnds.push(end);
+    }
+  }
+
+  state(): ArenaState {
+    const blocks = this.liveStarts.map((s) => [s, this.live.get(s)!.end] as const);
+    return { base: this.base, bytes: this.end - this.base, liveBytes: this.liveBytes, blocks };
+  }
+}
+
+/** The number of values in sorted `values` that are <= `x`. */
+function upperBound(values: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = values.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (values[mid]! <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+class KernelRows implements WasmRows {
+  views!: MemoryViews;
+  table!: Float32Array;
+  private readonly arena: OutputArena | null;
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly module: WebAssembly.Module,
+    readonly kernel: KernelExports,
+    readonly layout: MemoryLayout,
+    private readonly length: number,
+    growable: boolean,
+  ) {
+    this.refresh();
+    const tableEnd = layout.tablePtr + length * 4;
+    const base = Math.ceil(tableEnd / BLOCK_ALIGN) * BLOCK_ALIGN;
+    this.arena = growable ? new OutputArena(base, memory.buffer.byteLength) : null;
+  }
+
+  /** New views over the memory's current buffer. */
+  private refresh(): void {
+    const buffer = this.memory.buffer;
+    this.views = { f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
+    this.table = new Float32Array(buffer, this.layout.tablePtr, this.length);
+  }
+
+  gather(ids: Int32Array, out: Float32Array): void {
+    if (this.inArena(out)) gatherInPlace(this.kernel, this.views, this.layout, 0, ids, 0, ids.length, out);
+    else gatherChunks(this.kernel, this.views, this.layout, 0, ids, 0, ids.length, out);
+  }
+
+  inArena(array: Float32Array): boolean {
+    const arena = this.arena;
+    if (arena === null || arena.liveCount === 0 || array.buffer !== this.memory.buffer) return false;
+    return arena.containing(array.byteOffset, array.byteOffset + array.byteLength);
+  }
+
+  allocate(length: number): Float32Array | null {
+    const arena = this.arena;
+    if (arena === null || !Number.isSafeInteger(length) || length < 1) return null;
+    const bytes = Math.ceil((length * 4) / BLOCK_ALIGN) * BLOCK_ALIGN;
+    let start = arena.take(bytes);
+    if (start < 0) {
+      if (arena.liveCount > 0 || !this.grow(arena, bytes)) return null;
+      start = arena.take(bytes);
+      if (start < 0) return null;
+    }
+    const array = new Float32Array(this.memory.buffer, start, length);
+    arena.add(start, bytes, array);
+    return array;
+  }
+
+  /**
+   * Grows the memory (nothing live) so that the arena holds `bytes`, with room for a second
+   * block of the same size when 4 GiB allows (pages not yet written cost address space, not
+   * memory); refreshes the views. False when the memory cannot grow that far.
+   */
+  private grow(arena: OutputArena, bytes: number): boolean {
+    const have = this.memory.buffer.byteLength;
+    const need = arena.base + bytes;
+    if (need > MAX_WASM_BYTES) return false;
+    for (const target of [Math.min(MAX_WASM_BYTES, arena.base + 2 * bytes), need]) {
+      if (target <= have) continue;
+      try {
+        this.memory.grow(Math.ceil((target - have) / PAGE));
+      } catch {
+        continue;
+      }
+      this.refresh();
+      arena.reset(this.memory.buffer.byteLength);
+      return true;
+    }
+    return false;
+  }
+
+  release(array: Float32Array): boolean {
+    const arena = this.arena;
+    if (arena === null || array.buffer !== this.memory.buffer) return false;
+    return arena.remove(array);
+  }
+
+  releaseAll(): void {
+    const arena = this.arena;
+    if (arena === null || arena.liveCount === 0) return;
+    // grow(0) still replaces the buffer: every array of the old one is detached (length 0).
+    this.memory.grow(0);
+    this.refresh();
+    arena.reset(this.memory.buffer.byteLength);
+  }
+
+  arenaState(): ArenaState | null {
+    return this.arena?.state() ?? null;
+  }
 }
 
 /**
@@ -127,6 +434,7 @@ export interface WasmRowsOptions {
  */
 export function createWasmRows(rows: number, width: number, options: WasmRowsOptions = {}): WasmRows | null {
   const shared = options.shared ?? false;
+  const growable = !shared && (options.growable ?? false);
   const module = kernelModule(shared);
   if (module === null) return null;
   const layout = memoryLayout(rows, width, options.slots ?? 1);
@@ -136,23 +444,10 @@ export function createWasmRows(rows: number, width: number, options: WasmRowsOpt
   try {
     memory = shared
       ? new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true })
-      : new WebAssembly.Memory({ initial: pages, maximum: pages });
+      : new WebAssembly.Memory({ initial: pages, maximum: growable ? MAX_WASM_BYTES / PAGE : pages });
   } catch {
     return null;
   }
   const kernel = instantiateKernel(module, memory);
-  const buffer = memory.buffer;
-  const views: MemoryViews = { f32: new Float32Array(buffer), i32: new Int32Array(buffer) };
-  const table = new Float32Array(buffer, layout.tablePtr, rows * width);
-  return {
-    memory,
-    module,
-    kernel,
-    layout,
-    views,
-    table,
-    gather(ids: Int32Array, out: Float32Array): void {
-      gatherChunks(kernel, views, layout, 0, ids, 0, ids.length, out);
-    },
-  };
+  return new KernelRows(memory, module, kernel, layout, rows * width, growable);
 }
