@@ -5,9 +5,11 @@ import {
   type EmbeddingTableV2,
   type IndexTensor,
   InvalidConfigError,
+  InvalidWeightsError,
   type NativeIndexView,
   type NativeTensorsV2,
   type ResolvedEmbeddingConfig,
+  type RowSource,
   type TableDescription,
   type TableReplacementV2,
   UnsupportedFeatureError,
@@ -89,8 +91,10 @@ export interface OnnxBackendOptions {
    * so a lookup feeds only the indices: at 1,000 x 64 and 320 indices, a run costs about 4 µs
    * (10%) less than one that is also fed the table. The first write to the table
    * (`writeRows`, `setWeights`) drops that session for good and lookups go back to the session
-   * fed the table. Not with `max_norm` (core rewrites looked-up rows before each lookup). Costs one more session and the table's bytes
-   * once more inside ONNX Runtime.
+   * fed the table. Not with `max_norm` (core rewrites looked-up rows before each lookup), nor for
+   * a shared table (`Embedding.create(..., { shareWeights: true })`: the initializer would be
+   * ONNX Runtime's copy, which the caller's later writes to its array would not reach). Costs
+   * one more session and the table's bytes once more inside ONNX Runtime.
    */
   inlineTableMaxBytes?: number;
 }
@@ -152,6 +156,11 @@ interface InlineSession {
  * with the table as a graph input (`embeddings`) fed from `weights` on every run. Feeding is
  * a zero-copy wrap of the Float32Array on the CPU provider, so `setWeights` swaps a reference
  * (synchronously, atomically) and the session never needs rebuilding.
+ *
+ * A shared table (`shared`: float32 storage created with `RowSource.shared`, the caller's own
+ * array) is that array for the table's whole life: writes go into it in place (`writeRows`,
+ * `max_norm`), `setWeights` stages the new table aside and copies it into the caller's array at
+ * `commit`, and nothing ever swaps it for a copy, so the caller and the layer see one table.
  */
 export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   readonly runtime: OnnxRuntime;
@@ -174,6 +183,8 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   private active = 0;
   private idle: (() => void) | null = null;
   private disposed = false;
+  /** The float32 table is the caller's own array (`RowSource.shared`): never copied or swapped. */
+  readonly sharesWeights: boolean;
   /**
    * onnxruntime-web runs one `session.run` at a time per session ("Session already started"
    * otherwise): its runs are chained. onnxruntime-node runs them concurrently.
@@ -189,8 +200,10 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     indexType: OnnxIndexType,
     storage: OnnxStorage = 'float32',
     inline: Ort.InferenceSession | null = null,
+    shared = false,
   ) {
     this.runtime = runtime;
+    this.sharesWeights = shared && storage === 'float32';
     this.serial = (runtime as { env?: { versions?: { web?: unknown } } }).env?.versions?.web !== undefined;
     this.session = session;
     this.config = config;
@@ -269,6 +282,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     if (this.disposed) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     const { Tensor } = this.runtime;
     const inline = this.inline;
+    if (this.sharesWeights) this.checkShared();
     if (inline === null && this.tableTensor === null) {
       const dims = [this.config.inputDim, this.config.outputDim];
       if (this.f16) this.tableTensor = new Tensor('float16', this.f16, dims);
@@ -310,6 +324,21 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     }
   }
 
+  /**
+   * A shared table is still the caller's array as it was given: a transferred or detached
+   * buffer (`structuredClone(..., { transfer })`, a grown WebAssembly.Memory) leaves a
+   * Float32Array of length 0, which ONNX Runtime would reject with a shape error, or read past.
+   */
+  private checkShared(): void {
+    const expected = this.config.inputDim * this.config.outputDim;
+    if (this.f32 !== null && this.f32.length === expected) return;
+    throw new InvalidWeightsError(
+      `Embedding "${this.config.name}" shares the caller's table (shareWeights: true), which must stay a Float32Array of ${expected} values (${this.config.inputDim} x ${this.config.outputDim}); it now has ${
+        this.f32?.length ?? 0
+      } (its ArrayBuffer was transferred or detached). Keep the array alive and attached for the layer's life, or create the layer without shareWeights.`,
+    );
+  }
+
   async doLookup(indices: IndexTensor, into?: Float32Array): Promise<EmbeddingOutput> {
     const d = this.config.outputDim;
     const n = indices.data.length;
@@ -338,11 +367,14 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   /**
    * Writes rows in place, encoded for the storage. Runs in flight read the arrays when ONNX
    * Runtime gets to them: while any is in flight the arrays are copied first (copy on write),
-   * so a run sees the table of when it started.
+   * so a run sees the table of when it started. Not a shared table: its rows are written into
+   * the caller's array at once, and a run already called but not yet started sees them (as it
+   * sees the caller's own writes).
    */
   doWriteRows(start: number, rows: Float32Array): void {
     this.dropInline();
-    if (this.active > 0) {
+    if (this.sharesWeights) this.checkShared();
+    else if (this.active > 0) {
       this.f32 = this.f32?.slice() ?? null;
       this.f16 = this.f16?.slice() ?? null;
       this.i8 = this.i8 ? { values: this.i8.values.slice(), scales: this.i8.scales.slice() } : null;
@@ -367,7 +399,13 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     }
   }
 
-  /** setWeights: a new table is built aside and swapped in by `commit` (runs in flight keep the old one). */
+  /**
+   * setWeights: a new table is built aside and swapped in by `commit` (runs in flight keep the
+   * old one). A shared table stays shared: `commit` copies the staged table into the caller's
+   * array in one synchronous `set` (PyTorch's `weight.data.copy_`), so no lookup sees a mix,
+   * and a failed write (`abort`) leaves the caller's array untouched. Peak memory: two tables,
+   * as without sharing.
+   */
   doBeginReplace(): TableReplacementV2 {
     const d = this.config.outputDim;
     let staged: Float32Array | null = new Float32Array(this.config.inputDim * d);
@@ -376,7 +414,10 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
         staged!.set(rows, start * d);
       },
       commit: () => {
-        this.store(staged!);
+        if (this.sharesWeights) {
+          this.checkShared();
+          this.f32!.set(staged!);
+        } else this.store(staged!);
         staged = null;
       },
       abort: () => {
@@ -408,7 +449,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   }
 
   doDescribe(): TableDescription {
-    return { storedBytes: this.storedBytes, indexType: this.indexType };
+    return { storedBytes: this.storedBytes, indexType: this.indexType, sharesWeights: this.sharesWeights };
   }
 
   doExport(format: string): Uint8Array {
@@ -443,6 +484,25 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
 }
 
 const FACTORY = 'createOnnxBackend';
+
+/**
+ * `initial.shared` (the caller's table, `shareWeights: true`), checked against the config, or
+ * null when the caller did not ask to share. Core has checked it; a backend keeps it for the
+ * table's life, so a wrong one is refused here rather than read out of bounds later.
+ */
+function sharedTable(initial: RowSource, config: ResolvedEmbeddingConfig): Float32Array | null {
+  const shared = initial.shared;
+  if (shared === undefined) return null;
+  const expected = config.inputDim * config.outputDim;
+  if (!(shared instanceof Float32Array) || shared.length !== expected) {
+    throw new InvalidWeightsError(
+      `createOnnxBackend: a shared table (shareWeights: true) must be a Float32Array of ${expected} values (${config.inputDim} x ${config.outputDim}), received ${
+        shared instanceof Float32Array ? `${shared.length} values` : typeof shared
+      }.`,
+    );
+  }
+  return shared;
+}
 
 function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOptions, 'runtime'>> & { runtime?: OnnxRuntimeSource } {
   const o = checkBackendOptions<OnnxBackendOptions>(FACTORY, options, {
@@ -507,7 +567,11 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
     native: ORT_NATIVE,
     async doCreateTable(config, initial) {
       const ort = await runtime();
-      const weights = await readAllRows(initial, 'onnx');
+      // A caller's table to share (shareWeights): float32 storage keeps that very array as its
+      // table; quantized storage encodes from it (no float32 copy) and keeps only its own encoding.
+      const shared = sharedTable(initial, config);
+      const weights = shared ?? (await readAllRows(initial, 'onnx'));
+      const sharing = shared !== null && storage === 'float32';
       const model = buildEmbeddingModel(config, weights, { table: 'input', indexType, inputShape: ['n'], storage });
       const web = (ort as { env?: { versions?: { web?: unknown } } }).env?.versions?.web !== undefined;
       const sessionOptions: Ort.InferenceSession.SessionOptions = {
@@ -522,7 +586,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
         // Small float32 tables: a second session with the table inside (no table feed per run). Not on the web
         // runtime, nor with max_norm (core rewrites rows before each lookup; that graph would renormalize itself).
         const small = weights.byteLength > 0 && weights.byteLength <= inlineTableMaxBytes;
-        if (small && !web && storage === 'float32' && config.maxNorm === null) {
+        if (small && !web && !sharing && storage === 'float32' && config.maxNorm === null) {
           inline = await ort.InferenceSession.create(
             buildEmbeddingModel(config, weights, { indexType, inputShape: ['n'] }),
             sessionOptions,
@@ -539,7 +603,7 @@ export function createOnnxBackend(options: OnnxBackendOptions = {}): EmbeddingBa
       }
       // onnxruntime-node's outputs are copied into new ArrayBuffers (see raiseMallocThresholds); not onnxruntime-web's.
       if (raise && !web) raiseMallocThresholds();
-      return new OnnxTable(ort, session, config, weights, indexType, storage, inline);
+      return new OnnxTable(ort, session, config, weights, indexType, storage, inline, sharing);
     },
   });
 }
