@@ -19,6 +19,7 @@ import { indexCount, toIndexTensor } from './tensor/indices.js';
 import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 import { computeMask } from './tensor/mask.js';
 import { checkNativeIndices, nativeCount } from './tensor/native.js';
+import { IndexScratch } from './tensor/index-scratch.js';
 import { OutputPool } from './tensor/output-pool.js';
 import { withZeroRow } from './tensor/padding.js';
 import { distinctIds, renormRows } from './tensor/renorm.js';
@@ -115,6 +116,11 @@ function isAllocationFailure(error: unknown): boolean {
   return error instanceof RangeError && /allocat|Invalid typed array length|Array buffer|out of memory/i.test(error.message);
 }
 
+/** Whether a backend hook returned a promise (hooks may be synchronous). */
+function isPromiseLike<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
 /** Whether two typed arrays share bytes. */
 function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
@@ -140,6 +146,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
   private idle: (() => void)[] = [];
   /** Fresh outputs given back with `dispose()`, for the next fresh output of their size. */
   private readonly outputs = new OutputPool();
+  /** The reused int32 copy of a lookup's indices. */
+  private readonly scratch = new IndexScratch();
   /** Arrays `allocateOutput` placed in the backend's memory and not given back yet. */
   private readonly placed = new Set<Float32Array>();
   private trainer: Trainer | null = null;
@@ -390,45 +398,51 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
    * the backend's `maxOutputBytes`.
    */
   async predict(indices: IndexInput, options: PredictOptions = {}): Promise<EmbeddingOutput> {
-    this.live();
+    const table = this.live();
     const count = indexCount(indices);
     if (count !== null) this.checkOutput(count);
-    // Not owned yet: the out-buffer overlap is checked against the caller's own memory first.
-    const validated = this.indices(indices, false);
-    this.checkOutput(validated.data.length);
     const { out } = options;
     if (out !== undefined) {
-      const size = validated.data.length * this.config.outputDim;
-      if (!(out instanceof Float32Array) || out.length !== size) {
-        throw new ShapeMismatchError(
-          `options.out must be a Float32Array of ${size} values (shape [${[...validated.shape, this.config.outputDim].join(', ')}]), received ${
-            out instanceof Float32Array ? `${out.length} values` : describeValue(out)
-          }.`,
-        );
-      }
-      if (overlaps(out, validated.data)) {
+      // Against the caller's own memory, before core copies the indices.
+      const given = ArrayBuffer.isView(indices) ? indices : (indices as { data?: unknown } | null)?.data;
+      if (out instanceof Float32Array && given instanceof Int32Array && overlaps(out, given)) {
         throw new ShapeMismatchError(
           'options.out shares memory with the indices: writing the output would overwrite indices still being read. Pass a separate buffer.',
         );
       }
     }
-    const checked = ownIndices(validated, indices);
+    // Validated into core's own copy (reused across calls, see IndexScratch): the backend may
+    // read it after an await while the caller changes its array.
+    const checked = toIndexTensor(indices, this.config.inputDim, this.scratch.take);
+    computeOutputShape(checked.shape, this.config.outputDim, this.config.inputLength);
+    const n = checked.data.length;
+    this.checkOutput(n);
+    const size = n * this.config.outputDim;
+    if (out !== undefined && (!(out instanceof Float32Array) || out.length !== size)) {
+      throw new ShapeMismatchError(
+        `options.out must be a Float32Array of ${size} values (shape [${[...checked.shape, this.config.outputDim].join(', ')}]), received ${
+          out instanceof Float32Array ? `${out.length} values` : describeValue(out)
+        }.`,
+      );
+    }
+    // What use() does, inline: one async function between the caller and a synchronous backend.
+    this.active++;
     try {
-      return await this.use(async (table) => {
-        if (this.resolved.maxNorm !== null) await this.renormalize(table, checked);
-        if (out === undefined) {
-          // A fresh output: into a given-back buffer of this size when there is one (see dispose).
-          const reused = this.supports.lookupInto ? this.outputs.take(checked.data.length * this.config.outputDim) : null;
-          const fresh = reused === null ? await table.doLookup(checked) : await table.doLookup(checked, reused);
-          return this.outputs.disposable(this.withLora(checked, fresh));
-        }
-        if (this.supports.lookupInto) return this.withLora(checked, await table.doLookup(checked, out));
-        const result = await table.doLookup(checked);
+      if (this.resolved.maxNorm !== null) await this.renormalize(table, checked);
+      const into = this.supports.lookupInto ? (out ?? this.outputs.take(size) ?? undefined) : undefined;
+      const pending = into === undefined ? table.doLookup(checked) : table.doLookup(checked, into);
+      const result = isPromiseLike(pending) ? await pending : pending;
+      if (out !== undefined && result.data !== out) {
         out.set(result.data);
         return this.withLora(checked, { data: out, shape: result.shape });
-      });
+      }
+      const output = this.withLora(checked, result);
+      return out === undefined ? this.outputs.disposable(output) : output;
     } catch (error) {
-      return this.allocation(error, checked.data.length);
+      return this.allocation(error, n);
+    } finally {
+      this.scratch.give(checked.data);
+      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
     }
   }
 

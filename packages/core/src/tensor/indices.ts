@@ -77,9 +77,11 @@ function ragged(path: number[], shape: number[], expected: string, received: str
  * Validates any accepted index input against `inputDim` and returns int32 row-major indices
  * with their shape. A value that is negative, not an integer, not finite, not a number, or
  * `>= inputDim` throws {@link InvalidIndexError} naming the value, its position and input_dim.
- * An Int32Array whose values are all valid is used as is (no copy).
+ * An Int32Array whose values are all valid is used as is (no copy), unless `own` is given: then
+ * the int32 values are always written into `own(length)` (an array of exactly that length the
+ * caller owns, e.g. a reused one), so the result never shares the caller's memory.
  */
-export function toIndexTensor(input: IndexInput, inputDim: number): IndexTensor {
+export function toIndexTensor(input: IndexInput, inputDim: number, own?: (length: number) => Int32Array): IndexTensor {
   let data: ArrayLike<unknown> & { length: number };
   let shape: readonly number[];
   if (isIndexData(input)) {
@@ -107,13 +109,16 @@ export function toIndexTensor(input: IndexInput, inputDim: number): IndexTensor 
     );
   }
   if (data instanceof Int32Array) {
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i]!;
+    // Copied first, then validated: the values checked are the values kept.
+    const kept = own === undefined ? data : own(data.length);
+    if (kept !== data) kept.set(data);
+    for (let i = 0; i < kept.length; i++) {
+      const v = kept[i]!;
       if (v < 0 || v >= inputDim) throw new InvalidIndexError(v, unravelIndex(i, shape), inputDim);
     }
-    return { data, shape: [...shape] };
+    return { data: kept, shape: [...shape] };
   }
-  const out = new Int32Array(data.length);
+  const out = own === undefined ? new Int32Array(data.length) : own(data.length);
   if (data instanceof BigInt64Array) {
     const limit = BigInt(inputDim);
     for (let i = 0; i < data.length; i++) {
