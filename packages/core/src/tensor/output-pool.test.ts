@@ -100,8 +100,8 @@ describe('EmbeddingOutput.dispose: a fresh output given back serves the next fre
     await other.dispose();
   });
 
-  it('outputs over the pool’s byte limit are detached but not kept', async () => {
-    const { backend, given } = recordingBackend(true);
+  it('the last output over the pool’s byte limit is kept for the next fresh lookup only: reused at its size, else dropped', async () => {
+    const { backend, given, written } = recordingBackend(true);
     const width = 1024;
     const count = OUTPUT_POOL_BYTES / (width * 4) + 1;
     const layer = await Embedding.create({ inputDim: 2, outputDim: width }, { backend });
@@ -109,8 +109,13 @@ describe('EmbeddingOutput.dispose: a fresh output given back serves the next fre
     const big = await layer.predict(ids);
     big.dispose!();
     expect(big.data.length).toBe(0);
+    const again = await layer.predict(ids);
+    expect(given).toEqual([false, true]); // the given-back memory, not a new output
+    expect(again.data).toBe(written[1]);
+    again.dispose!();
+    await layer.predict(ids.subarray(1)); // another size: the large buffer is dropped, not kept
     await layer.predict(ids);
-    expect(given).toEqual([false, false]);
+    expect(given).toEqual([false, true, false, false]);
     await layer.dispose();
   });
 

@@ -25,16 +25,30 @@ function detach(buffer: ArrayBuffer): ArrayBuffer | null {
  * a reused buffer is still in cache, where a new one is cold memory V8 zero-fills and frees only
  * at a later GC. A disposed output's ArrayBuffer is detached from the user (its views become
  * length 0), so a use after dispose reads nothing rather than another lookup's rows. At most
- * {@link OUTPUT_POOL_COUNT} buffers and {@link OUTPUT_POOL_BYTES} bytes are kept.
+ * {@link OUTPUT_POOL_COUNT} buffers and {@link OUTPUT_POOL_BYTES} bytes are kept, plus the one
+ * output larger than that given back last, which the next fresh lookup takes when it has that
+ * size and drops otherwise (a loop of large lookups then reuses warm pages instead of faulting
+ * in 0.5-1 GB per call, as torch does; the memory stays held no longer than until the next
+ * lookup or `layer.dispose()`).
  */
 export class OutputPool {
   private free: ArrayBuffer[] = [];
+  /** The last given-back output larger than {@link OUTPUT_POOL_BYTES}, kept only until the next fresh lookup. */
+  private large: ArrayBuffer | null = null;
   private bytes = 0;
   private closed = false;
 
-  /** A given-back buffer of exactly `length` floats (its old values still in it), or null. */
+  /**
+   * A given-back buffer of exactly `length` floats (its old values still in it), or null. The
+   * one large buffer (see {@link disposable}) is dropped here when it is not of this size.
+   */
   take(length: number): Float32Array | null {
     const byteLength = length * 4;
+    const large = this.large;
+    if (large !== null) {
+      this.large = null;
+      if (large.byteLength === byteLength) return new Float32Array(large);
+    }
     const free = this.free;
     for (let i = free.length - 1; i >= 0; i--) {
       const buffer = free[i]!;
@@ -63,6 +77,10 @@ export class OutputPool {
       if (!(buffer instanceof ArrayBuffer) || data.byteOffset !== 0 || data.byteLength !== buffer.byteLength) return;
       const moved = detach(buffer);
       if (moved === null || this.closed) return;
+      if (moved.byteLength > OUTPUT_POOL_BYTES) {
+        this.large = moved;
+        return;
+      }
       if (this.free.length >= OUTPUT_POOL_COUNT || this.bytes + moved.byteLength > OUTPUT_POOL_BYTES) return;
       this.free.push(moved);
       this.bytes += moved.byteLength;
@@ -74,6 +92,7 @@ export class OutputPool {
   close(): void {
     this.closed = true;
     this.free = [];
+    this.large = null;
     this.bytes = 0;
   }
 }
