@@ -72,7 +72,7 @@ async function timeCalls(
   let out: Float32Array | null = null;
   if (subject.runOut) {
     const runOut = subject.runOut;
-    const buffer = new Float32Array(indices.length * workload.outputDim);
+    const buffer = subject.outBuffer?.() ?? new Float32Array(indices.length * workload.outputDim);
     out = buffer;
     bench.add('out', async () => runOut(buffer), options);
   }

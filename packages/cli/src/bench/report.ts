@@ -200,6 +200,9 @@ export function formatBenchMarkdown(report: BenchReport): string {
     "creating the layer added to RSS, the caller's source table (already resident) not counted: a layer that keeps its own",
     "copy shows about 1x, one that shares the caller's array (torch's from_pretrained) about 0x. Peak RSS and peak",
     "ArrayBuffers are from a baseline taken after the runtime loaded: they include the caller's table (1x) and live outputs.",
+    '"caller-provided output": our layers write into `layer.allocateOutput(shape)` (adapter-js places it in the table\'s',
+    "WebAssembly memory, where rows are written in one pass; the other backends return a plain Float32Array), as torch's",
+    '`out=` takes a tensor torch allocated; the peers write into a plain Float32Array.',
     '',
   ];
   parts.push(

@@ -17,6 +17,11 @@ export interface Subject {
   run: () => unknown;
   /** One lookup into a caller-provided buffer of the output's length, when the API allows it. */
   runOut?: (out: Float32Array) => unknown;
+  /**
+   * The buffer `runOut` writes into, when the target places it itself (a layer's
+   * `allocateOutput`, as torch's `out=` takes a tensor torch allocated); default a new Float32Array.
+   */
+  outBuffer?: () => Float32Array;
   /** Why `runOut` is absent. */
   outNote?: string;
   /** Copy methods, for the copy limit: timed one by one, fastest kept. */
@@ -114,7 +119,12 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
     ...(disposes
       ? { note: 'fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)' }
       : {}),
-    ...(outNote === undefined ? { runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data } : { outNote }),
+    ...(outNote === undefined
+      ? {
+          runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data,
+          outBuffer: () => layer.allocateOutput([w.batch, w.sequence]),
+        }
+      : { outNote }),
     checkable: true,
     dispose: () => layer.dispose(),
   };
