@@ -112,6 +112,12 @@ const lookup: Runner = async (fixture, context) => {
     checkShape('output (into a buffer)', written.shape, expect.shape as number[]);
     // Into a buffer or not, the backend must give the same bits.
     checkFloats('output written into a caller buffer (vs the fresh output)', into, out.data);
+    // And into an array the backend placed (layer.allocateOutput; adapter-js: in its WebAssembly memory).
+    const placed = layer.allocateOutput(toIndexTensor(input, inputDim).shape).fill(Number.NaN);
+    const viaPlaced = await layer.predict(input, { out: placed });
+    check(viaPlaced.data === placed, 'predict(x, { out: layer.allocateOutput(shape) }) must return that array as the output data.');
+    checkFloats('output written into layer.allocateOutput(shape) (vs the fresh output)', placed, out.data);
+    layer.releaseOutput(placed);
     if ('mask' in expect) await checkMask(layer, input, expect.mask);
   });
 };
