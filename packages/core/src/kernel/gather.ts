@@ -62,6 +62,8 @@ export interface MemoryViews {
 
 /** Arena blocks start (and are sized) at multiples of this many bytes. */
 const BLOCK_ALIGN = 64;
+/** Arena bytes reserved at least whenever the memory grows for a block. */
+const MIN_ARENA = 1 << 20;
 
 /** The kernel function that gathers rows of `rowBytes` (any width; SIMD for multiples of 16 bytes). */
 function kernelFor(kernel: KernelExports, rowBytes: number): KernelExports['gather'] {
@@ -174,8 +176,9 @@ export interface WasmRows {
    * live until {@link WasmRows.release}; or null when this memory has no arena (not growable,
    * or shared), `length` is not a positive integer, or no free range fits and the memory cannot
    * grow: growing detaches the memory's buffer and every view of it, so it grows only while no
-   * block is live, and never past 4 GiB or what the engine allows. Growth keeps the table's
-   * bytes; read {@link WasmRows.views} and {@link WasmRows.table} again after a call.
+   * block is live (then to room for two blocks of this size, or 1 MiB), and never past 4 GiB or
+   * what the engine allows. Growth keeps the table's bytes; read {@link WasmRows.views} and
+   * {@link WasmRows.table} again after a call.
    */
   allocate(length: number): Float32Array | null;
   /**
@@ -373,28 +376,26 @@ class KernelRows implements WasmRows {
     const arena = this.arena;
     if (arena === null || !Number.isSafeInteger(length) || length < 1) return null;
     const bytes = Math.ceil((length * 4) / BLOCK_ALIGN) * BLOCK_ALIGN;
-    let start = arena.take(bytes);
-    if (start < 0) {
-      if (arena.liveCount > 0 || !this.grow(arena, bytes)) return null;
-      start = arena.take(bytes);
-      if (start < 0) return null;
-    }
+    // Growth detaches every view of the memory: only while nothing is handed out.
+    if (arena.liveCount === 0) this.reserve(arena, bytes);
+    const start = arena.take(bytes);
+    if (start < 0) return null;
     const array = new Float32Array(this.memory.buffer, start, length);
     arena.add(start, bytes, array);
     return array;
   }
 
   /**
-   * Grows the memory (nothing live) so that the arena holds `bytes`, with room for a second
-   * block of the same size when 4 GiB allows (pages not yet written cost address space, not
-   * memory); refreshes the views. False when the memory cannot grow that far.
+   * With nothing live, grows the memory, if needed, so that the arena holds two blocks of
+   * `bytes` (or 1 MiB), since later blocks can only be placed while one is live: pages never
+   * written cost address space, not memory. Else (4 GiB, the engine refuses) at least one
+   * block, else nothing. Refreshes the views after growing.
    */
-  private grow(arena: OutputArena, bytes: number): boolean {
+  private reserve(arena: OutputArena, bytes: number): void {
     const have = this.memory.buffer.byteLength;
-    const need = arena.base + bytes;
-    if (need > MAX_WASM_BYTES) return false;
-    for (const target of [Math.min(MAX_WASM_BYTES, arena.base + 2 * bytes), need]) {
-      if (target <= have) continue;
+    if (arena.base + bytes > MAX_WASM_BYTES) return;
+    for (const target of [Math.min(MAX_WASM_BYTES, arena.base + Math.max(2 * bytes, MIN_ARENA)), arena.base + bytes]) {
+      if (target <= have) return;
       try {
         this.memory.grow(Math.ceil((target - have) / PAGE));
       } catch {
@@ -402,9 +403,8 @@ class KernelRows implements WasmRows {
       }
       this.refresh();
       arena.reset(this.memory.buffer.byteLength);
-      return true;
+      return;
     }
-    return false;
   }
 
   release(array: Float32Array): boolean {

@@ -270,6 +270,10 @@ describe('WasmRows output arena', () => {
     const ids = randomIds(62_500, 1000, 3);
     wasm.gather(ids, big);
     expect(firstDiff(wordsOf(big), referenceGather(pattern, 64, ids))).toBe(-1);
+    // Growth left room for a second block of that size: placed while the first is live.
+    const second = wasm.allocate(4_000_000);
+    expect(second).not.toBeNull();
+    expect(big.length).toBe(4_000_000);
   });
 
   it('refuses to grow while a block is live (null), and the arrays handed out stay valid', () => {
