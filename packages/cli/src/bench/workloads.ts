@@ -3,7 +3,8 @@ import type { Target, Workload, WorkloadName } from './types.js';
 /**
  * The workloads: S is the seed (`Embedding(1000, 64)` on a 32x10 batch); M a mid-size model;
  * L a 1 GB table; XL a 1 GiB output. L and XL are measured with few calls (each call moves
- * 0.5 to 1 GiB), so that a full run stays within minutes on 2 cores.
+ * 0.5 to 1 GiB), so that a full run stays within minutes on 2 cores: 9, as medians of 5 moved by
+ * up to 30% between runs.
  */
 export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
   S: {
@@ -35,7 +36,7 @@ export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
     batch: 4_096,
     sequence: 128,
     time: 0,
-    iterations: 5,
+    iterations: 9,
     warmupTime: 0,
     warmupIterations: 1,
   },
@@ -46,7 +47,7 @@ export const WORKLOADS: Readonly<Record<WorkloadName, Workload>> = {
     batch: 8_192,
     sequence: 256,
     time: 0,
-    iterations: 5,
+    iterations: 9,
     warmupTime: 0,
     warmupIterations: 1,
   },
