@@ -112,10 +112,8 @@ export function toIndexTensor(input: IndexInput, inputDim: number, own?: (length
     // Copied first, then validated: the values checked are the values kept.
     const kept = own === undefined ? data : own(data.length);
     if (kept !== data) kept.set(data);
-    for (let i = 0; i < kept.length; i++) {
-      const v = kept[i]!;
-      if (v < 0 || v >= inputDim) throw new InvalidIndexError(v, unravelIndex(i, shape), inputDim);
-    }
+    const bad = firstOutOfRange(kept, inputDim);
+    if (bad >= 0) throw new InvalidIndexError(kept[bad]!, unravelIndex(bad, shape), inputDim);
     return { data: kept, shape: [...shape] };
   }
   const out = own === undefined ? new Int32Array(data.length) : own(data.length);
@@ -139,6 +137,15 @@ export function toIndexTensor(input: IndexInput, inputDim: number, own?: (length
     out[i] = n;
   }
   return { data: out, shape: [...shape] };
+}
+
+/** The position of the first value outside [0, inputDim), or -1. */
+function firstOutOfRange(values: Int32Array, inputDim: number): number {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v < 0 || v >= inputDim) return i;
+  }
+  return -1;
 }
 
 /**
