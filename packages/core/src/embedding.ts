@@ -414,9 +414,9 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     // Validated into core's own copy (reused across calls, see IndexScratch): the backend may
     // read it after an await while the caller changes its array.
     const checked = toIndexTensor(indices, this.config.inputDim, this.scratch.take);
-    computeOutputShape(checked.shape, this.config.outputDim, this.config.inputLength);
+    if (this.config.inputLength !== null) computeOutputShape(checked.shape, this.config.outputDim, this.config.inputLength);
     const n = checked.data.length;
-    this.checkOutput(n);
+    if (count === null) this.checkOutput(n);
     const size = n * this.config.outputDim;
     if (out !== undefined && (!(out instanceof Float32Array) || out.length !== size)) {
       throw new ShapeMismatchError(
