@@ -368,7 +368,7 @@ class KernelRows implements WasmRows {
 
   inArena(array: Float32Array): boolean {
     const arena = this.arena;
-    if (arena === null || arena.liveCount === 0 || array.buffer !== this.memory.buffer) return false;
+    if (arena === null || arena.liveCount === 0 || array.buffer !== this.views.f32.buffer) return false;
     return arena.containing(array.byteOffset, array.byteOffset + array.byteLength);
   }
 
