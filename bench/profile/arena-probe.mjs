@@ -7,11 +7,11 @@ import { createJsBackend } from '@embedding-layer/adapter-js';
 //   `TypedArray.set` per chunk (two passes).
 // The two alternate (order swapped every round); medians of the rounds. Both outputs are
 // checked bit for bit against each other at the end.
-//   node bench/profile/arena-probe.mjs [S|M|L|V,D,B,S ...]   (default: S M; L needs ~2.2 GB)
+//   node bench/profile/arena-probe.mjs [S|M|L|XL|V,D,B,S ...]   (default: S M; L and XL need ~2.2 GB)
 // Build core and adapter-js first (npx turbo run build --filter=@embedding-layer/adapter-js...).
 import { Embedding } from '@embedding-layer/core';
 
-const WORKLOADS = { S: [1000, 64, 32, 10], M: [50_000, 128, 256, 64], L: [1_000_000, 256, 4096, 128] };
+const WORKLOADS = { S: [1000, 64, 32, 10], M: [50_000, 128, 256, 64], L: [1_000_000, 256, 4096, 128], XL: [50_000, 128, 8192, 256] };
 const ROUNDS = 7;
 
 function randomIds(count, rows, seed) {
@@ -77,6 +77,6 @@ const args = process.argv.slice(2);
 for (const arg of args.length > 0 ? args : ['S', 'M']) {
   const dims = WORKLOADS[arg] ?? arg.split(',').map(Number);
   if (dims.length !== 4 || dims.some((x) => !Number.isInteger(x) || x <= 0))
-    throw new Error(`expected S, M, L or V,D,B,S; received ${arg}`);
+    throw new Error(`expected S, M, L, XL or V,D,B,S; received ${arg}`);
   await probe(WORKLOADS[arg] ? arg : '', dims);
 }
