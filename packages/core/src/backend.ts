@@ -51,6 +51,7 @@ export {
 export { type InitializerStream, initializeEmbeddings, initializerStream } from './initializers/initialize.js';
 export { INITIALIZERS } from './initializers/registry.js';
 export {
+  type ArenaState,
   createWasmRows,
   gatherChunks,
   idsFor,

@@ -15,11 +15,11 @@ import type { EmbeddingBackend } from './spec/index.js';
 import { type OpenedBackend, openBackend } from './spec/open-backend.js';
 import type { BackendCapabilitiesV2, EmbeddingTableV2, NativeTypes, RowSource, TableDescription } from './spec/v2/embedding-backend-v2.js';
 import { decodeInt4, decodeInt8, encodeInt4, encodeInt8 } from './storage/quantize.js';
+import { IndexScratch } from './tensor/index-scratch.js';
 import { indexCount, toIndexTensor } from './tensor/indices.js';
 import { chunkRowsFor, MAX_ARRAY_LENGTH } from './tensor/limits.js';
 import { computeMask } from './tensor/mask.js';
 import { checkNativeIndices, nativeCount } from './tensor/native.js';
-import { IndexScratch } from './tensor/index-scratch.js';
 import { OutputPool } from './tensor/output-pool.js';
 import { withZeroRow } from './tensor/padding.js';
 import { distinctIds, renormRows } from './tensor/renorm.js';
@@ -740,6 +740,8 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       backend: this.opened.name,
       specificationVersion: this.opened.version,
       storage: this.supports.storage.dtype,
+      // Whether the table is the caller's own array (shareWeights); a backend that kept it says so.
+      sharesWeights: false,
       ...(table.doDescribe?.() ?? {}),
     });
   }
