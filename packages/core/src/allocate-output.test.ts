@@ -20,7 +20,9 @@ function arenaBackend(room: number) {
         doLookup(indices, into) {
           const out = into ?? new Float32Array(indices.data.length * d);
           log.push(`lookup ${into === undefined ? 'fresh' : into.buffer === arena.buffer ? 'arena' : 'plain'}`);
-          indices.data.forEach((row, i) => out.set(w.subarray(row * d, (row + 1) * d), i * d));
+          indices.data.forEach((row, i) => {
+            out.set(w.subarray(row * d, (row + 1) * d), i * d);
+          });
           return { data: out, shape: [...indices.shape, d] };
         },
         doAllocateOutput(length) {
