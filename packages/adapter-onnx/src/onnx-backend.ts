@@ -108,6 +108,19 @@ const MAX_TABLE_BYTES = 2 ** 32;
 /** Largest lookup output: ONNX Runtime allocates it natively, then hands it to JS as one Float32Array; 4 GiB. */
 const MAX_OUTPUT_BYTES = 2 ** 32;
 
+/**
+ * Lookups whose output is larger than this (32 MiB) run in pieces of {@link CHUNK_OUTPUT_BYTES}
+ * on onnxruntime-node: the binding copies every output of a run into a new ArrayBuffer (also
+ * when ONNX Runtime wrote it into a preallocated one), and past glibc's 32 MiB mmap threshold
+ * that copy is a fresh mapping each call, faulted in page by page (131,072 faults at 512 MiB:
+ * half of the call's CPU time). Piece by piece, each run writes into a view of the whole output
+ * and the binding's copies are 4 MiB blocks reused from the heap (and cache-warm).
+ */
+const CHUNKED_OUTPUT_BYTES = 32 * 2 ** 20;
+
+/** Output bytes of one run of a chunked lookup (see {@link CHUNKED_OUTPUT_BYTES}). */
+const CHUNK_OUTPUT_BYTES = 4 * 2 ** 20;
+
 /** The name of ONNX Runtime's tensor type in messages, and the `native.kind` of ONNX backends. */
 export const ORT_TENSOR_KIND = 'ort.Tensor';
 
@@ -181,7 +194,13 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   /** A session holding the table as it was at creation (small float32 tables), until the first write. */
   private inline: InlineSession | null = null;
   private active = 0;
-  private idle: (() => void) | null = null;
+  /** Called (and emptied) when the last run in flight settles. */
+  private idleWaiters: (() => void)[] = [];
+  /**
+   * A shared table's write (`writeRows`, `max_norm`, `setWeights`' commit) waiting for the runs
+   * in flight, which read the caller's array until they settle; runs called meanwhile wait for it.
+   */
+  private gate: Promise<void> | null = null;
   private disposed = false;
   /** The float32 table is the caller's own array (`RowSource.shared`): never copied or swapped. */
   readonly sharesWeights: boolean;
@@ -272,13 +291,42 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     return turn;
   }
 
+  /** Resolves when no run is in flight. */
+  private whenIdle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * A shared table's write: at once when no run is in flight, else once the runs in flight have
+   * settled, with runs called meanwhile held back until it is done. So a lookup reads the
+   * caller's array as it was when its run started, whole, also across the pieces of a chunked
+   * lookup (the caller's own writes are the caller's to order).
+   */
+  private exclusive(write: () => void): void | Promise<void> {
+    if (this.active === 0 && this.gate === null) return write();
+    const done = (this.gate ?? Promise.resolve()).then(() => this.whenIdle()).then(write);
+    const gate: Promise<void> = done.then(
+      () => this.openGate(gate),
+      () => this.openGate(gate),
+    );
+    this.gate = gate;
+    return done;
+  }
+
+  private openGate(gate: Promise<void>): void {
+    if (this.gate === gate) this.gate = null;
+  }
+
   /**
    * Runs the session on validated indices (flat; the caller reshapes). Concurrent runs are
    * safe: each captures the table tensor current at call time, and the weights it wraps are
-   * never mutated (setWeights replaces them). `owned`: nothing but this run reads or writes
-   * `indices` (core's own validated copy), so int32 indices are fed without a copy.
+   * never mutated (setWeights replaces them; a shared table's writes wait for the runs in
+   * flight). `owned`: nothing but this run reads or writes `indices` (core's own validated
+   * copy), so int32 indices are fed without a copy. An `into` over {@link CHUNKED_OUTPUT_BYTES}
+   * on onnxruntime-node is filled by one run per {@link CHUNK_OUTPUT_BYTES} of it.
    */
   async run(indices: Int32Array, withMask: boolean, into: Float32Array | undefined, owned: boolean): Promise<RunResult> {
+    while (this.gate !== null) await this.gate;
     if (this.disposed) throw new DisposedError(`Embedding "${this.config.name}" was disposed; create a new layer.`);
     const { Tensor } = this.runtime;
     const inline = this.inline;
@@ -297,14 +345,16 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
         this.scalesTensor = new Tensor('float32', this.i4.scales, [this.config.inputDim]);
       } else this.tableTensor = new Tensor('float32', this.f32 ?? new Float32Array(0), dims);
     }
-    const feeds: Record<string, Ort.Tensor> = {
-      [ONNX_NAMES.indices]: new Tensor(this.indexType, indexFeed(indices, this.indexType, owned), [indices.length]),
-    };
+    const index = indexFeed(indices, this.indexType, owned);
+    const feeds: Record<string, Ort.Tensor> = { [ONNX_NAMES.indices]: new Tensor(this.indexType, index, [indices.length]) };
     if (inline === null) {
       feeds[ONNX_NAMES.embeddings] = this.tableTensor!;
       if (this.scalesTensor) feeds[ONNX_NAMES.scales] = this.scalesTensor;
     }
     const session = inline?.session ?? this.session;
+    const d = this.config.outputDim;
+    const n = indices.length;
+    const chunk = into && !this.serial && n * d * 4 > CHUNKED_OUTPUT_BYTES ? Math.max(1, Math.floor(CHUNK_OUTPUT_BYTES / (d * 4))) : n;
     // With `into`, ONNX Runtime writes the output straight into the caller's buffer (a
     // preallocated output tensor), as a bare `session.run(feeds, { output })` does.
     const fetches: Ort.InferenceSession.FetchesType = into
@@ -315,12 +365,21 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     this.active++;
     if (inline) inline.active++;
     try {
+      if (chunk < n) {
+        // One table for every piece: the tensors captured above (copy on write, or a shared table's gate).
+        for (let start = 0; start < n; start += chunk) {
+          const end = Math.min(n, start + chunk);
+          const piece = { ...feeds, [ONNX_NAMES.indices]: new Tensor(this.indexType, index.subarray(start, end), [end - start]) };
+          await session.run(piece, { [ONNX_NAMES.output]: new Tensor('float32', into!.subarray(start * d, end * d), [end - start, d]) });
+        }
+        return { output: new Tensor('float32', into!, [n, d]), mask: null };
+      }
       const result = this.serial ? await this.runInTurn(() => session.run(feeds, fetches)) : await session.run(feeds, fetches);
       return { output: result[ONNX_NAMES.output]!, mask: result[ONNX_NAMES.mask] ?? null };
     } finally {
       if (inline && --inline.active === 0 && inline.dropped) void inline.session.release().catch(() => undefined);
       this.active--;
-      if (this.active === 0 && this.idle) this.idle();
+      if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }
 
@@ -345,9 +404,12 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     const shape = [...indices.shape, d];
     // Nothing to gather: answer without the session (an empty batch or output_dim 0).
     if (n === 0 || d === 0) return { data: into ?? new Float32Array(n * d), shape };
+    // A large fresh output is allocated here and filled in pieces (see CHUNKED_OUTPUT_BYTES):
+    // untouched zero pages, written once by ONNX Runtime, no output-sized copy by the binding.
+    const out = into ?? (!this.serial && n * d * 4 > CHUNKED_OUTPUT_BYTES ? new Float32Array(n * d) : undefined);
     // Core hands doLookup indices it owns (a copy when they still shared the caller's memory).
-    const { output } = await this.run(indices.data, false, into, true);
-    return { data: into ?? (output.data as Float32Array), shape };
+    const { output } = await this.run(indices.data, false, out, true);
+    return { data: out ?? (output.data as Float32Array), shape };
   }
 
   doReadRows(start: number, count: number): Float32Array {
@@ -367,14 +429,18 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   /**
    * Writes rows in place, encoded for the storage. Runs in flight read the arrays when ONNX
    * Runtime gets to them: while any is in flight the arrays are copied first (copy on write),
-   * so a run sees the table of when it started. Not a shared table: its rows are written into
-   * the caller's array at once, and a run already called but not yet started sees them (as it
-   * sees the caller's own writes).
+   * so a run sees the table of when it started. Not a shared table, which is never copied: its
+   * rows are written into the caller's array once the runs in flight have settled (see `exclusive`).
    */
-  doWriteRows(start: number, rows: Float32Array): void {
+  doWriteRows(start: number, rows: Float32Array): void | Promise<void> {
     this.dropInline();
-    if (this.sharesWeights) this.checkShared();
-    else if (this.active > 0) {
+    if (this.sharesWeights) {
+      return this.exclusive(() => {
+        this.checkShared();
+        this.f32!.set(rows, start * this.config.outputDim);
+      });
+    }
+    if (this.active > 0) {
       this.f32 = this.f32?.slice() ?? null;
       this.f16 = this.f16?.slice() ?? null;
       this.i8 = this.i8 ? { values: this.i8.values.slice(), scales: this.i8.scales.slice() } : null;
@@ -402,9 +468,9 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
   /**
    * setWeights: a new table is built aside and swapped in by `commit` (runs in flight keep the
    * old one). A shared table stays shared: `commit` copies the staged table into the caller's
-   * array in one synchronous `set` (PyTorch's `weight.data.copy_`), so no lookup sees a mix,
-   * and a failed write (`abort`) leaves the caller's array untouched. Peak memory: two tables,
-   * as without sharing.
+   * array in one synchronous `set` (PyTorch's `weight.data.copy_`) once the runs in flight have
+   * settled, so no lookup sees a mix, and a failed write (`abort`) leaves the caller's array
+   * untouched. Peak memory: two tables, as without sharing.
    */
   doBeginReplace(): TableReplacementV2 {
     const d = this.config.outputDim;
@@ -414,11 +480,13 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
         staged!.set(rows, start * d);
       },
       commit: () => {
-        if (this.sharesWeights) {
-          this.checkShared();
-          this.f32!.set(staged!);
-        } else this.store(staged!);
+        const next = staged!;
         staged = null;
+        if (!this.sharesWeights) return this.store(next);
+        return this.exclusive(() => {
+          this.checkShared();
+          this.f32!.set(next);
+        });
       },
       abort: () => {
         staged = null;
@@ -469,7 +537,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     if (this.disposed) return;
     this.disposed = true;
     // Runs already scheduled must finish before the native session is released.
-    if (this.active > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    if (this.active > 0) await this.whenIdle();
     const inline = this.inline;
     this.inline = null;
     if (inline) await inline.session.release();
