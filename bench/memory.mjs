@@ -4,7 +4,7 @@
 //
 //   npx turbo run build --filter=@embedding-layer/adapter-js --filter=@embedding-layer/adapter-tfjs --filter=@embedding-layer/adapter-onnx
 //   node bench/memory.mjs [--backend js,tfjs-cpu,tfjs-wasm,onnx] [--op create,lookup,getWeights,setWeights,readRows]
-//                         [--rows 1048576] [--dim 256] [--json FILE] [--markdown FILE]
+//                         [--rows 1048576] [--dim 256] [--json FILE] [--markdown FILE] [--share]
 //
 // In each child: the backend's runtime is loaded and a 2x2 layer created and disposed (runtime
 // start-up is not the table's), for setWeights the caller's array is allocated, then the
@@ -14,7 +14,10 @@
 // `readRows` over the whole table in 16 MiB ranges. Reported over the baseline: RSS right after
 // create, RSS after the operation, and the peak RSS of the process (getrusage maxRSS). The same
 // measure as adapter-js's `bench/memory.mjs`: "table + N MiB" is the peak over the baseline less
-// the table's bytes. Nothing is asserted: it prints a table and writes the reports.
+// the table's bytes. `--share`: the layer is created from a caller's table allocated (and filled)
+// before the baseline, with `shareWeights: true`, so the figures are what the layer adds to a
+// program that already holds its table (a backend that shares adds no table; one that copies adds
+// one). Nothing is asserted: it prints a table and writes the reports.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -40,17 +43,25 @@ async function backendFor(name) {
   throw new Error(`unknown backend ${JSON.stringify(name)}; known: ${BACKENDS.join(', ')}`);
 }
 
-async function child(name, op, rows, dim) {
+async function child(name, op, rows, dim, share) {
   const { Embedding } = await import('@embedding-layer/core');
   const backend = await backendFor(name);
   // Runtime start-up (TF.js kernels, the wasm module, ORT's environment) before the baseline.
   await (await Embedding.create({ inputDim: 2, outputDim: 2, seed: 1 }, { backend })).dispose();
   let held = null;
   if (op === 'setWeights') held = new Float32Array(rows * dim).fill(0.25); // the caller's array
+  let caller = null;
+  if (share) {
+    caller = new Float32Array(rows * dim);
+    for (let i = 0; i < caller.length; i++) caller[i] = (i % 997) / 1000;
+  }
   const ids = new Int32Array(LOOKUP[0] * LOOKUP[1]).map((_, i) => (i * 7919) % rows);
   const base = process.memoryUsage().rss;
   const t0 = performance.now();
-  const layer = await Embedding.create({ inputDim: rows, outputDim: dim, seed: 1 }, { backend });
+  const layer = await Embedding.create(
+    { inputDim: rows, outputDim: dim, seed: 1 },
+    { backend, ...(caller ? { weights: [caller], shareWeights: true } : {}) },
+  );
   const createMs = performance.now() - t0;
   const afterCreate = process.memoryUsage().rss;
   const peakCreate = process.resourceUsage().maxRSS * 1024;
@@ -81,6 +92,7 @@ async function child(name, op, rows, dim) {
     peak: peak - base,
     held: held?.length ?? 0,
     path: description.path ?? description.runtimeBackend ?? null,
+    sharesWeights: description.sharesWeights ?? null,
   };
 }
 
@@ -92,6 +104,7 @@ async function parent() {
   const dim = Number(arg('dim', 256));
   const backends = arg('backend', BACKENDS.join(',')).split(',');
   const ops = arg('op', OPS.join(',')).split(',');
+  const share = process.argv.includes('--share');
   const tableBytes = rows * dim * 4;
   const script = fileURLToPath(import.meta.url);
   const results = [];
@@ -100,7 +113,7 @@ async function parent() {
     for (const op of ops) {
       let r;
       try {
-        const out = execFileSync(process.execPath, [script, '--child', backend, op, String(rows), String(dim)], {
+        const out = execFileSync(process.execPath, [script, '--child', backend, op, String(rows), String(dim), share ? 'share' : 'own'], {
           encoding: 'utf8',
           stdio: ['ignore', 'pipe', 'pipe'],
           maxBuffer: 1 << 24,
@@ -117,7 +130,8 @@ async function parent() {
       else
         console.log(
           `${backend.padEnd(9)} ${op.padEnd(10)} create ${(r.createMs / 1000).toFixed(2)} s, RSS after create ${over(r.afterCreate, tableBytes)}; ` +
-            `${op === 'create' ? 'peak' : `${op} ${(r.opMs / 1000).toFixed(2)} s, peak`} ${over(r.peak, tableBytes)}, after ${over(r.afterOp, tableBytes)}`,
+            `${op === 'create' ? 'peak' : `${op} ${(r.opMs / 1000).toFixed(2)} s, peak`} ${over(r.peak, tableBytes)}, after ${over(r.afterOp, tableBytes)}` +
+            (share ? `; sharesWeights ${r.sharesWeights}` : ''),
         );
     }
   }
@@ -130,13 +144,16 @@ async function parent() {
     tableBytes,
     lookup: LOOKUP,
     loadavg: load,
+    share,
     results,
   };
   const json = arg('json', 'bench/results/memory.json');
   const markdown = arg('markdown', 'bench/results/memory.md');
   writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
   const lines = [
-    `Memory of whole-table operations: table ${rows.toLocaleString()} x ${dim} float32 (${mib(tableBytes)}), seeded initializer, each (backend, operation) in its own process; ` +
+    `Memory of whole-table operations: table ${rows.toLocaleString()} x ${dim} float32 (${mib(tableBytes)}), ${
+      share ? "a caller's table allocated before the baseline and shared (shareWeights: true)" : 'seeded initializer'
+    }, each (backend, operation) in its own process; ` +
       `over the RSS after the runtime loaded (and, for setWeights, after the caller's array was allocated). Node ${process.version}, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load average at the end ${load.join(' / ')}. ` +
       `lookup = one predict of ${LOOKUP.join(' x ')} indices (output ${mib(LOOKUP[0] * LOOKUP[1] * dim * 4)}, held). Made by \`node bench/memory.mjs\`.`,
     '',
@@ -155,8 +172,8 @@ async function parent() {
 }
 
 if (process.argv[2] === '--child') {
-  const [, , , name, op, rows, dim] = process.argv;
-  console.log(JSON.stringify(await child(name, op, Number(rows), Number(dim))));
+  const [, , , name, op, rows, dim, share] = process.argv;
+  console.log(JSON.stringify(await child(name, op, Number(rows), Number(dim), share === 'share')));
 } else {
   await parent();
 }

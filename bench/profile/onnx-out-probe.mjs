@@ -13,7 +13,8 @@
 //     into a caller's buffer, CPU time and minor faults per call, one process, rounds alternating:
 //     one run over all indices (the bench peer's `run(feeds, { output })`) against runs over
 //     chunks of indices whose outputs are views of the caller's buffer (each binding copy is then
-//     chunk-sized: reused heap memory instead of a fresh output-sized mapping).
+//     chunk-sized: reused heap memory instead of a fresh output-sized mapping). FRESH=1: fresh
+//     outputs instead (ORT's own output copied by the binding, against a new array filled in pieces).
 // Asserts nothing; prints.
 import { buildEmbeddingModel } from '@embedding-layer/adapter-onnx';
 import { resolveConfig } from '@embedding-layer/core';
@@ -118,16 +119,25 @@ const out = new Float32Array(N * D).fill(0);
 const fns = {
   'one run': () =>
     s.run({ indices: new ort.Tensor('int32', ids, [N]), embeddings: tableTensor }, { output: new ort.Tensor('float32', out, [N, D]) }),
-  [`chunks of ${chunkArg} MiB`]: async () => {
+  [`chunks of ${chunkArg} MiB`]: async (into = out) => {
     for (let start = 0; start < N; start += chunkRows) {
       const n = Math.min(chunkRows, N - start);
       await s.run(
         { indices: new ort.Tensor('int32', ids.subarray(start, start + n), [n]), embeddings: tableTensor },
-        { output: new ort.Tensor('float32', out.subarray(start * D, (start + n) * D), [n, D]) },
+        { output: new ort.Tensor('float32', into.subarray(start * D, (start + n) * D), [n, D]) },
       );
     }
   },
 };
+const chunked = fns[`chunks of ${chunkArg} MiB`];
+if (process.env.FRESH === '1') {
+  // Fresh outputs: ORT's own output (its arena keeps it) copied by the binding into a new array,
+  // against a new zeroed Float32Array filled in pieces.
+  delete fns['one run'];
+  delete fns[`chunks of ${chunkArg} MiB`];
+  fns['one run fresh'] = () => s.run({ indices: new ort.Tensor('int32', ids, [N]), embeddings: tableTensor });
+  fns[`chunks of ${chunkArg} MiB fresh`] = () => chunked(new Float32Array(N * D));
+}
 const names = Object.keys(fns);
 const cpu = Object.fromEntries(names.map((n) => [n, []]));
 const flt = Object.fromEntries(names.map((n) => [n, []]));
@@ -144,7 +154,9 @@ for (let r = 0; r < rounds; r++) {
 }
 let right = true;
 for (let i = 0; i < N; i += 997) if (out[i * D + 1] !== table[ids[i] * D + 1]) right = false;
-console.log(`${mode}: output ${((N * D * 4) / 2 ** 20).toFixed(0)} MiB, ${calls} calls x ${rounds} rounds; rows right: ${right}`);
+console.log(
+  `${mode}: output ${((N * D * 4) / 2 ** 20).toFixed(0)} MiB, ${calls} calls x ${rounds} rounds${process.env.FRESH === '1' ? '' : `; rows right: ${right}`}`,
+);
 for (const n of names)
   console.log(
     `${n.padEnd(16)} cpu ${median(cpu[n]).toFixed(1).padStart(8)} ms/call, ${median(flt[n]).toFixed(0)} faults/call  [${cpu[n].map((v) => v.toFixed(0)).join(', ')}]`,

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 //   node bench/profile/onnx-overhead.mjs V,D,B,S [rounds] [callsPerRound] fresh
 // (`fresh`: each subject in a fresh process of its own, as the CLI bench runs targets, processes
 // alternating round by round; reports CPU time and minor page faults per call. A process's
-// malloc state is part of what is measured there: see adapter-onnx's raiseMallocThresholds.)
+// malloc state is part of what is measured there: see adapter-onnx's raiseMallocThresholds.
+// ONNX_SUBJECTS=predict,'predict shared',ort-session (comma-separated) runs only those.)
 // Alternating rounds of: layer.predict (fresh, out), the layer's own model run bare (table fed
 // as an input, 1 intra-op thread: what the layer runs), and the bench's ort-session peer (table
 // as an initializer) on 1 thread and on ORT's default threads. Prints the median wall and CPU
@@ -41,6 +42,15 @@ const FRESH = {
     return { fresh: () => layer.predict(input), out: (out) => layer.predict(input, { out }) };
   },
   'predict raiseMallocThresholds:false': () => FRESH.predict(false),
+  async 'predict shared'() {
+    // The caller's table shared (shareWeights: true): the session is fed the bench's own array.
+    const layer = await Embedding.create(
+      { inputDim: V, outputDim: D },
+      { backend: createOnnxBackend(), weights: [table], shareWeights: true },
+    );
+    const input = { data: ids, shape: [B, S] };
+    return { fresh: () => layer.predict(input), out: (out) => layer.predict(input, { out }) };
+  },
   async 'bare fed'() {
     // The layer's own graph (table fed) run bare, with the process primed as the layer primes it.
     await Embedding.create({ inputDim: 1, outputDim: 1 }, { backend: createOnnxBackend() });
@@ -93,7 +103,7 @@ if (mode?.startsWith('child:')) {
 
 if (mode === 'fresh') {
   const script = fileURLToPath(import.meta.url);
-  const names = Object.keys(FRESH);
+  const names = process.env.ONNX_SUBJECTS ? process.env.ONNX_SUBJECTS.split(',') : Object.keys(FRESH);
   const runs = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     for (const n of names) {
@@ -113,9 +123,9 @@ if (mode === 'fresh') {
   }
   for (const k of ['fresh', 'out']) {
     const peer = runs['ort-session'].map((x) => x[k].cpu);
-    const ratio = (n) => median(runs[n].map((x, i) => x[k].cpu / peer[i])).toFixed(2);
+    const ratio = (n) => (runs[n] ? median(runs[n].map((x, i) => x[k].cpu / peer[i])).toFixed(2) : '-');
     console.log(
-      `${k}: predict / ort-session ${ratio('predict')}x; raiseMallocThresholds:false / ort-session ${ratio('predict raiseMallocThresholds:false')}x; bare fed / ort-session ${ratio('bare fed')}x (CPU, median of per-round ratios)`,
+      `${k}: predict / ort-session ${ratio('predict')}x; predict shared / ort-session ${ratio('predict shared')}x; raiseMallocThresholds:false / ort-session ${ratio('predict raiseMallocThresholds:false')}x; bare fed / ort-session ${ratio('bare fed')}x (CPU, median of per-round ratios)`,
     );
   }
   process.exit(0);
