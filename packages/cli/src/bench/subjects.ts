@@ -91,7 +91,12 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
     throw new SkipTarget(`${known.packageName} is not usable: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
   const start = performance.now();
-  const layer = await Embedding.create({ inputDim: w.inputDim, outputDim: w.outputDim }, { backend, weights: [table!] });
+  // shareWeights: as torch's from_pretrained shares the caller's tensor; a backend whose table
+  // lives elsewhere (WebAssembly memory, TF.js, Redis) copies it anyway (describe().sharesWeights).
+  const layer = await Embedding.create(
+    { inputDim: w.inputDim, outputDim: w.outputDim },
+    { backend, weights: [table!], shareWeights: true },
+  );
   const createMs = performance.now() - start;
   const rssAfterCreate = process.memoryUsage().rss;
   const input: IndexInput = { data: indices, shape: [w.batch, w.sequence] };
@@ -116,9 +121,13 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
           return y.data;
         }
       : async () => (await layer.predict(input)).data,
-    ...(disposes
-      ? { note: 'fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)' }
-      : {}),
+    note:
+      [
+        ...(layer.describe().sharesWeights === true
+          ? ["created with shareWeights: true, keeps the caller's table (as torch's from_pretrained)"]
+          : []),
+        ...(disposes ? ['fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)'] : []),
+      ].join('; ') || undefined,
     ...(outNote === undefined
       ? {
           runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data,
