@@ -1,5 +1,7 @@
 import { describeEmbeddingConformance } from '@embedding-layer/conformance/vitest';
-import { createOnnxBackend } from './index.js';
+import type { EmbeddingBackendV2 } from '@embedding-layer/core';
+import { readAllRows } from '@embedding-layer/core/backend';
+import { createOnnxBackend, type OnnxNative } from './index.js';
 
 describeEmbeddingConformance({ name: 'adapter-onnx', createBackend: () => createOnnxBackend() });
 // The conformance tables are small: the suite above runs them on the session holding the table
@@ -11,3 +13,16 @@ describeEmbeddingConformance({ name: 'adapter-onnx (table fed)', createBackend: 
 describeEmbeddingConformance({ name: 'adapter-onnx float16', createBackend: () => createOnnxBackend({ storage: 'float16' }) });
 describeEmbeddingConformance({ name: 'adapter-onnx int8', createBackend: () => createOnnxBackend({ storage: 'int8' }) });
 describeEmbeddingConformance({ name: 'adapter-onnx int4', createBackend: () => createOnnxBackend({ storage: 'int4' }) });
+
+// Shared tables: every table is created as if its caller had shared its array
+// (`shareWeights: true`, RowSource.shared): here a fresh copy of the initial rows, so the
+// suite's own arrays stay untouched. Runs the shared path: no inline session, writes in place
+// once runs in flight settle, setWeights copied into the array at commit.
+function sharingBackend(): EmbeddingBackendV2<OnnxNative> {
+  const inner = createOnnxBackend();
+  return {
+    ...inner,
+    doCreateTable: async (config, initial) => inner.doCreateTable(config, { ...initial, shared: await readAllRows(initial) }),
+  };
+}
+describeEmbeddingConformance({ name: 'adapter-onnx (shared table)', createBackend: sharingBackend });
