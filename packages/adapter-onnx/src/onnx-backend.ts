@@ -603,6 +603,12 @@ function checkOptions(options: OnnxBackendOptions): Required<Omit<OnnxBackendOpt
  * onnxruntime-node is a peer dependency, loaded when the first layer is created (or passed as
  * `runtime`). Outputs are bitwise equal to core's reference: Gather copies the floats.
  *
+ * With `Embedding.create(config, { backend, weights: [table], shareWeights: true })` a float32
+ * layer keeps the caller's `table` as its own (PyTorch's `from_pretrained`): no copy at
+ * creation, the caller's writes are seen by the next lookup, and the layer's writes
+ * (`writeRows`, `max_norm`, `setWeights` at commit) go into it; `describe().sharesWeights`
+ * says so. Lookups with outputs over 32 MiB run in 4 MiB pieces (see the README).
+ *
  * @example
  * ```ts
  * const layer = await Embedding.create({ inputDim: 1000, outputDim: 64, inputLength: 10 }, { backend: createOnnxBackend() });

@@ -160,3 +160,27 @@ describe('createOnnxWebBackend', () => {
     expect(code).toMatch(/import\(\s*["']onnxruntime-web["']\s*\)/);
   });
 });
+
+describe('createOnnxWebBackend with shareWeights', () => {
+  it("keeps the caller's array as the table: the caller's writes are seen, the layer's writes land in it", async () => {
+    const table = new Float32Array(50 * 8);
+    for (let i = 0; i < table.length; i++) table[i] = i / 8;
+    const layer = await Embedding.create(
+      { inputDim: 50, outputDim: 8 },
+      { backend: createOnnxWebBackend({ runtime: ort }), weights: [table], shareWeights: true },
+    );
+    try {
+      expect(layer.describe().sharesWeights).toBe(true);
+      table.fill(-2, 3 * 8, 4 * 8);
+      const out = await layer.predict([[3, 4]]);
+      expect(Array.from(out.data)).toEqual([...Array(8).fill(-2), ...Array.from({ length: 8 }, (_, c) => (32 + c) / 8)]);
+      await layer.writeRows(9, new Float32Array(8).fill(5));
+      expect(Array.from(table.subarray(72, 80))).toEqual(Array(8).fill(5));
+      await layer.setWeights([new Float32Array(400).fill(1)]);
+      expect(table.every((v) => v === 1)).toBe(true);
+      expect((await layer.predict([[9]])).data[0]).toBe(1);
+    } finally {
+      await layer.dispose();
+    }
+  });
+});
