@@ -103,31 +103,26 @@ async function backendSubject(id: string, { workload: w, table, indices }: Subje
   const length = indices.length * w.outputDim;
   const outNote = await detectOut(layer, input, length);
   const predictOut = layer.predict as (x: IndexInput, options: { out: Float32Array }) => Promise<{ data: Float32Array }>;
-  // js and tfjs: each fresh output is disposed when the next call starts, as the torch loop drops
-  // its tensor when the call returns (core reuses a disposed output's memory for the next one,
-  // as torch's allocator does; disposing only after the next output exists kept two outputs
-  // alive, 1 GiB at L, which torch never does).
-  const disposes = id === 'js' || id.startsWith('tfjs');
+  // Each fresh output is disposed when the next call starts, as the torch loop drops its tensor
+  // when the call returns (core reuses a disposed output's memory for the next one, as torch's
+  // allocator does; disposing only after the next output exists kept two outputs alive, 1 GiB
+  // at L, which torch never does). Every backend of ours, as every one has dispose().
   let previous: { dispose?: () => void } | null = null;
+  const shares = layer.describe().sharesWeights === true;
   return {
     createMs,
     rssAfterCreate,
-    run: disposes
-      ? async () => {
-          previous?.dispose?.();
-          previous = null;
-          const y = await layer.predict(input);
-          previous = y;
-          return y.data;
-        }
-      : async () => (await layer.predict(input)).data,
-    note:
-      [
-        ...(layer.describe().sharesWeights === true
-          ? ["created with shareWeights: true, keeps the caller's table (as torch's from_pretrained)"]
-          : []),
-        ...(disposes ? ['fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)'] : []),
-      ].join('; ') || undefined,
+    run: async () => {
+      previous?.dispose?.();
+      previous = null;
+      const y = await layer.predict(input);
+      previous = y;
+      return y.data;
+    },
+    note: [
+      ...(shares ? ["created with shareWeights: true, keeps the caller's table (as torch's from_pretrained)"] : []),
+      'fresh: each output disposed when the next call starts (as torch drops its tensor when the call returns)',
+    ].join('; '),
     ...(outNote === undefined
       ? {
           runOut: async (out: Float32Array) => (await predictOut.call(layer, input, { out })).data,
