@@ -119,6 +119,35 @@ describe('EmbeddingOutput.dispose: a fresh output given back serves the next fre
     await layer.dispose();
   });
 
+  it('detaches with ArrayBuffer.prototype.transfer where the runtime has it (Node 22, browsers)', async () => {
+    const proto = ArrayBuffer.prototype as { transfer?: () => ArrayBuffer };
+    const had = Object.getOwnPropertyDescriptor(proto, 'transfer');
+    let calls = 0;
+    // Node 20 has no transfer: stand one in that moves the memory as the real one does.
+    Object.defineProperty(proto, 'transfer', {
+      configurable: true,
+      value(this: ArrayBuffer) {
+        calls++;
+        return structuredClone(this, { transfer: [this] });
+      },
+    });
+    try {
+      const { backend, given } = recordingBackend(true);
+      const layer = await Embedding.create({ inputDim: 8, outputDim: 4 }, { backend, weights: [TABLE] });
+      const y = await layer.predict([1, 2]);
+      const kept = y.data;
+      y.dispose!();
+      expect(calls).toBe(1);
+      expect(kept.length).toBe(0);
+      expect(Array.from((await layer.predict([3, 5])).data)).toEqual(rowsOf([3, 5]));
+      expect(given).toEqual([false, true]);
+      await layer.dispose();
+    } finally {
+      if (had) Object.defineProperty(proto, 'transfer', had);
+      else delete proto.transfer;
+    }
+  });
+
   it('the in-memory backend (no lookupInto) still returns correct rows around disposes', async () => {
     const layer = await Embedding.create({ inputDim: 8, outputDim: 4 }, { backend: createMemoryBackend(), weights: [TABLE] });
     for (let k = 0; k < 6; k++) {

@@ -7,12 +7,16 @@ const OUTPUT_POOL_COUNT = 4;
 
 /**
  * Moves `buffer`'s memory to a new ArrayBuffer, detaching `buffer` (every view of it becomes
- * length 0), without copying: `structuredClone` with a transfer list. Null where the runtime
- * cannot (no `structuredClone`, a non-transferable buffer).
+ * length 0), without copying: `ArrayBuffer.prototype.transfer` where the runtime has it (Node
+ * 22, current browsers), else `structuredClone` with a transfer list (1.6-2.9 µs a call on Node
+ * 20, the larger part of what separates a disposed fresh output from one into a buffer at
+ * 320 x 64). Null where the runtime cannot (neither exists, a non-transferable buffer).
  */
 function detach(buffer: ArrayBuffer): ArrayBuffer | null {
-  if (typeof structuredClone !== 'function') return null;
+  const transfer = (buffer as { transfer?: () => ArrayBuffer }).transfer;
+  if (typeof structuredClone !== 'function' && typeof transfer !== 'function') return null;
   try {
+    if (typeof transfer === 'function') return transfer.call(buffer);
     return structuredClone(buffer, { transfer: [buffer] });
   } catch {
     return null;
