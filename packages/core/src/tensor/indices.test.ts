@@ -30,6 +30,30 @@ describe('toIndexTensor', () => {
     }
   });
 
+  it('an Int32Array: the first bad value is named, wherever it sits and whatever else is bad after it', () => {
+    // Lengths around the 4-at-a-time check, each bad value at each position, a second one after it.
+    for (let n = 1; n <= 13; n++) {
+      for (let at = 0; at < n; at++) {
+        for (const bad of [-1, 7, 2 ** 31 - 1, -(2 ** 31)]) {
+          const data = Int32Array.from({ length: n }, (_, i) => i % 7);
+          data[at] = bad;
+          if (at + 1 < n) data[n - 1] = -5;
+          let error: unknown = null;
+          try {
+            toIndexTensor({ data, shape: [n] }, 7, (length) => new Int32Array(length));
+          } catch (caught) {
+            error = caught;
+          }
+          expect((error as InvalidIndexError).position, `n ${n}, ${bad} at ${at}`).toEqual([at]);
+          expect((error as InvalidIndexError).value).toBe(bad);
+        }
+      }
+      // All valid (0..6, and the largest row): accepted, values kept.
+      const ok = Int32Array.from({ length: n }, (_, i) => (i === n - 1 ? 6 : i % 7));
+      expect(Array.from(toIndexTensor({ data: ok, shape: [n] }, 7, (length) => new Int32Array(length)).data)).toEqual(Array.from(ok));
+    }
+  });
+
   it('shows bigint values as bigints', () => {
     expect(() => toIndexTensor({ data: new BigInt64Array([-1n]), shape: [1] }, 3)).toThrow(/indices\[0\] = -1n/);
   });
