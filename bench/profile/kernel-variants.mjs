@@ -313,5 +313,7 @@ const fns = [
   fixed('f1024x4', 4, 1024),
   bounds,
 ];
-writeFileSync(target, `${base}\n  (global $sink (mut i32) (i32.const 0))\n${fns.join('\n')}\n)\n`);
+// The kernel declares $sink (gather64r4's touch-ahead loads); older kernels did not.
+const sink = base.includes('(global $sink') ? '' : '\n  (global $sink (mut i32) (i32.const 0))';
+writeFileSync(target, `${base}${sink}\n${fns.join('\n')}\n)\n`);
 console.log(`wrote ${target} (${fns.length} entries)`);

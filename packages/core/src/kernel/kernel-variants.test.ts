@@ -9,9 +9,9 @@ import { instantiateKernel, type KernelExports, kernelModule } from './kernel.js
 const PAGE = 65536;
 const ROWS = 11;
 const MAX_WIDTH = 130;
-const COUNTS = [0, 1, 3, 4, 5, 9];
+const COUNTS = [0, 1, 3, 4, 5, 9, 13];
 /** Ids with repeats and the last row: the first n of them (n = 1 is the last row alone). */
-const IDS = [ROWS - 1, 0, ROWS - 1, 3, 3, 7, 1, ROWS - 1, 5];
+const IDS = [ROWS - 1, 0, ROWS - 1, 3, 3, 7, 1, ROWS - 1, 5, 2, 9, 4, 6];
 const SENTINEL = 0xdeadbeef;
 
 /** xorshift32 words: every 32-bit pattern is possible (NaN payloads, negative zero, denormals). */
