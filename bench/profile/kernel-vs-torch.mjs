@@ -49,7 +49,12 @@ const generated = readFileSync(new URL('src/kernel/generated/kernel-wasm.ts', co
 const committed = new WebAssembly.Module(Buffer.from(generated.match(/KERNEL_WASM =\s*'([^']+)'/)[1], 'base64'));
 async function compileWat(path) {
   const wabt = await createRequire(new URL('package.json', core))('wabt')();
-  const module = wabt.parseWat(path, readFileSync(path, 'utf8'), { bulk_memory: true, threads: true, simd: true });
+  let module;
+  try {
+    module = wabt.parseWat(path, readFileSync(path, 'utf8'), { bulk_memory: true, threads: true, simd: true });
+  } catch (error) {
+    throw new Error(`${path}: ${error.message}`); // wabt's own stack prints its whole minified source
+  }
   const { buffer } = module.toBinary({ log: false, write_debug_names: false });
   module.destroy();
   return new WebAssembly.Module(buffer);
@@ -57,8 +62,7 @@ async function compileWat(path) {
 
 const idsPtr = 65536;
 const tablePtr = Math.ceil((idsPtr + N * 4 + 4096) / 65536) * 65536;
-// The output starts OUT_OFFSET bytes (default 1024) into a page: its page offset is never the
-// table rows' (a multiple of rowBytes).
+// The output starts OUT_OFFSET bytes (default 1024) into a page (no effect measured at M).
 const outPtr = Math.ceil((tablePtr + V * rowBytes) / 4096) * 4096 + Number(process.env.OUT_OFFSET ?? 1024);
 const pages = Math.ceil((outPtr + N * rowBytes + 65536) / 65536);
 const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
