@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { randomWords as words } from '../testing/words.js';
 import { instantiateKernel, type KernelExports, kernelModule } from './kernel.js';
 
 // Every export of the gather kernel against a plain JavaScript gather, word for word, over every
@@ -13,19 +14,6 @@ const COUNTS = [0, 1, 3, 4, 5, 9, 13];
 /** Ids with repeats and the last row: the first n of them (n = 1 is the last row alone). */
 const IDS = [ROWS - 1, 0, ROWS - 1, 3, 3, 7, 1, ROWS - 1, 5, 2, 9, 4, 6];
 const SENTINEL = 0xdeadbeef;
-
-/** xorshift32 words: every 32-bit pattern is possible (NaN payloads, negative zero, denormals). */
-function words(seed: number, count: number): Uint32Array {
-  const out = new Uint32Array(count);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s >>> 0;
-  }
-  return out;
-}
 
 /** Which widths (in floats) an export accepts: gather any, gather16 and gather16x4 multiples of 16 bytes, gather64x4 of 64. */
 const ACCEPTS: Record<keyof KernelExports, (width: number) => boolean> = {
