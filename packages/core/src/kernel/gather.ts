@@ -95,7 +95,7 @@ export function gatherChunks(
   for (let a = from; a < to; a += chunkRows) {
     const b = Math.min(to, a + chunkRows);
     const count = b - a;
-    i32.set(ids.subarray(a, b), idsPtr >> 2);
+    i32.set(a === 0 && b === ids.length ? ids : ids.subarray(a, b), idsPtr >> 2);
     const scratch = scratchFor(layout, slot, out.byteOffset + a * rowBytes);
     run(tablePtr, idsPtr, count, rowBytes, scratch);
     const s = scratch >> 2;
@@ -126,7 +126,7 @@ function gatherInPlace(
   const i32 = views.i32;
   for (let a = from; a < to; a += perChunk) {
     const b = Math.min(to, a + perChunk);
-    i32.set(ids.subarray(a, b), idsPtr >> 2);
+    i32.set(a === 0 && b === ids.length ? ids : ids.subarray(a, b), idsPtr >> 2);
     run(tablePtr, idsPtr, b - a, rowBytes, out.byteOffset + a * rowBytes);
   }
 }
