@@ -349,8 +349,13 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
     try {
       return await body(table);
     } finally {
-      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+      this.settled();
     }
+  }
+
+  /** Ends a call counted by `active++` (in {@link use}, or inline in `predict`), waking `dispose` after the last one. */
+  private settled(): void {
+    if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
   }
 
   /**
@@ -442,7 +447,7 @@ export class Embedding<N extends NativeTypes = NativeTypes> {
       return this.allocation(error, n);
     } finally {
       this.scratch.give(checked.data);
-      if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+      this.settled();
     }
   }
 

@@ -71,9 +71,8 @@ export function initializerSource(config: ResolvedEmbeddingConfig): RowSource {
 
 /** Checked user weights as a {@link RowSource}; `shared`: the caller's own table, which the backend may keep (see `RowSource.shared`). */
 export function weightsSource(weights: CheckedWeights, rows: number, outputDim: number, shared?: Float32Array): RowSource {
-  const read = (start: number, count: number) => weights.copyRows(start, count);
-  if (shared === undefined) return rowSource(rows, outputDim, read);
-  return Object.freeze({ rows, outputDim, chunkRows: chunkRowsFor(outputDim), read, shared });
+  const source = rowSource(rows, outputDim, (start, count) => weights.copyRows(start, count));
+  return shared === undefined ? source : Object.freeze({ ...source, shared });
 }
 
 /** Whether `value` is a {@link RowSource} (an object with a `read` method), not a list of weights. */
