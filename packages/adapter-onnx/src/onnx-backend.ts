@@ -291,6 +291,11 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     return turn;
   }
 
+  /** Whether a lookup of `n` rows runs in pieces (see {@link CHUNKED_OUTPUT_BYTES}): not on the web runtime's serial path. */
+  private chunked(n: number): boolean {
+    return !this.serial && n * this.config.outputDim * 4 > CHUNKED_OUTPUT_BYTES;
+  }
+
   /** Resolves when no run is in flight. */
   private whenIdle(): Promise<void> {
     return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -354,7 +359,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     const session = inline?.session ?? this.session;
     const d = this.config.outputDim;
     const n = indices.length;
-    const chunk = into && !this.serial && n * d * 4 > CHUNKED_OUTPUT_BYTES ? Math.max(1, Math.floor(CHUNK_OUTPUT_BYTES / (d * 4))) : n;
+    const chunk = into && this.chunked(n) ? Math.max(1, Math.floor(CHUNK_OUTPUT_BYTES / (d * 4))) : n;
     // With `into`, ONNX Runtime writes the output straight into the caller's buffer (a
     // preallocated output tensor), as a bare `session.run(feeds, { output })` does.
     const fetches: Ort.InferenceSession.FetchesType = into
@@ -406,7 +411,7 @@ export class OnnxTable implements EmbeddingTableV2<OnnxNative> {
     if (n === 0 || d === 0) return { data: into ?? new Float32Array(n * d), shape };
     // A large fresh output is allocated here and filled in pieces (see CHUNKED_OUTPUT_BYTES):
     // untouched zero pages, written once by ONNX Runtime, no output-sized copy by the binding.
-    const out = into ?? (!this.serial && n * d * 4 > CHUNKED_OUTPUT_BYTES ? new Float32Array(n * d) : undefined);
+    const out = into ?? (this.chunked(n) ? new Float32Array(n * d) : undefined);
     // Core hands doLookup indices it owns (a copy when they still shared the caller's memory).
     const { output } = await this.run(indices.data, false, out, true);
     return { data: out ?? (output.data as Float32Array), shape };
