@@ -1,9 +1,10 @@
 import { Bench } from 'tinybench';
 import { agreesWithTable, benchIndices, benchTable } from './data.js';
+import type { ServeSpec } from './paired.js';
 import { summarize } from './stats.js';
 import { createSubject, needsTable, preload, SkipTarget, type Subject } from './subjects.js';
-import type { Measurement, Memory, Timing, Workload } from './types.js';
-import { targetById, workloadBytes } from './workloads.js';
+import type { Measurement, Memory, RoundMode, Timing, Workload } from './types.js';
+import { targetById, WORKLOADS, workloadBytes } from './workloads.js';
 
 /** Budget of measured calls per task, in ms: slow targets get fewer calls. */
 export const TASK_BUDGET_MS = 6_000;
@@ -165,4 +166,67 @@ export async function measureTarget(workload: Workload, targetId: string): Promi
   };
   result.memory = memory;
   return result;
+}
+
+/**
+ * The server side of a paired goal (`embedding-layer bench --serve <json>`, see paired.ts): sets
+ * up one target as {@link measureTarget} does, checks its first output, says `{ ready: true }`
+ * over IPC, then answers each `{ mode, calls }` with `{ ms }`, the mean wall time per call of
+ * `calls` back-to-back calls (fresh outputs, or into the target's own caller-provided buffer),
+ * until the parent disconnects or ends it.
+ */
+export async function serveTarget(spec: ServeSpec): Promise<void> {
+  const send = (message: object) => new Promise<void>((resolve) => (process.send ? process.send(message, () => resolve()) : resolve()));
+  const workload = WORKLOADS[spec.workload];
+  await preload(spec.target);
+  const table = needsTable(spec.target) ? benchTable(workload.inputDim * workload.outputDim) : null;
+  const indices = benchIndices(workload.batch * workload.sequence, workload.inputDim);
+  let subject: Subject;
+  try {
+    subject = await createSubject(spec.target, { workload, table, indices });
+  } catch (error) {
+    await send({ error: `creation failed: ${errorLine(error)}` });
+    process.exit(0);
+  }
+  const fresh = spec.method ? subject.methods?.[spec.method] : subject.run;
+  const runOut = subject.runOut;
+  const buffer = runOut ? (subject.outBuffer?.() ?? new Float32Array(indices.length * workload.outputDim)) : null;
+  const calls: Record<RoundMode, (() => unknown) | undefined> = {
+    fresh,
+    out: runOut && buffer ? () => runOut(buffer) : undefined,
+  };
+  // Copies are synchronous: a microtask per call would be a measurable share of a 2 µs copy.
+  const asynchronous: Partial<Record<RoundMode, boolean>> = {};
+  try {
+    for (const mode of ['fresh', 'out'] as const) {
+      const call = calls[mode];
+      if (!call) continue;
+      const first = call();
+      asynchronous[mode] = first instanceof Promise;
+      const output = await first;
+      if (
+        subject.checkable &&
+        !agreesWithTable(mode === 'out' ? buffer! : (output as ArrayLike<number>), table!, indices, workload.outputDim)
+      ) {
+        throw new Error(`the first ${mode} output differs from the table's rows`);
+      }
+    }
+  } catch (error) {
+    await send({ error: `lookup failed: ${errorLine(error)}` });
+    process.exit(0);
+  }
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', async (message: { mode: RoundMode; calls: number }) => {
+    const call = calls[message.mode];
+    if (!call) return void send({ error: `${spec.target} has no ${message.mode} call` });
+    try {
+      const start = performance.now();
+      if (asynchronous[message.mode]) for (let i = 0; i < message.calls; i++) await call();
+      else for (let i = 0; i < message.calls; i++) call();
+      await send({ ms: (performance.now() - start) / message.calls });
+    } catch (error) {
+      await send({ error: errorLine(error) });
+    }
+  });
+  await send({ ready: true });
 }

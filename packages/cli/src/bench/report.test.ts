@@ -178,6 +178,71 @@ describe('goals table', () => {
   });
 });
 
+describe('goals from alternating rounds', () => {
+  const base = report.workloads[0]!;
+  const paired: BenchReport = {
+    ...report,
+    workloads: [
+      {
+        ...base,
+        workload: WORKLOADS.M,
+        results: [results[0]!, { ...results[2]!, outTiming: timing(0.004) }, results[3]!, results[5]!],
+        pairs: [
+          {
+            id: 'js out/copy',
+            a: { target: 'js', mode: 'out' },
+            b: { target: 'copy', mode: 'fresh' },
+            rounds: 9,
+            ratio: 1.4,
+            min: 1.2,
+            max: 1.7,
+            aMs: 0.7,
+            bMs: 0.5,
+          },
+          {
+            id: 'onnx/ort-session',
+            a: { target: 'onnx', mode: 'fresh' },
+            b: { target: 'ort-session', mode: 'fresh' },
+            rounds: 9,
+            ratio: 1.3,
+            min: 1.05,
+            max: 1.5,
+            aMs: 0.13,
+            bMs: 0.1,
+          },
+          {
+            id: 'onnx out/ort-session out',
+            a: { target: 'onnx', mode: 'out' },
+            b: { target: 'ort-session', mode: 'out' },
+            rounds: 0,
+            error: 'ort-session server exited with code 1',
+          },
+        ],
+      },
+    ],
+  };
+  const md = formatBenchMarkdown(paired);
+  const goalRow = formatGoalsMarkdown(paired).split('\n')[2]!;
+
+  it('judges a goal on the median of the rounds, shows their range, and falls back to the medians where a pair did not run', () => {
+    // js out / copy: rounds 1.40x (met at M although the medians give 2.00x); onnx / ort: 1.30x
+    // (missed, the medians 1.25x); onnx out: no rounds, so the medians' 1.14x.
+    expect(goalRow).toBe('| M | - | - | 1.40x (1.20x-1.70x) | 1.30x (1.05x-1.50x) (missed) | 1.14x (missed) | - | - | 2.00x js |');
+  });
+
+  it('lists every pair with its per-call times, or why it was not measured, and adds the rounds to the raw-peer column', () => {
+    expect(md).toContain('| M | js out | copy | 9 | 700 µs | 500 µs | 1.40x | 1.20x-1.70x |');
+    expect(md).toContain('| M | onnx out | ort-session out | 0 | not measured: ort-session server exited with code 1 ||||');
+    expect(md.split('\n').find((l) => l.startsWith('| onnx'))).toContain('| 1.25x ort-session (1.30x in rounds) |');
+    expect(md).toContain('their calls alternating in rounds');
+  });
+
+  it('keeps the ratio-of-medians wording when the run has no rounds', () => {
+    expect(formatBenchMarkdown(report)).toContain('Goals (issue 16; each a ratio of two medians of this run;');
+    expect(formatBenchMarkdown(report)).not.toContain('Goal ratios in alternating rounds');
+  });
+});
+
 describe('README section', () => {
   const readme = `# x\n\nbefore\n${README_MARKERS.begin}\nold table\n${README_MARKERS.end}\n\nafter\n`;
 

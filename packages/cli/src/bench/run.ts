@@ -1,7 +1,9 @@
 import { fork } from 'node:child_process';
+import { errorSummary } from './errors.js';
 import { describeMachine } from './machine.js';
+import { measurePairs } from './paired.js';
 import { measureTorch } from './torch.js';
-import type { BenchReport, Measurement, WorkloadName } from './types.js';
+import type { BenchReport, Measurement, WorkloadName, WorkloadResult } from './types.js';
 import { BENCH_THREADS, TARGETS, targetById, WORKLOADS, workloadBytes } from './workloads.js';
 
 /** What a child process is asked to measure (`embedding-layer bench --child <json>`). */
@@ -21,21 +23,13 @@ export interface RunBenchOptions {
   childTimeoutMs?: number;
   /** The Python interpreter of the torch peer (default `python3`; see `resolvePython`). */
   python?: string;
+  /**
+   * After each workload's targets, measure the goal ratios again with both targets of each goal
+   * alive and their calls alternating in rounds (see paired.ts). Default true.
+   */
+  paired?: boolean;
   /** Called before each measurement starts and once at the end. */
   onProgress?: (done: number, total: number, label: string) => void;
-}
-
-/** The most telling line of a crashed child's stderr: the thrown error's line, else the last line. */
-export function errorSummary(stderr: string): string {
-  const lines = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0 && !l.startsWith('at ') && !/^Node\.js v/.test(l));
-  return (
-    lines.find((l) => /^(\w*Error|RangeError|TypeError|RuntimeError|FATAL|#)/.test(l) || /out of memory|heap limit/i.test(l)) ??
-    lines.pop() ??
-    ''
-  );
 }
 
 /** Runs one (workload, target) in a fresh Node process and returns what it sent back. */
@@ -64,13 +58,15 @@ function runChild(spec: ChildSpec, script: string, timeoutMs: number): Promise<M
 
 /**
  * Runs the benchmark: for each workload and target, one child process (PyTorch: one python3
- * process), sequentially, so targets never compete for the 2 cores or for memory.
+ * process), sequentially, so targets never compete for the 2 cores or for memory; then (unless
+ * `paired` is false) the goal ratios, two live processes at a time with their calls alternating.
  */
 export async function runBench(options: RunBenchOptions): Promise<BenchReport> {
   const started = performance.now();
   const targets = options.targets ? TARGETS.filter((t) => options.targets!.includes(t.id)) : TARGETS;
   const script = options.script ?? process.argv[1]!;
-  const total = options.workloads.length * targets.length;
+  const paired = options.paired !== false;
+  const total = options.workloads.length * (targets.length + (paired ? 1 : 0));
   let done = 0;
   const workloads: BenchReport['workloads'] = [];
   for (const name of options.workloads) {
@@ -85,7 +81,19 @@ export async function runBench(options: RunBenchOptions): Promise<BenchReport> {
       );
       done++;
     }
-    workloads.push({ workload, ...workloadBytes(workload), results });
+    const result: WorkloadResult = { workload, ...workloadBytes(workload), results };
+    if (paired) {
+      options.onProgress?.(done, total, `${name} goals in alternating rounds`);
+      const pairs = await measurePairs(result, {
+        script,
+        python: options.python ?? 'python3',
+        threads: BENCH_THREADS,
+        timeoutMs: options.childTimeoutMs ?? 300_000,
+      });
+      if (pairs.length > 0) result.pairs = pairs;
+      done++;
+    }
+    workloads.push(result);
   }
   options.onProgress?.(done, total, 'done');
   return {

@@ -59,6 +59,44 @@ print(json.dumps({"createMs": create_ms, "createRss": create_rss, "peakRss": pea
                   "defaultThreads": default_threads, "executable": sys.executable}))
 `;
 
+/**
+ * The Python side of a paired goal (see paired.ts): torch's table, the workload's own indices
+ * (int32 from the file `spec["ids"]`, as our targets use), then one request per stdin line,
+ * `fresh N` (F.embedding) or `out N` (index_select(out=)), answered with the mean wall time per
+ * call of N back-to-back calls, in ms. Prints `ready` once set up (or the reason it cannot run).
+ */
+export const TORCH_SERVE_SCRIPT = String.raw`
+import json, sys, time
+spec = json.loads(sys.argv[1])
+try:
+    import numpy, torch
+    import torch.nn.functional as F
+except Exception as e:
+    print("cannot import torch: %s" % type(e).__name__, flush=True)
+    sys.exit(0)
+torch.set_num_threads(spec["threads"])
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:
+    pass
+V, D, B, S = spec["inputDim"], spec["outputDim"], spec["batch"], spec["sequence"]
+g = torch.Generator().manual_seed(42)
+weight = torch.nn.Embedding.from_pretrained(torch.rand(V, D, generator=g) * 0.1 - 0.05, freeze=True).weight
+flat = torch.from_numpy(numpy.fromfile(spec["ids"], dtype=numpy.int32).astype(numpy.int64))
+idx = flat.reshape(B, S)
+buf = torch.empty(B * S, D)
+calls = {"fresh": lambda: F.embedding(idx, weight), "out": lambda: torch.index_select(weight, 0, flat, out=buf)}
+with torch.inference_mode():
+    print("ready", flush=True)
+    for line in sys.stdin:
+        mode, n = line.split()
+        f, n = calls[mode], int(n)
+        t = time.perf_counter()
+        for _ in range(n):
+            f()
+        print((time.perf_counter() - t) * 1e3 / n, flush=True)
+`;
+
 /** The environment variable that names the Python interpreter of the torch peer (`--python` wins over it). */
 export const PYTHON_ENV = 'EMBEDDING_LAYER_PYTHON';
 

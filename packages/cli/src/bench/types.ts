@@ -100,12 +100,46 @@ export interface Machine {
   revision?: string;
 }
 
+/** How a side of a paired goal is called: a fresh output, or into a caller-provided one. */
+export type RoundMode = 'fresh' | 'out';
+
+/** One side of a paired goal: a target and how it is called. */
+export interface PairSide {
+  target: string;
+  mode: RoundMode;
+}
+
+/**
+ * A goal ratio measured with both targets alive in processes of their own and their calls
+ * alternating in rounds (the first round a warm-up, not kept).
+ */
+export interface PairResult {
+  /** The goal, as `a/b` (`out` where the side writes into a caller-provided buffer). */
+  id: string;
+  a: PairSide;
+  b: PairSide;
+  /** Rounds kept (0 when the pair failed). */
+  rounds: number;
+  /** Median of the per-round ratios of mean call times, a / b. */
+  ratio?: number;
+  /** Smallest and largest per-round ratio. */
+  min?: number;
+  max?: number;
+  /** Median per-call wall time of each side over the rounds, ms. */
+  aMs?: number;
+  bMs?: number;
+  /** Why the pair was not measured. */
+  error?: string;
+}
+
 /** One workload's measurements. */
 export interface WorkloadResult {
   workload: Workload;
   tableBytes: number;
   outputBytes: number;
   results: Measurement[];
+  /** The goal ratios measured in alternating rounds after the targets' own runs (see `measurePairs`). */
+  pairs?: PairResult[];
 }
 
 /** Everything one `embedding-layer bench` run measured; also its JSON output. */

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { type Command, Option } from 'commander';
-import { measureTarget } from '../bench/child.js';
+import { measureTarget, serveTarget } from '../bench/child.js';
 import { progressBar } from '../bench/progress.js';
 import { formatBenchMarkdown, formatBenchSvg, replaceReadmeSection } from '../bench/report.js';
 import { type ChildSpec, runBench } from '../bench/run.js';
@@ -23,6 +23,8 @@ export interface BenchCommandOptions {
   python?: string;
   fromJson?: string;
   child?: string;
+  serve?: string;
+  paired?: boolean;
 }
 
 /** Where `bench` writes its reports, from the options. */
@@ -128,9 +130,12 @@ export function registerBench(program: Command): void {
     .option('--readme <file>', 'also rewrite the marked benchmark section of this README (chart and Markdown report)')
     .option('--from-json <file>', 'measure nothing: write the reports (and --readme) again from the JSON of an earlier run')
     .option('--python <path>', `Python interpreter with torch for the PyTorch peer (default $${PYTHON_ENV}, else python3)`)
+    .option('--no-paired', 'skip the goal ratios measured with both targets alive and their calls alternating in rounds')
     .addOption(new Option('--child <spec>', 'internal: measure one (workload, target) and report over IPC').hideHelp())
+    .addOption(new Option('--serve <spec>', 'internal: hold one (workload, target) and time calls on request over IPC').hideHelp())
     .action(async (options: BenchCommandOptions) => {
       if (options.child !== undefined) return runChildSpec(options.child);
+      if (options.serve !== undefined) return serveTarget(JSON.parse(options.serve));
       let parsed: ReturnType<typeof parseBenchOptions>;
       try {
         parsed = parseBenchOptions(options);
@@ -146,6 +151,7 @@ export function registerBench(program: Command): void {
             workloads: parsed.workloads,
             ...(parsed.targets ? { targets: parsed.targets } : {}),
             python: parsed.python,
+            paired: options.paired !== false,
             onProgress: progressBar(),
           });
       const markdown = formatBenchMarkdown(report);
