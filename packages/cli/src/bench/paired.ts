@@ -8,36 +8,36 @@ import { errorSummary } from './errors.js';
 import { TORCH_SERVE_SCRIPT } from './torch.js';
 import type { Measurement, PairResult, PairSide, RoundMode, Workload, WorkloadResult } from './types.js';
 
+/** A goal that compares two targets: `a`'s time over `b`'s. */
+export interface PairGoal {
+  /** `a/b`, each side's target followed by ` out` when it writes into a caller-provided buffer. */
+  id: string;
+  a: PairSide;
+  b: PairSide;
+}
+
+/** The goal `a` (called as `aMode`) over `b` (called as `bMode`), with its id. */
+export function pairGoal(a: string, aMode: RoundMode, b: string, bMode: RoundMode): PairGoal {
+  const name = (target: string, mode: RoundMode) => (mode === 'out' ? `${target} out` : target);
+  return { id: `${name(a, aMode)}/${name(b, bMode)}`, a: { target: a, mode: aMode }, b: { target: b, mode: bMode } };
+}
+
 /**
  * The goals of issue 16 that compare two targets, grouped by the two processes they need. Each
  * goal is measured with both processes alive and their calls alternating in rounds, so that a
  * change in the host's speed (on a shared VM, 1.5-4x between processes minutes apart) moves both
  * sides of a ratio alike.
  */
-export const PAIR_GROUPS: readonly { a: string; b: string; goals: readonly { id: string; a: PairSide; b: PairSide }[] }[] = [
-  {
-    a: 'js',
-    b: 'torch',
-    goals: [
-      { id: 'js/torch', a: { target: 'js', mode: 'fresh' }, b: { target: 'torch', mode: 'fresh' } },
-      { id: 'js out/torch out', a: { target: 'js', mode: 'out' }, b: { target: 'torch', mode: 'out' } },
-    ],
-  },
-  { a: 'js', b: 'copy', goals: [{ id: 'js out/copy', a: { target: 'js', mode: 'out' }, b: { target: 'copy', mode: 'fresh' } }] },
+export const PAIR_GROUPS: readonly { a: string; b: string; goals: readonly PairGoal[] }[] = [
+  { a: 'js', b: 'torch', goals: [pairGoal('js', 'fresh', 'torch', 'fresh'), pairGoal('js', 'out', 'torch', 'out')] },
+  { a: 'js', b: 'copy', goals: [pairGoal('js', 'out', 'copy', 'fresh')] },
   {
     a: 'onnx',
     b: 'ort-session',
-    goals: [
-      { id: 'onnx/ort-session', a: { target: 'onnx', mode: 'fresh' }, b: { target: 'ort-session', mode: 'fresh' } },
-      { id: 'onnx out/ort-session out', a: { target: 'onnx', mode: 'out' }, b: { target: 'ort-session', mode: 'out' } },
-    ],
+    goals: [pairGoal('onnx', 'fresh', 'ort-session', 'fresh'), pairGoal('onnx', 'out', 'ort-session', 'out')],
   },
-  { a: 'tfjs-cpu', b: 'js', goals: [{ id: 'tfjs-cpu/js', a: { target: 'tfjs-cpu', mode: 'fresh' }, b: { target: 'js', mode: 'fresh' } }] },
-  {
-    a: 'tf.gather@wasm',
-    b: 'tfjs-wasm',
-    goals: [{ id: 'tf.gather@wasm/tfjs-wasm', a: { target: 'tf.gather@wasm', mode: 'fresh' }, b: { target: 'tfjs-wasm', mode: 'fresh' } }],
-  },
+  { a: 'tfjs-cpu', b: 'js', goals: [pairGoal('tfjs-cpu', 'fresh', 'js', 'fresh')] },
+  { a: 'tf.gather@wasm', b: 'tfjs-wasm', goals: [pairGoal('tf.gather@wasm', 'fresh', 'tfjs-wasm', 'fresh')] },
 ];
 
 /** A target set up in a process of its own, timing `calls` calls of one mode on request. */
@@ -69,7 +69,7 @@ const median = (values: readonly number[]): number => {
  */
 export async function runRounds(
   servers: { a: RoundServer; b: RoundServer },
-  goals: readonly { id: string; a: PairSide; b: PairSide }[],
+  goals: readonly PairGoal[],
   plan: RoundPlan,
 ): Promise<PairResult[]> {
   const ratios = new Map<string, number[]>(goals.map((g) => [g.id, []]));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { pairGoal } from './paired.js';
 import {
   formatBenchMarkdown,
   formatBenchSvg,
@@ -188,35 +189,9 @@ describe('goals from alternating rounds', () => {
         workload: WORKLOADS.M,
         results: [results[0]!, { ...results[2]!, outTiming: timing(0.004) }, results[3]!, results[5]!],
         pairs: [
-          {
-            id: 'js out/copy',
-            a: { target: 'js', mode: 'out' },
-            b: { target: 'copy', mode: 'fresh' },
-            rounds: 9,
-            ratio: 1.4,
-            min: 1.2,
-            max: 1.7,
-            aMs: 0.7,
-            bMs: 0.5,
-          },
-          {
-            id: 'onnx/ort-session',
-            a: { target: 'onnx', mode: 'fresh' },
-            b: { target: 'ort-session', mode: 'fresh' },
-            rounds: 9,
-            ratio: 1.3,
-            min: 1.05,
-            max: 1.5,
-            aMs: 0.13,
-            bMs: 0.1,
-          },
-          {
-            id: 'onnx out/ort-session out',
-            a: { target: 'onnx', mode: 'out' },
-            b: { target: 'ort-session', mode: 'out' },
-            rounds: 0,
-            error: 'ort-session server exited with code 1',
-          },
+          { ...pairGoal('js', 'out', 'copy', 'fresh'), rounds: 9, ratio: 1.4, min: 1.2, max: 1.7, aMs: 0.7, bMs: 0.5 },
+          { ...pairGoal('onnx', 'fresh', 'ort-session', 'fresh'), rounds: 9, ratio: 1.3, min: 1.05, max: 1.5, aMs: 0.13, bMs: 0.1 },
+          { ...pairGoal('onnx', 'out', 'ort-session', 'out'), rounds: 0, error: 'ort-session server exited with code 1' },
         ],
       },
     ],
