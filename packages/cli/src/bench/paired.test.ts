@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callsPerRound, PAIR_GROUPS, type RoundServer, runRounds } from './paired.js';
+import { PAIR_GROUPS } from './goals.js';
+import { callsPerRound, type RoundServer, runRounds } from './paired.js';
 import type { RoundMode } from './types.js';
 
 /** A server whose call costs `cost(mode)` ms times the host's speed factor at that moment; it logs each request. */

@@ -5,40 +5,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { benchIndices } from './data.js';
 import { errorSummary } from './errors.js';
+import { PAIR_GROUPS, type PairGoal, resultOf, sideTiming } from './goals.js';
 import { TORCH_SERVE_SCRIPT } from './torch.js';
-import type { Measurement, PairResult, PairSide, RoundMode, Workload, WorkloadResult } from './types.js';
-
-/** A goal that compares two targets: `a`'s time over `b`'s. */
-export interface PairGoal {
-  /** `a/b`, each side's target followed by ` out` when it writes into a caller-provided buffer. */
-  id: string;
-  a: PairSide;
-  b: PairSide;
-}
-
-/** The goal `a` (called as `aMode`) over `b` (called as `bMode`), with its id. */
-export function pairGoal(a: string, aMode: RoundMode, b: string, bMode: RoundMode): PairGoal {
-  const name = (target: string, mode: RoundMode) => (mode === 'out' ? `${target} out` : target);
-  return { id: `${name(a, aMode)}/${name(b, bMode)}`, a: { target: a, mode: aMode }, b: { target: b, mode: bMode } };
-}
-
-/**
- * The goals of issue 16 that compare two targets, grouped by the two processes they need. Each
- * goal is measured with both processes alive and their calls alternating in rounds, so that a
- * change in the host's speed (on a shared VM, 1.5-4x between processes minutes apart) moves both
- * sides of a ratio alike.
- */
-export const PAIR_GROUPS: readonly { a: string; b: string; goals: readonly PairGoal[] }[] = [
-  { a: 'js', b: 'torch', goals: [pairGoal('js', 'fresh', 'torch', 'fresh'), pairGoal('js', 'out', 'torch', 'out')] },
-  { a: 'js', b: 'copy', goals: [pairGoal('js', 'out', 'copy', 'fresh')] },
-  {
-    a: 'onnx',
-    b: 'ort-session',
-    goals: [pairGoal('onnx', 'fresh', 'ort-session', 'fresh'), pairGoal('onnx', 'out', 'ort-session', 'out')],
-  },
-  { a: 'tfjs-cpu', b: 'js', goals: [pairGoal('tfjs-cpu', 'fresh', 'js', 'fresh')] },
-  { a: 'tf.gather@wasm', b: 'tfjs-wasm', goals: [pairGoal('tf.gather@wasm', 'fresh', 'tfjs-wasm', 'fresh')] },
-];
+import type { PairResult, PairSide, RoundMode, Workload, WorkloadResult } from './types.js';
 
 /** A target set up in a process of its own, timing `calls` calls of one mode on request. */
 export interface RoundServer {
@@ -125,10 +94,6 @@ export function callsPerRound(medianMs: number | undefined): number {
 /** Rounds per workload: more where calls are short (S, M) and the noise between calls is larger. */
 export function roundsFor(workload: Workload): number {
   return workload.name === 'L' || workload.name === 'XL' ? 5 : 9;
-}
-
-function timingOf(m: Measurement | undefined, mode: RoundMode): number | undefined {
-  return (mode === 'out' ? m?.outTiming : m?.timing)?.medianMs;
 }
 
 /** The spec a Node round server is started with (`embedding-layer bench --serve <json>`). */
@@ -262,7 +227,7 @@ export interface PairOptions {
  * alternating rounds. A group that fails is recorded with its reason and the rest go on.
  */
 export async function measurePairs(w: WorkloadResult, options: PairOptions): Promise<PairResult[]> {
-  const ok = (target: string) => w.results.find((m) => m.target === target && m.status === 'ok');
+  const median = (side: PairSide) => sideTiming(w, side)?.medianMs;
   const dir = await mkdtemp(join(tmpdir(), 'embedding-layer-bench-'));
   const idsFile = join(dir, 'ids.bin');
   const { workload } = w;
@@ -270,13 +235,11 @@ export async function measurePairs(w: WorkloadResult, options: PairOptions): Pro
   const results: PairResult[] = [];
   try {
     for (const group of PAIR_GROUPS) {
-      const goals = group.goals.filter(
-        (g) => timingOf(ok(g.a.target), g.a.mode) !== undefined && timingOf(ok(g.b.target), g.b.mode) !== undefined,
-      );
+      const goals = group.goals.filter((g) => median(g.a) !== undefined && median(g.b) !== undefined);
       if (goals.length === 0) continue;
       const start = (target: string): Promise<RoundServer> => {
         if (target === 'torch') return torchServer(workload, { python: options.python, threads: options.threads, idsFile });
-        const method = target === 'copy' ? ok('copy')?.method : undefined;
+        const method = target === 'copy' ? resultOf(w, 'copy')?.method : undefined;
         return nodeServer({ workload: workload.name, target, ...(method ? { method } : {}) }, options.script);
       };
       const servers: RoundServer[] = [];
@@ -288,12 +251,7 @@ export async function measurePairs(w: WorkloadResult, options: PairOptions): Pro
         servers.push(b);
         const plan: RoundPlan = {
           rounds: roundsFor(workload),
-          calls: Object.fromEntries(
-            goals.map((g) => [
-              g.id,
-              { a: callsPerRound(timingOf(ok(g.a.target), g.a.mode)), b: callsPerRound(timingOf(ok(g.b.target), g.b.mode)) },
-            ]),
-          ),
+          calls: Object.fromEntries(goals.map((g) => [g.id, { a: callsPerRound(median(g.a)), b: callsPerRound(median(g.b)) }])),
         };
         const timeout = new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`timed out after ${Math.round(options.timeoutMs / 1000)} s`)), options.timeoutMs);

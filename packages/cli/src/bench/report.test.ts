@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pairGoal } from './paired.js';
+import { pairGoal } from './goals.js';
 import {
   formatBenchMarkdown,
   formatBenchSvg,

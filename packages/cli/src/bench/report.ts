@@ -1,4 +1,6 @@
+import { type PairGoal, pairGoal, resultOf, sideTiming } from './goals.js';
 import type { BenchReport, Measurement, Timing, WorkloadResult } from './types.js';
+
 import { TARGETS } from './workloads.js';
 
 /** A time in ms as µs, ms or s with 3 significant digits. */
@@ -24,12 +26,6 @@ export function formatRatio(ratio: number | undefined): string {
   if (ratio < 10) return `${ratio.toFixed(2)}x`;
   if (ratio < 100) return `${ratio.toFixed(1)}x`;
   return `${ratio.toFixed(0)}x`;
-}
-
-/** The measurement of `target` on a workload, when it ran. */
-export function resultOf(w: WorkloadResult, target: string): Measurement | undefined {
-  const m = w.results.find((r) => r.target === target);
-  return m?.status === 'ok' ? m : undefined;
 }
 
 /** Median time of `a` over median time of `b` (how many times slower `a` is); undefined when either is missing. */
@@ -131,13 +127,6 @@ export function formatPeerRatiosMarkdown(report: BenchReport): string {
   return lines.join('\n');
 }
 
-/** `a`'s median (fresh output, or caller-provided output with `out`) over `b`'s. */
-function ratioOf(w: WorkloadResult, a: string, b: string, out = false): number | undefined {
-  const x = resultOf(w, a);
-  const y = resultOf(w, b);
-  return out ? timeRatio(x?.outTiming, y?.outTiming) : timeRatio(x?.timing, y?.timing);
-}
-
 function goalCell(value: number | undefined, ok: (v: number) => boolean): string {
   if (value === undefined || !Number.isFinite(value)) return '-';
   return `${formatRatio(value)}${ok(value) ? '' : ' (missed)'}`;
@@ -156,12 +145,12 @@ function worstCreateRss(w: WorkloadResult): { target: string; ratio: number } | 
 
 /**
  * A goal's cell: the paired measurement when the run has one (median of per-round ratios, the
- * range of the rounds in parentheses), else the ratio of the two targets' medians; marked
- * "(missed)" where the goal does not hold.
+ * range of the rounds in parentheses), else the ratio of the two sides' medians in the targets'
+ * own runs; marked "(missed)" where the goal does not hold.
  */
-function pairedGoalCell(w: WorkloadResult, id: string, fallback: number | undefined, ok: (v: number) => boolean): string {
-  const pair = w.pairs?.find((p) => p.id === id);
-  if (pair?.ratio === undefined) return goalCell(fallback, ok);
+function pairedGoalCell(w: WorkloadResult, goal: PairGoal, ok: (v: number) => boolean): string {
+  const pair = w.pairs?.find((p) => p.id === goal.id);
+  if (pair?.ratio === undefined) return goalCell(timeRatio(sideTiming(w, goal.a), sideTiming(w, goal.b)), ok);
   return `${formatRatio(pair.ratio)} (${formatRatio(pair.min)}-${formatRatio(pair.max)})${ok(pair.ratio) ? '' : ' (missed)'}`;
 }
 
@@ -186,13 +175,13 @@ export function formatGoalsMarkdown(report: BenchReport): string {
     const rss = worstCreateRss(w);
     lines.push(
       `| ${w.workload.name} | ${[
-        pairedGoalCell(w, 'js/torch', ratioOf(w, 'js', 'torch'), (v) => v <= 1),
-        pairedGoalCell(w, 'js out/torch out', ratioOf(w, 'js', 'torch', true), (v) => v <= 1),
-        pairedGoalCell(w, 'js out/copy', timeRatio(resultOf(w, 'js')?.outTiming, resultOf(w, 'copy')?.timing), copyGoal),
-        pairedGoalCell(w, 'onnx/ort-session', ratioOf(w, 'onnx', 'ort-session'), (v) => v <= 1.1),
-        pairedGoalCell(w, 'onnx out/ort-session out', ratioOf(w, 'onnx', 'ort-session', true), (v) => v <= 1.1),
-        pairedGoalCell(w, 'tfjs-cpu/js', ratioOf(w, 'tfjs-cpu', 'js'), (v) => v <= 1.2),
-        pairedGoalCell(w, 'tf.gather@wasm/tfjs-wasm', ratioOf(w, 'tf.gather@wasm', 'tfjs-wasm'), (v) => v >= 5),
+        pairedGoalCell(w, pairGoal('js', 'fresh', 'torch', 'fresh'), (v) => v <= 1),
+        pairedGoalCell(w, pairGoal('js', 'out', 'torch', 'out'), (v) => v <= 1),
+        pairedGoalCell(w, pairGoal('js', 'out', 'copy', 'fresh'), copyGoal),
+        pairedGoalCell(w, pairGoal('onnx', 'fresh', 'ort-session', 'fresh'), (v) => v <= 1.1),
+        pairedGoalCell(w, pairGoal('onnx', 'out', 'ort-session', 'out'), (v) => v <= 1.1),
+        pairedGoalCell(w, pairGoal('tfjs-cpu', 'fresh', 'js', 'fresh'), (v) => v <= 1.2),
+        pairedGoalCell(w, pairGoal('tf.gather@wasm', 'fresh', 'tfjs-wasm', 'fresh'), (v) => v >= 5),
         rss ? `${goalCell(rss.ratio, rssGoal)} ${rss.target}` : '-',
       ].join(' | ')} |`,
     );
