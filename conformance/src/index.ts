@@ -7,3 +7,4 @@ export { fnv1a, referenceLookup } from './reference.js';
 export { type CaseResult, capabilitiesOf, type RunConformanceOptions, runCase, runConformance } from './run.js';
 export { checkWithin, isExact, rowMaxes, storageBound, toleranceOf } from './tolerance.js';
 export type { BackendFactory, CaseContext, ConformanceCase, FixtureCase, FixtureFile, FixtureInput, FixtureNumber } from './types.js';
+export { randomWords } from './words.js';

@@ -1,20 +1,8 @@
+import { randomWords } from '@embedding-layer/conformance';
 import { Embedding } from '@embedding-layer/core';
 import { memoryLayout } from '@embedding-layer/core/backend';
 import { describe, expect, it } from 'vitest';
 import { createJsBackend, type JsBackendOptions } from './index.js';
-
-/** xorshift32 bits: every float32 pattern, NaN payloads and -0 included. */
-function bits(length: number, seed: number): Uint32Array {
-  const out = new Uint32Array(length);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s >>> 0;
-  }
-  return out;
-}
 
 /** The lookup computed independently: one 32-bit word at a time. */
 function reference(table: Uint32Array, d: number, ids: Int32Array): Uint32Array {
@@ -36,7 +24,7 @@ function firstDiff(got: Uint32Array, want: Uint32Array): number {
 const isPlaced = (array: Float32Array) => array.byteOffset > 0 || array.buffer.byteLength !== array.byteLength;
 
 async function layerOf(rows: number, d: number, options: JsBackendOptions = { kernel: 'wasm' }, seed = 1) {
-  const table = bits(rows * d, rows * 31 + d + seed);
+  const table = randomWords(rows * 31 + d + seed, rows * d);
   const layer = await Embedding.create(
     { inputDim: rows, outputDim: d },
     { backend: createJsBackend(options), weights: [new Float32Array(table.slice().buffer)] },
@@ -44,7 +32,7 @@ async function layerOf(rows: number, d: number, options: JsBackendOptions = { ke
   return { layer, table };
 }
 
-const idsOf = (n: number, rows: number, seed: number) => Int32Array.from(bits(n, seed), (x) => x % rows);
+const idsOf = (n: number, rows: number, seed: number) => Int32Array.from(randomWords(seed, n), (x) => x % rows);
 
 describe('adapter-js: outputs placed in the table memory (layer.allocateOutput)', () => {
   it('S and M shapes, widths 1 to 128 and 1-row lookups: arena outputs hold exactly the reference rows', async () => {

@@ -1,3 +1,4 @@
+import { randomWords } from '@embedding-layer/conformance';
 import { Embedding, InvalidConfigError, resolveConfig } from '@embedding-layer/core';
 import { raiseMallocThresholds, rowSource } from '@embedding-layer/core/backend';
 import * as tf from '@tensorflow/tfjs';
@@ -6,16 +7,9 @@ import { cpuValues, kernelStorage, kernelTableOf } from './fast-gather.js';
 import { createTfjsBackend } from './index.js';
 import type { TfjsTable } from './tfjs-table.js';
 
-/** Seeded 32-bit patterns (xorshift): NaNs with payloads, infinities and -0 among them. */
+/** Seeded 32-bit patterns (conformance's xorshift words), with NaNs with payloads, infinities and -0 planted among them. */
 function bits(length: number, seed: number): Uint32Array {
-  const out = new Uint32Array(length);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s >>> 0;
-  }
+  const out = randomWords(seed, length);
   // Signaling and quiet NaNs with payloads, infinities, -0.
   const planted = [0x7f800001, 0x7fa00000, 0xffbfffff, 0x7fc00001, 0xffc12345, 0x7f800000, 0xff800000, 0x80000000];
   for (let i = 0; i < length; i += 5) out[i] = planted[(i / 5) % planted.length]!;

@@ -1,3 +1,4 @@
+import { randomWords } from '@embedding-layer/conformance';
 import { Embedding, resolveConfig } from '@embedding-layer/core';
 import { rowSource } from '@embedding-layer/core/backend';
 import * as tf from '@tensorflow/tfjs';
@@ -6,29 +7,16 @@ import { copyRows, fastGatherActive } from './fast-gather.js';
 import { createTfjsBackend, EMBEDDING_GATHER_KERNEL, lookupTensor, registerEmbeddingLayer } from './index.js';
 import type { TfjsTable } from './tfjs-table.js';
 
-/** Seeded 32-bit patterns (xorshift): every float32 bit pattern is possible, NaNs with payloads included. */
-function bits(length: number, seed: number): Uint32Array {
-  const out = new Uint32Array(length);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = s >>> 0;
-  }
-  return out;
-}
-
 /** A table of random bit patterns, with signaling and quiet NaNs with payloads, infinities and -0 planted in. */
 function wildTable(rows: number, width: number, seed: number): Float32Array {
-  const raw = bits(rows * width, seed);
+  const raw = randomWords(seed, rows * width);
   const planted = [0x7f800001, 0x7fa00000, 0xffbfffff, 0x7fc00001, 0xffc12345, 0x7f800000, 0xff800000, 0x80000000];
   for (let i = 0; i < raw.length; i += 7) raw[i] = planted[(i / 7) % planted.length]!;
   return new Float32Array(raw.buffer);
 }
 
 function ids(count: number, rows: number, seed: number): Int32Array {
-  return Int32Array.from(bits(count, seed), (v) => v % rows);
+  return Int32Array.from(randomWords(seed, count), (v) => v % rows);
 }
 
 /** The rows, copied as 32-bit integers: the bit-exact reference. */
@@ -65,7 +53,7 @@ describe('copyRows', () => {
   it('moves every 64-bit pattern through the Float64Array path unchanged, NaN payloads in either half included', () => {
     // Pairs whose high float makes the 64-bit word a signaling or quiet NaN with a payload, an infinity, -0.
     const highs = [0x7ff00000, 0x7ff00001, 0x7ff7ffff, 0x7ff80000, 0x7ff80001, 0xfff00001, 0xfff7ffff, 0xffffffff, 0x80000000];
-    const raw = bits(4096 * 4, 77);
+    const raw = randomWords(77, 4096 * 4);
     for (let i = 1; i < raw.length; i += 2) if (i % 6 === 1) raw[i] = highs[(i >> 1) % highs.length]!;
     const table = new Float32Array(raw.buffer);
     const indices = ids(999, 4096, 78);
@@ -166,7 +154,7 @@ describe('the fast path on TF.js cpu', () => {
         const x = ids(10, 40, step + 1);
         await layer.applyGradients(
           { data: x, shape: [10] },
-          new Float32Array(bits(30, step + 7).map((v) => (v % 2001) - 1000)).map((v) => v / 997),
+          new Float32Array(randomWords(step + 7, 30).map((v) => (v % 2001) - 1000)).map((v) => v / 997),
           {
             learningRate: 0.01,
           },
@@ -356,7 +344,7 @@ describe('the fast path on TF.js wasm (rows read from the wasm heap)', () => {
       const before = tf.memory().numBytes;
       for (let step = 0; step < 20; step++) {
         const x = ids(10, 40, step + 1);
-        const grad = new Float32Array(bits(30, step + 7).map((v) => (v % 2001) - 1000)).map((v) => v / 997);
+        const grad = new Float32Array(randomWords(step + 7, 30).map((v) => (v % 2001) - 1000)).map((v) => v / 997);
         await layer.applyGradients({ data: x, shape: [10] }, grad, { learningRate: 0.01 });
       }
       await layer.writeRows(38, new Float32Array([1, 2, 3, 4, 5, 6]));

@@ -1,4 +1,6 @@
 // Test helpers (not part of the public API).
+
+import { randomWords } from '@embedding-layer/conformance';
 import {
   type EmbeddingBackendV1,
   EmbeddingError,
@@ -67,15 +69,7 @@ export function initialTable(config: {
 
 /** Deterministic pseudo-random indices in [0, inputDim). */
 export function randomIndices(count: number, inputDim: number, seed: number): Int32Array {
-  const out = new Int32Array(count);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < count; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = (s >>> 0) % inputDim;
-  }
-  return out;
+  return Int32Array.from(randomWords(seed, count), (word) => word % inputDim);
 }
 
 /** The error code of a rejected promise or thrown call (undefined when it succeeds). */
